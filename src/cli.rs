@@ -1,0 +1,65 @@
+//! The command line, exactly as the user typed it; validation happens in `spec`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Writes the backend of a SaaS product: an axum + sqlx app with authentication,
+/// sessions and an OpenAPI document, ready to run and to test.
+#[derive(Debug, Parser)]
+#[command(name = "saas", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new project in a new directory.
+    New(NewArgs),
+    /// Print a shell completion script to standard output.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The project's name: a cargo package name such as `acme` or `acme-api`.
+    pub name: String,
+    /// The database the app is written for [default: sqlite].
+    #[arg(long, value_enum)]
+    pub db: Option<Database>,
+    /// Optional features, comma-separated (orgs, rbac, billing), or `none`
+    /// [default: every available feature].
+    #[arg(long, value_name = "LIST")]
+    pub features: Option<String>,
+    /// Take the defaults for everything not given; never ask.
+    #[arg(long, short)]
+    pub yes: bool,
+    /// The directory to create the project in [default: the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// Do not initialise a git repository.
+    #[arg(long)]
+    pub no_git: bool,
+}
+
+/// A database the generated app can be written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Database {
+    /// Embedded, zero set-up: a file next to the app.
+    Sqlite,
+    /// PostgreSQL, for production.
+    Postgres,
+}
+
+impl Database {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The optional features of a generated app, and the rules between them.
+
+use std::fmt;
+
+use crate::Error;
+
+/// An optional part of the generated app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Feature {
+    /// Organizations, memberships and invitations.
+    Orgs,
+    /// Roles and a permission table; needs `orgs`.
+    Rbac,
+    /// Plans, subscriptions and Stripe.
+    Billing,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 3] = [Feature::Orgs, Feature::Rbac, Feature::Billing];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Orgs => "orgs",
+            Self::Rbac => "rbac",
+            Self::Billing => "billing",
+        }
+    }
+
+    /// What a person choosing features reads.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Orgs => "organizations, memberships and invitations",
+            Self::Rbac => "roles and a permission table (needs orgs)",
+            Self::Billing => "plans, subscriptions and Stripe",
+        }
+    }
+
+    /// The feature this one cannot work without.
+    pub fn requires(self) -> Option<Feature> {
+        match self {
+            Self::Rbac => Some(Self::Orgs),
+            Self::Orgs | Self::Billing => None,
+        }
+    }
+
+    /// Whether this version of `saas` has the templates for the feature.
+    pub fn is_available(self) -> bool {
+        match self {
+            Self::Orgs | Self::Rbac | Self::Billing => false,
+        }
+    }
+
+    /// The features a project gets when nobody chose.
+    pub fn defaults() -> FeatureSet {
+        FeatureSet(Self::ALL.into_iter().filter(|f| f.is_available()).collect())
+    }
+
+    fn from_name(name: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|feature| feature.as_str() == name)
+            .ok_or_else(|| Error::UnknownFeature(name.to_owned()))
+    }
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A valid set of features: each available, each with what it requires. Sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeatureSet(Vec<Feature>);
+
+impl FeatureSet {
+    /// Parses `--features`: a comma-separated list, or `none`.
+    pub fn parse(list: &str) -> Result<Self, Error> {
+        let list = list.trim();
+        if list.eq_ignore_ascii_case("none") {
+            return Ok(Self::default());
+        }
+        let features = list
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| Feature::from_name(&name.to_ascii_lowercase()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(features)
+    }
+
+    /// Checks the features against the rules: available, and with their requirements.
+    pub fn new(mut features: Vec<Feature>) -> Result<Self, Error> {
+        features.sort_unstable();
+        features.dedup();
+        for &feature in &features {
+            if let Some(required) = feature.requires()
+                && !features.contains(&required)
+            {
+                return Err(Error::FeatureRequires {
+                    feature: feature.as_str(),
+                    requires: required.as_str(),
+                });
+            }
+        }
+        if let Some(unavailable) = features.iter().find(|f| !f.is_available()) {
+            return Err(Error::FeatureNotAvailable(unavailable.as_str()));
+        }
+        Ok(Self(features))
+    }
+
+    pub fn contains(&self, feature: Feature) -> bool {
+        self.0.contains(&feature)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Feature> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn none_selects_no_feature() {
+        assert_eq!(FeatureSet::parse("none").unwrap(), FeatureSet::default());
+        assert_eq!(FeatureSet::parse("").unwrap(), FeatureSet::default());
+    }
+
+    #[test]
+    fn unknown_names_are_refused_by_name() {
+        let error = FeatureSet::parse("orgs,teams").unwrap_err();
+        assert!(matches!(error, Error::UnknownFeature(ref name) if name == "teams"), "{error}");
+    }
+
+    #[test]
+    fn rbac_requires_orgs() {
+        let error = FeatureSet::parse("rbac").unwrap_err();
+        assert!(matches!(error, Error::FeatureRequires { feature: "rbac", requires: "orgs" }), "{error}");
+    }
+
+    #[test]
+    fn a_feature_without_templates_is_refused_not_ignored() {
+        for list in ["orgs", "billing", "orgs,rbac"] {
+            let error = FeatureSet::parse(list).unwrap_err();
+            assert!(matches!(error, Error::FeatureNotAvailable(_)), "{list}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_the_available_features() {
+        let defaults = Feature::defaults();
+        assert!(defaults.iter().all(Feature::is_available));
+        assert_eq!(FeatureSet::new(defaults.iter().collect()).unwrap(), defaults);
+    }
+}

@@ -1,0 +1,31 @@
+//! `saas`: writes the backend of a SaaS product and grows it afterwards.
+
+pub mod cli; // the command line, as clap parses it
+mod error; // the library's error type
+pub mod features; // the optional features and the rules between them
+pub mod manifest; // `saas.toml`, the memory of a generated project
+pub mod naming; // project names, validated as cargo validates package names
+pub mod new; // `saas new`
+pub mod plan; // a generation as a list of files, applied in one step
+mod prompt; // interactive questions, only on a terminal
+pub mod render; // templates -> file contents
+pub mod sink; // where a plan is written: the disk, or memory in tests
+pub mod spec; // the validated input of a generation
+
+use std::io;
+
+use clap::CommandFactory;
+
+pub use crate::error::Error;
+use crate::cli::{Cli, Command};
+
+/// Runs one command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::New(args) => new::run(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "saas", &mut io::stdout());
+            Ok(())
+        }
+    }
+}

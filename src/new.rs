@@ -1,0 +1,76 @@
+//! `saas new`: validate, plan, stage, and move the new project into place.
+
+use std::process::Command;
+
+use anyhow::Context;
+
+use crate::{
+    cli::NewArgs,
+    plan::Plan,
+    render::{ProjectContext, Renderer},
+    sink::{self, StagingDir},
+    spec::ProjectSpec,
+};
+
+pub fn run(args: NewArgs) -> anyhow::Result<()> {
+    let spec = ProjectSpec::from_args(args)?;
+    let plan = plan_project(&spec)?;
+
+    let mut staging = StagingDir::create(&spec.destination)?;
+    sink::apply(&plan, &mut staging)?;
+    if spec.git {
+        init_git(&staging).context("could not initialise git")?;
+    }
+    staging.finish(&spec.destination)?;
+
+    print_next_steps(&spec);
+    Ok(())
+}
+
+/// Every file of the new project, rendered.
+pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
+    let context = ProjectContext::new(spec);
+    let mut plan = Plan::default();
+    Renderer::new().render_trees(&["app", context.db.name], &context, &mut plan)?;
+    Ok(plan)
+}
+
+/// `git init` and a first commit. Without git, or without a git identity to commit
+/// with, the project is still created; only the missing step is reported.
+fn init_git(staging: &StagingDir) -> anyhow::Result<()> {
+    let git = |args: &[&str]| Command::new("git").args(args).current_dir(staging.path()).output();
+    match git(&["init", "--quiet"]) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error.into()),
+        Ok(output) if !output.status.success() => {
+            anyhow::bail!("git init: {}", String::from_utf8_lossy(&output.stderr).trim())
+        }
+        Ok(_) => {}
+    }
+    git(&["add", "--all"])?;
+    let commit = git(&["commit", "--quiet", "--message", "Initial commit from saas new"])?;
+    if !commit.status.success() {
+        eprintln!(
+            "note: created a git repository but could not make the first commit:\n  {}",
+            String::from_utf8_lossy(&commit.stderr).trim().replace('\n', "\n  ")
+        );
+    }
+    Ok(())
+}
+
+fn print_next_steps(spec: &ProjectSpec) {
+    let features: Vec<&str> = spec.features.iter().map(|f| f.as_str()).collect();
+    let features = if features.is_empty() { "none".to_owned() } else { features.join(", ") };
+    println!(
+        "Created `{}` ({}; features: {features}) in {}",
+        spec.name.package,
+        spec.database.as_str(),
+        spec.destination.display()
+    );
+    println!("\nNext steps:\n  cd {}", spec.destination.display());
+    if spec.database == crate::cli::Database::Postgres {
+        println!("  # set DATABASE_URL in .env (see .env.example)");
+    }
+    println!("  cargo run     # serves http://localhost:3000 (try GET /health)");
+    println!("  cargo test");
+}

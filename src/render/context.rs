@@ -1,0 +1,77 @@
+//! What templates see: plain values, every decision already taken in Rust.
+
+use serde::Serialize;
+
+use crate::{cli::Database, features::Feature, spec::ProjectSpec};
+
+/// The view of a project that the `app` templates render.
+#[derive(Debug, Serialize)]
+pub struct ProjectContext {
+    pub saas_version: &'static str,
+    /// The cargo package and directory name (`acme-api`).
+    pub package: String,
+    /// The library crate in Rust paths (`acme_api`).
+    pub crate_name: String,
+    /// The name for people (`Acme Api`).
+    pub title: String,
+    pub db: DatabaseContext,
+    pub features: FeaturesContext,
+}
+
+/// The database-dependent values templates need.
+#[derive(Debug, Serialize)]
+pub struct DatabaseContext {
+    /// `sqlite` or `postgres`, as written in `saas.toml`.
+    pub name: &'static str,
+    /// The database's name for people.
+    pub title: &'static str,
+    /// `DATABASE_URL` when none is set, in development and tests.
+    pub default_url: String,
+    pub sqlite: bool,
+    pub postgres: bool,
+}
+
+/// Which features are on.
+#[derive(Debug, Serialize)]
+pub struct FeaturesContext {
+    pub orgs: bool,
+    pub rbac: bool,
+    pub billing: bool,
+    /// The names of the features that are on, as TOML writes a string array.
+    pub list: String,
+}
+
+impl ProjectContext {
+    pub fn new(spec: &ProjectSpec) -> Self {
+        let db = match spec.database {
+            Database::Sqlite => DatabaseContext {
+                name: "sqlite",
+                title: "SQLite",
+                default_url: "sqlite://data/app.db?mode=rwc".to_owned(),
+                sqlite: true,
+                postgres: false,
+            },
+            Database::Postgres => DatabaseContext {
+                name: "postgres",
+                title: "PostgreSQL",
+                default_url: format!("postgres://postgres@localhost:5432/{}", spec.name.crate_name),
+                sqlite: false,
+                postgres: true,
+            },
+        };
+        let names: Vec<String> = spec.features.iter().map(|f| format!("\"{f}\"")).collect();
+        Self {
+            saas_version: env!("CARGO_PKG_VERSION"),
+            package: spec.name.package.clone(),
+            crate_name: spec.name.crate_name.clone(),
+            title: spec.name.title.clone(),
+            db,
+            features: FeaturesContext {
+                orgs: spec.features.contains(Feature::Orgs),
+                rbac: spec.features.contains(Feature::Rbac),
+                billing: spec.features.contains(Feature::Billing),
+                list: format!("[{}]", names.join(", ")),
+            },
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The one render pipeline: embedded templates -> minijinja -> the files of a plan.
+
+mod context;
+
+use std::path::{Path, PathBuf};
+
+use include_dir::{Dir, DirEntry, include_dir};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, syntax::SyntaxConfig, value::Serde};
+
+pub use self::context::ProjectContext;
+use crate::{Error, plan::Plan};
+
+/// Every template, embedded in the binary.
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+/// Files with this suffix are rendered (and lose it); all others are copied as they are.
+const TEMPLATE_SUFFIX: &str = ".jinja";
+
+/// Renders template trees with one configured minijinja environment.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Renderer {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        // A misspelt variable fails the render instead of writing an empty string.
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // The default would JSON-escape `.yml`/`.json` and HTML-escape `.html` templates.
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_syntax(
+            SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .keep_trailing_newline(true)
+                .build()
+                .expect("valid syntax configuration"),
+        );
+        Self { env }
+    }
+
+    /// Adds to `plan` every file of the template directories `roots`, in order; a file of a
+    /// later root replaces the file of an earlier one at the same path.
+    pub fn render_trees(
+        &self,
+        roots: &[&str],
+        context: &ProjectContext,
+        plan: &mut Plan,
+    ) -> Result<(), Error> {
+        for root in roots {
+            let dir = TEMPLATES
+                .get_dir(root)
+                .unwrap_or_else(|| panic!("template directory `{root}` is embedded"));
+            let mut files = Vec::new();
+            collect_files(dir, &mut files);
+            files.sort_by_key(|file| file.path());
+            for file in files {
+                let relative = file
+                    .path()
+                    .strip_prefix(root)
+                    .expect("a file lies inside its root");
+                let (path, contents) = self.render_file(relative, file, context)?;
+                plan.create(path, contents);
+            }
+        }
+        Ok(())
+    }
+
+    fn render_file(
+        &self,
+        relative: &Path,
+        file: &include_dir::File<'static>,
+        context: &ProjectContext,
+    ) -> Result<(PathBuf, Vec<u8>), Error> {
+        let name = relative.to_string_lossy();
+        let Some(output) = name.strip_suffix(TEMPLATE_SUFFIX) else {
+            return Ok((relative.to_path_buf(), file.contents().to_vec()));
+        };
+        let template_name = file.path().to_string_lossy().into_owned();
+        let source = file.contents_utf8().unwrap_or_else(|| panic!("{template_name} is UTF-8"));
+        let rendered = self
+            .env
+            .render_named_str(&template_name, source, Serde(context))
+            .map_err(|source| Error::Render {
+                template: template_name.clone(),
+                source,
+            })?;
+        Ok((PathBuf::from(output), rendered.into_bytes()))
+    }
+}
+
+fn collect_files<'a>(dir: &'a Dir<'static>, files: &mut Vec<&'a include_dir::File<'static>>) {
+    for entry in dir.entries() {
+        match entry {
+            DirEntry::Dir(dir) => collect_files(dir, files),
+            DirEntry::File(file) => files.push(file),
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Where a plan is written: a staging directory that becomes the project in one
+//! rename, or memory (for tests).
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use crate::{
+    Error,
+    plan::{Op, Plan},
+};
+
+/// Receives the files of a plan.
+pub trait Sink {
+    fn write(&mut self, path: &Path, contents: &[u8]) -> Result<(), Error>;
+}
+
+/// Writes every op of `plan` to `sink`, stopping at the first failure.
+pub fn apply(plan: &Plan, sink: &mut dyn Sink) -> Result<(), Error> {
+    for op in &plan.ops {
+        match op {
+            Op::Create { path, contents } => sink.write(path, contents)?,
+        }
+    }
+    Ok(())
+}
+
+/// Keeps written files in memory.
+#[derive(Debug, Default)]
+pub struct MemSink {
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+}
+
+impl Sink for MemSink {
+    fn write(&mut self, path: &Path, contents: &[u8]) -> Result<(), Error> {
+        self.files.insert(path.to_path_buf(), contents.to_vec());
+        Ok(())
+    }
+}
+
+/// A hidden directory beside the destination that receives a new project. It is renamed
+/// into place by [`StagingDir::finish`]; dropped unfinished, it removes itself, so a
+/// failed `saas new` leaves nothing behind.
+#[derive(Debug)]
+pub struct StagingDir {
+    path: PathBuf,
+    finished: bool,
+}
+
+impl StagingDir {
+    /// Creates the staging directory in the destination's parent (a rename is only atomic
+    /// within one file system).
+    pub fn create(destination: &Path) -> Result<Self, Error> {
+        let parent = destination.parent().unwrap_or(Path::new("."));
+        let name = destination
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = parent.join(format!(".saas-tmp-{name}-{}", std::process::id()));
+        if path.exists() {
+            // Left by a run of the same pid that was killed: nothing in it is wanted.
+            fs::remove_dir_all(&path).map_err(|source| Error::Write { path: path.clone(), source })?;
+        }
+        fs::create_dir(&path).map_err(|source| Error::Write { path: path.clone(), source })?;
+        Ok(Self { path, finished: false })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Moves the staged project to `destination`, which is absent or an empty directory.
+    pub fn finish(mut self, destination: &Path) -> Result<(), Error> {
+        if destination.is_dir() {
+            // Checked empty before anything was written; rename cannot replace it everywhere.
+            fs::remove_dir(destination).map_err(|source| Error::Write {
+                path: destination.to_path_buf(),
+                source,
+            })?;
+        }
+        fs::rename(&self.path, destination).map_err(|source| Error::Write {
+            path: destination.to_path_buf(),
+            source,
+        })?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Sink for StagingDir {
+    fn write(&mut self, path: &Path, contents: &[u8]) -> Result<(), Error> {
+        let target = self.path.join(path);
+        let io_error = |source| Error::Write { path: path.to_path_buf(), source };
+        if let Some(directory) = target.parent() {
+            fs::create_dir_all(directory).map_err(io_error)?;
+        }
+        fs::write(&target, contents).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unfinished_staging_directory_removes_itself() {
+        let parent = tempfile::tempdir().unwrap();
+        let staging = StagingDir::create(&parent.path().join("acme")).unwrap();
+        let staged = staging.path().to_path_buf();
+        assert!(staged.is_dir());
+
+        drop(staging);
+
+        assert!(!staged.exists());
+        assert_eq!(fs::read_dir(parent.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn finishing_moves_the_files_into_place() {
+        let parent = tempfile::tempdir().unwrap();
+        let destination = parent.path().join("acme");
+        let mut staging = StagingDir::create(&destination).unwrap();
+        let mut plan = Plan::default();
+        plan.create("src/main.rs".into(), b"fn main() {}\n".to_vec());
+
+        apply(&plan, &mut staging).unwrap();
+        staging.finish(&destination).unwrap();
+
+        assert_eq!(fs::read(destination.join("src/main.rs")).unwrap(), b"fn main() {}\n");
+        assert_eq!(fs::read_dir(parent.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,3 @@
+//! The scaffolder's integration tests: one binary.
+
+mod common;
