@@ -11,14 +11,18 @@ pub enum Error {
         reason: String,
         help: String,
     },
-    #[error("unknown feature `{0}`\nhelp: the features are orgs, rbac and billing; `none` selects none")]
+    #[error(
+        "unknown feature `{0}`\nhelp: the features are orgs, rbac and billing; `none` selects none"
+    )]
     UnknownFeature(String),
     #[error(
         "feature `{0}` is not available yet in saas {version}\nhelp: leave it out for now (for example `--features none`)",
         version = env!("CARGO_PKG_VERSION")
     )]
     FeatureNotAvailable(&'static str),
-    #[error("feature `{feature}` requires `{requires}`\nhelp: add it: --features {requires},{feature}")]
+    #[error(
+        "feature `{feature}` requires `{requires}`\nhelp: add it: --features {requires},{feature}"
+    )]
     FeatureRequires {
         feature: &'static str,
         requires: &'static str,

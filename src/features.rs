@@ -131,20 +131,35 @@ mod tests {
     #[test]
     fn unknown_names_are_refused_by_name() {
         let error = FeatureSet::parse("orgs,teams").unwrap_err();
-        assert!(matches!(error, Error::UnknownFeature(ref name) if name == "teams"), "{error}");
+        assert!(
+            matches!(error, Error::UnknownFeature(ref name) if name == "teams"),
+            "{error}"
+        );
     }
 
     #[test]
     fn rbac_requires_orgs() {
         let error = FeatureSet::parse("rbac").unwrap_err();
-        assert!(matches!(error, Error::FeatureRequires { feature: "rbac", requires: "orgs" }), "{error}");
+        assert!(
+            matches!(
+                error,
+                Error::FeatureRequires {
+                    feature: "rbac",
+                    requires: "orgs"
+                }
+            ),
+            "{error}"
+        );
     }
 
     #[test]
     fn a_feature_without_templates_is_refused_not_ignored() {
         for list in ["orgs", "billing", "orgs,rbac"] {
             let error = FeatureSet::parse(list).unwrap_err();
-            assert!(matches!(error, Error::FeatureNotAvailable(_)), "{list}: {error}");
+            assert!(
+                matches!(error, Error::FeatureNotAvailable(_)),
+                "{list}: {error}"
+            );
         }
     }
 
@@ -152,6 +167,9 @@ mod tests {
     fn the_defaults_are_the_available_features() {
         let defaults = Feature::defaults();
         assert!(defaults.iter().all(Feature::is_available));
-        assert_eq!(FeatureSet::new(defaults.iter().collect()).unwrap(), defaults);
+        assert_eq!(
+            FeatureSet::new(defaults.iter().collect()).unwrap(),
+            defaults
+        );
     }
 }

@@ -16,8 +16,8 @@ use std::io;
 
 use clap::CommandFactory;
 
-pub use crate::error::Error;
 use crate::cli::{Cli, Command};
+pub use crate::error::Error;
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {

@@ -39,7 +39,12 @@ impl Manifest {
             .and_then(|item| item.as_array())
             .ok_or(ManifestError::Missing("features"))?
             .iter()
-            .map(|value| value.as_str().map(str::to_owned).ok_or(ManifestError::Missing("features")))
+            .map(|value| {
+                value
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or(ManifestError::Missing("features"))
+            })
             .collect::<Result<_, _>>()?;
         Ok(Self {
             saas_version: string("saas_version")?,

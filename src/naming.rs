@@ -16,7 +16,15 @@ const RUST_KEYWORDS: &[&str] = &[
 
 /// Names cargo refuses or that shadow a standard crate or a cargo directory.
 const RESERVED_BY_CARGO: &[&str] = &[
-    "alloc", "build", "core", "deps", "examples", "incremental", "proc_macro", "std", "test",
+    "alloc",
+    "build",
+    "core",
+    "deps",
+    "examples",
+    "incremental",
+    "proc_macro",
+    "std",
+    "test",
 ];
 
 /// Device names Windows will not let a directory have.
@@ -51,15 +59,25 @@ impl ProjectName {
         let suggestion = suggest(raw);
         let rename_help = match &suggestion {
             Some(name) => format!("use a name such as `{name}`"),
-            None => "use letters, digits, `-` and `_`, starting with a letter, e.g. `acme`".to_owned(),
+            None => {
+                "use letters, digits, `-` and `_`, starting with a letter, e.g. `acme`".to_owned()
+            }
         };
 
         if raw.is_empty() {
-            return Err(refuse("the name is empty", "give the project a name, e.g. `saas new acme`"));
-        }
-        if let Some(bad) = raw.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
             return Err(refuse(
-                &format!("the character {bad:?} is not allowed; only ASCII letters, digits, `-` and `_` are"),
+                "the name is empty",
+                "give the project a name, e.g. `saas new acme`",
+            ));
+        }
+        if let Some(bad) = raw
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(refuse(
+                &format!(
+                    "the character {bad:?} is not allowed; only ASCII letters, digits, `-` and `_` are"
+                ),
                 &rename_help,
             ));
         }
@@ -67,12 +85,18 @@ impl ProjectName {
             return Err(refuse("the name must start with a letter", &rename_help));
         }
         if raw.len() > MAX_LEN {
-            return Err(refuse(&format!("the name is longer than {MAX_LEN} characters"), "choose a shorter name"));
+            return Err(refuse(
+                &format!("the name is longer than {MAX_LEN} characters"),
+                "choose a shorter name",
+            ));
         }
         let crate_name = raw.replace('-', "_");
         let lowercase = crate_name.to_ascii_lowercase();
         if RUST_KEYWORDS.contains(&crate_name.as_str()) {
-            return Err(refuse("it is a Rust keyword", &format!("use another name, e.g. `{raw}-app`")));
+            return Err(refuse(
+                "it is a Rust keyword",
+                &format!("use another name, e.g. `{raw}-app`"),
+            ));
         }
         if RESERVED_BY_CARGO.contains(&lowercase.as_str()) {
             return Err(refuse(
@@ -96,7 +120,9 @@ impl ProjectName {
 
 /// A valid name close to `raw`, to offer in the error message.
 fn suggest(raw: &str) -> Option<String> {
-    let snake: String = raw.to_snake_case().replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "");
+    let snake: String = raw
+        .to_snake_case()
+        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "");
     let trimmed = snake.trim_start_matches(|c: char| !c.is_ascii_alphabetic());
     (!trimmed.is_empty() && trimmed != raw).then(|| trimmed.replace('_', "-"))
 }
@@ -135,7 +161,16 @@ mod tests {
 
     #[test]
     fn paths_and_odd_characters_are_refused() {
-        for raw in ["../evil", "a/b", "a\\b", ".hidden", "/abs", "na\0me", "ｐｒｏｊｅｃｔ", "my app"] {
+        for raw in [
+            "../evil",
+            "a/b",
+            "a\\b",
+            ".hidden",
+            "/abs",
+            "na\0me",
+            "ｐｒｏｊｅｃｔ",
+            "my app",
+        ] {
             assert!(reason(raw).contains("is not allowed"), "{raw:?}");
         }
         assert_eq!(reason("1project"), "the name must start with a letter");

@@ -38,21 +38,36 @@ pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
 /// `git init` and a first commit. Without git, or without a git identity to commit
 /// with, the project is still created; only the missing step is reported.
 fn init_git(staging: &StagingDir) -> anyhow::Result<()> {
-    let git = |args: &[&str]| Command::new("git").args(args).current_dir(staging.path()).output();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(staging.path())
+            .output()
+    };
     match git(&["init", "--quiet"]) {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(error) => return Err(error.into()),
         Ok(output) if !output.status.success() => {
-            anyhow::bail!("git init: {}", String::from_utf8_lossy(&output.stderr).trim())
+            anyhow::bail!(
+                "git init: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
         }
         Ok(_) => {}
     }
     git(&["add", "--all"])?;
-    let commit = git(&["commit", "--quiet", "--message", "Initial commit from saas new"])?;
+    let commit = git(&[
+        "commit",
+        "--quiet",
+        "--message",
+        "Initial commit from saas new",
+    ])?;
     if !commit.status.success() {
         eprintln!(
             "note: created a git repository but could not make the first commit:\n  {}",
-            String::from_utf8_lossy(&commit.stderr).trim().replace('\n', "\n  ")
+            String::from_utf8_lossy(&commit.stderr)
+                .trim()
+                .replace('\n', "\n  ")
         );
     }
     Ok(())
@@ -60,7 +75,11 @@ fn init_git(staging: &StagingDir) -> anyhow::Result<()> {
 
 fn print_next_steps(spec: &ProjectSpec) {
     let features: Vec<&str> = spec.features.iter().map(|f| f.as_str()).collect();
-    let features = if features.is_empty() { "none".to_owned() } else { features.join(", ") };
+    let features = if features.is_empty() {
+        "none".to_owned()
+    } else {
+        features.join(", ")
+    };
     println!(
         "Created `{}` ({}; features: {features}) in {}",
         spec.name.package,

@@ -19,14 +19,17 @@ pub struct Plan {
 impl Plan {
     /// Adds a file; a later file at the same path replaces the earlier one.
     pub fn create(&mut self, path: PathBuf, contents: Vec<u8>) {
-        self.ops.retain(|Op::Create { path: existing, .. }| *existing != path);
+        self.ops
+            .retain(|Op::Create { path: existing, .. }| *existing != path);
         self.ops.push(Op::Create { path, contents });
     }
 
     /// The contents the plan writes at `path`, if it writes that file.
     pub fn file(&self, path: impl AsRef<Path>) -> Option<&[u8]> {
-        self.ops.iter().find_map(|Op::Create { path: p, contents }| {
-            (p == path.as_ref()).then_some(contents.as_slice())
-        })
+        self.ops
+            .iter()
+            .find_map(|Op::Create { path: p, contents }| {
+                (p == path.as_ref()).then_some(contents.as_slice())
+            })
     }
 }

@@ -19,12 +19,19 @@ pub fn database() -> Result<Database, Error> {
         .default(0)
         .interact()
         .map_err(Error::Prompt)?;
-    Ok(if choice == 0 { Database::Sqlite } else { Database::Postgres })
+    Ok(if choice == 0 {
+        Database::Sqlite
+    } else {
+        Database::Postgres
+    })
 }
 
 /// Asks which of the available features to include; all are preselected.
 pub fn features() -> Result<FeatureSet, Error> {
-    let available: Vec<Feature> = Feature::ALL.into_iter().filter(|f| f.is_available()).collect();
+    let available: Vec<Feature> = Feature::ALL
+        .into_iter()
+        .filter(|f| f.is_available())
+        .collect();
     if available.is_empty() {
         return Ok(FeatureSet::default());
     }

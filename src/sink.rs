@@ -61,10 +61,19 @@ impl StagingDir {
         let path = parent.join(format!(".saas-tmp-{name}-{}", std::process::id()));
         if path.exists() {
             // Left by a run of the same pid that was killed: nothing in it is wanted.
-            fs::remove_dir_all(&path).map_err(|source| Error::Write { path: path.clone(), source })?;
+            fs::remove_dir_all(&path).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
         }
-        fs::create_dir(&path).map_err(|source| Error::Write { path: path.clone(), source })?;
-        Ok(Self { path, finished: false })
+        fs::create_dir(&path).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self {
+            path,
+            finished: false,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -92,11 +101,17 @@ impl StagingDir {
 impl Sink for StagingDir {
     fn write(&mut self, path: &Path, contents: &[u8]) -> Result<(), Error> {
         let target = self.path.join(path);
-        let io_error = |source| Error::Write { path: path.to_path_buf(), source };
+        let io_error = |source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Some(directory) = target.parent() {
             fs::create_dir_all(directory).map_err(io_error)?;
         }
-        fs::write(&target, contents).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+        fs::write(&target, contents).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 
@@ -136,7 +151,10 @@ mod tests {
         apply(&plan, &mut staging).unwrap();
         staging.finish(&destination).unwrap();
 
-        assert_eq!(fs::read(destination.join("src/main.rs")).unwrap(), b"fn main() {}\n");
+        assert_eq!(
+            fs::read(destination.join("src/main.rs")).unwrap(),
+            b"fn main() {}\n"
+        );
         assert_eq!(fs::read_dir(parent.path()).unwrap().count(), 1);
     }
 }

@@ -33,7 +33,11 @@ impl ProjectSpec {
         let destination = parent.join(&name.package);
         check_destination(&parent, &destination)?;
         // Bad flags are refused before anyone is asked anything.
-        let features = args.features.as_deref().map(FeatureSet::parse).transpose()?;
+        let features = args
+            .features
+            .as_deref()
+            .map(FeatureSet::parse)
+            .transpose()?;
 
         let interactive = !args.yes && std::io::stdin().is_terminal();
         let database = match args.db {

@@ -54,7 +54,10 @@ impl ProjectContext {
             Database::Postgres => DatabaseContext {
                 name: "postgres",
                 title: "PostgreSQL",
-                default_url: format!("postgres://postgres@localhost:5432/{}", spec.name.crate_name),
+                default_url: format!(
+                    "postgres://postgres@localhost:5432/{}",
+                    spec.name.crate_name
+                ),
                 sqlite: false,
                 postgres: true,
             },

@@ -83,7 +83,9 @@ impl Renderer {
             return Ok((relative.to_path_buf(), file.contents().to_vec()));
         };
         let template_name = file.path().to_string_lossy().into_owned();
-        let source = file.contents_utf8().unwrap_or_else(|| panic!("{template_name} is UTF-8"));
+        let source = file
+            .contents_utf8()
+            .unwrap_or_else(|| panic!("{template_name} is UTF-8"));
         let rendered = self
             .env
             .render_named_str(&template_name, source, Serde(context))

@@ -1,3 +1,8 @@
-//! The scaffolder's integration tests: one binary.
+//! The scaffolder's integration tests, in one binary: the CLI as a user runs it, the
+//! generated files as snapshots, and generated apps built, tested and served.
 
 mod common;
+mod e2e;
+mod new;
+mod refusals;
+mod snapshots;

@@ -25,7 +25,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<DbPool> {
         .context("DATABASE_URL is not a valid PostgreSQL URL")?
         // A runaway query is cancelled instead of holding its connection forever.
         .options([("statement_timeout", "30s")]);
-    if config.environment != Environment::Production && !sqlx::Postgres::database_exists(url).await? {
+    if config.environment != Environment::Production
+        && !sqlx::Postgres::database_exists(url).await?
+    {
         sqlx::Postgres::create_database(url).await?;
     }
     let pool = PgPoolOptions::new()

@@ -1,1 +1,42 @@
+//! Helpers: the `saas` binary with a clean environment, and a fingerprint of a tree.
 
+use std::{collections::BTreeMap, path::Path};
+
+use assert_cmd::Command;
+
+/// The `saas` binary, run with an environment that does not depend on the machine.
+pub fn saas() -> Command {
+    let mut command = Command::cargo_bin("saas").expect("the saas binary is built");
+    command
+        .env_remove("RUST_LOG")
+        // A first commit needs an identity; CI machines may have none configured.
+        .env("GIT_AUTHOR_NAME", "Saas Test")
+        .env("GIT_AUTHOR_EMAIL", "saas-test@example.com")
+        .env("GIT_COMMITTER_NAME", "Saas Test")
+        .env("GIT_COMMITTER_EMAIL", "saas-test@example.com")
+        .write_stdin("");
+    command
+}
+
+/// Every file and directory under `root` with its contents: equal fingerprints mean
+/// an unchanged tree.
+pub fn fingerprint(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|entry| entry.expect("readable tree"))
+        .map(|entry| {
+            let path = entry
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let contents = entry
+                .file_type()
+                .is_file()
+                .then(|| std::fs::read(entry.path()).unwrap());
+            (path, contents)
+        })
+        .collect()
+}

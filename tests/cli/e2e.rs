@@ -1,0 +1,280 @@
+//! End to end: generate an app per database, hold it to fmt and clippy, run its own
+//! tests, then start its binary and sign up, read `me` and log out over real HTTP.
+//!
+//! Generated projects share one target directory, so their dependencies build once.
+
+use std::{
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::common::saas;
+
+/// The PostgreSQL server the Postgres app is tested against; `.ci/run` always sets it.
+fn postgres_server() -> String {
+    std::env::var("SAAS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn shared_target_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("generated")
+}
+
+fn generate(parent: &Path, name: &str, db: &str) -> PathBuf {
+    saas()
+        .args(["new", name, "--db", db, "--features", "none", "--no-git"])
+        .current_dir(parent)
+        .assert()
+        .success();
+    parent.join(name)
+}
+
+/// Runs cargo in `project` and fails the test with cargo's output if cargo fails.
+fn cargo(project: &Path, args: &[&str], env: &[(&str, &str)]) {
+    let output = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", shared_target_dir())
+        .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "`cargo {}` failed in {}:\n{}\n{}",
+        args.join(" "),
+        project.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn check_project(project: &Path, test_env: &[(&str, &str)]) {
+    cargo(project, &["fmt", "--check"], &[]);
+    cargo(
+        project,
+        &["clippy", "--all-targets", "--", "-D", "warnings"],
+        &[],
+    );
+    cargo(project, &["test"], test_env);
+    cargo(project, &["build"], &[]);
+}
+
+#[test]
+fn a_generated_sqlite_app_builds_passes_its_tests_and_serves() {
+    let parent = tempfile::tempdir().unwrap();
+    let project = generate(parent.path(), "acme", "sqlite");
+
+    check_project(&project, &[]);
+
+    // No DATABASE_URL: the default SQLite file must just work.
+    let server = Server::start(&project, "acme", &[]);
+    exercise_auth(&server, "ada@example.com");
+    server.stop_gracefully();
+    assert!(project.join("data/app.db").is_file());
+}
+
+#[test]
+fn a_generated_postgres_app_builds_passes_its_tests_and_serves() {
+    let parent = tempfile::tempdir().unwrap();
+    let project = generate(parent.path(), "acme-pg", "postgres");
+    let server_url = postgres_server();
+
+    check_project(
+        &project,
+        &[("DATABASE_URL", &format!("{server_url}/postgres"))],
+    );
+
+    // In development the app creates its database when it is missing.
+    let database_url = format!("{server_url}/saas_e2e_{}", std::process::id());
+    let server = Server::start(&project, "acme-pg", &[("DATABASE_URL", &database_url)]);
+    exercise_auth(&server, &format!("ada-{}@example.com", std::process::id()));
+    server.stop_gracefully();
+}
+
+/// Signs up, reads `me` with the session cookie, logs out, and checks the cookie is dead.
+fn exercise_auth(server: &Server, email: &str) {
+    let password = "correct horse battery";
+    let body = format!(r#"{{"email":"{email}","password":"{password}","name":"Ada"}}"#);
+    let signup = server.request("POST", "/auth/signup", None, Some(&body));
+    assert_eq!(signup.status, 201, "{}", signup.body);
+    let cookie = signup
+        .header("set-cookie")
+        .and_then(|value| value.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    assert!(cookie.starts_with("session="), "{cookie}");
+
+    let me = server.request("GET", "/auth/me", Some(&cookie), None);
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert!(
+        me.body.contains(&format!(r#""email":"{email}""#)),
+        "{}",
+        me.body
+    );
+
+    let logout = server.request("POST", "/auth/logout", Some(&cookie), None);
+    assert_eq!(logout.status, 204);
+    let after = server.request("GET", "/auth/me", Some(&cookie), None);
+    assert_eq!(after.status, 401);
+
+    let log = server.log();
+    let token = cookie.trim_start_matches("session=");
+    assert!(!log.contains(password), "the password reached the log");
+    assert!(!log.contains(token), "the session token reached the log");
+}
+
+/// A generated app's binary, running; killed if the test fails before stopping it.
+struct Server {
+    child: Option<Child>,
+    address: String,
+    log_path: PathBuf,
+}
+
+impl Server {
+    fn start(project: &Path, package: &str, env: &[(&str, &str)]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let log_path = project.join("server.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new(shared_target_dir().join("debug").join(package))
+            .current_dir(project)
+            .env_remove("DATABASE_URL")
+            .env("BIND_ADDR", &address)
+            .env("RUST_LOG", "debug")
+            .envs(env.iter().copied())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the generated binary starts");
+        let server = Self {
+            child: Some(child),
+            address,
+            log_path,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if TcpStream::connect(&server.address).is_ok()
+                && server.request("GET", "/health", None, None).status == 200
+            {
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not become healthy:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        body: Option<&str>,
+    ) -> HttpResponse {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.address
+        );
+        if let Some(cookie) = cookie {
+            request.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
+        let body = body.unwrap_or("");
+        if !body.is_empty() {
+            request.push_str("Content-Type: application/json\r\n");
+        }
+        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        HttpResponse::parse(&raw)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and expects a clean exit: the graceful shutdown path.
+    fn stop_gracefully(mut self) {
+        let mut child = self.child.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "the server exited with {status}:\n{}",
+                    self.log()
+                );
+                assert!(self.log().contains("shutting down"));
+                return;
+            }
+            assert!(Instant::now() < deadline, "the server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+struct HttpResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl HttpResponse {
+    fn parse(raw: &str) -> Self {
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        Self {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}

@@ -1,0 +1,197 @@
+//! `saas new` as a user runs it.
+
+use std::process::Command as Process;
+
+use predicates::str::contains;
+use saas::manifest::Manifest;
+
+use crate::common::saas;
+
+#[test]
+fn new_with_yes_writes_a_sqlite_project_with_the_default_features() {
+    let parent = tempfile::tempdir().unwrap();
+
+    saas()
+        .args(["new", "acme", "--yes", "--no-git"])
+        .current_dir(parent.path())
+        .assert()
+        .success()
+        .stdout(contains("Created `acme` (sqlite; features: none)"))
+        .stdout(contains("cd ./acme"))
+        .stdout(contains("cargo run"))
+        .stdout(contains("cargo test"));
+
+    let project = parent.path().join("acme");
+    for file in [
+        "Cargo.toml",
+        "src/main.rs",
+        "src/lib.rs",
+        "src/db.rs",
+        "migrations/0001_setup.sql",
+        "tests/api/main.rs",
+        "README.md",
+        ".env.example",
+        ".gitignore",
+    ] {
+        assert!(project.join(file).is_file(), "{file} is missing");
+    }
+    let manifest =
+        Manifest::parse(&std::fs::read_to_string(project.join("saas.toml")).unwrap()).unwrap();
+    assert_eq!(
+        manifest,
+        Manifest {
+            saas_version: env!("CARGO_PKG_VERSION").to_owned(),
+            name: "acme".to_owned(),
+            database: "sqlite".to_owned(),
+            features: vec![],
+        }
+    );
+    assert!(!project.join(".git").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(parent.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, ["acme"], "no staging directory is left behind");
+}
+
+#[test]
+fn new_with_postgres_writes_the_postgres_dialect() {
+    let parent = tempfile::tempdir().unwrap();
+
+    saas()
+        .args([
+            "new",
+            "acme-api",
+            "--db",
+            "postgres",
+            "--features",
+            "none",
+            "--no-git",
+        ])
+        .current_dir(parent.path())
+        .assert()
+        .success()
+        .stdout(contains("Created `acme-api` (postgres; features: none)"));
+
+    let project = parent.path().join("acme-api");
+    let cargo_toml = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
+    assert!(cargo_toml.contains("name = \"acme-api\""));
+    assert!(cargo_toml.contains("\"postgres\""));
+    assert!(!cargo_toml.contains("sqlite"));
+    let setup = std::fs::read_to_string(project.join("migrations/0001_setup.sql")).unwrap();
+    assert!(setup.contains("timestamptz"));
+    let main_rs = std::fs::read_to_string(project.join("src/main.rs")).unwrap();
+    assert!(
+        main_rs.contains("use acme_api::"),
+        "the crate is named with underscores"
+    );
+    let manifest =
+        Manifest::parse(&std::fs::read_to_string(project.join("saas.toml")).unwrap()).unwrap();
+    assert_eq!(manifest.database, "postgres");
+}
+
+#[test]
+fn new_creates_a_git_repository_with_a_first_commit() {
+    let parent = tempfile::tempdir().unwrap();
+
+    saas()
+        .args(["new", "acme", "--yes"])
+        .current_dir(parent.path())
+        .assert()
+        .success();
+
+    let project = parent.path().join("acme");
+    let log = Process::new("git")
+        .args(["log", "--oneline"])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    let log = String::from_utf8(log.stdout).unwrap();
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(log.contains("Initial commit from saas new"));
+    let status = Process::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(status.stdout.is_empty(), "everything is committed");
+}
+
+#[test]
+fn new_with_path_creates_the_project_inside_that_directory() {
+    let parent = tempfile::tempdir().unwrap();
+    let elsewhere = parent.path().join("projects");
+    std::fs::create_dir(&elsewhere).unwrap();
+
+    saas()
+        .args(["new", "acme", "--yes", "--no-git", "--path"])
+        .arg(&elsewhere)
+        .assert()
+        .success();
+
+    assert!(elsewhere.join("acme/Cargo.toml").is_file());
+}
+
+#[test]
+fn new_fills_an_existing_empty_directory() {
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::create_dir(parent.path().join("acme")).unwrap();
+
+    saas()
+        .args(["new", "acme", "--yes", "--no-git"])
+        .current_dir(parent.path())
+        .assert()
+        .success();
+
+    assert!(parent.path().join("acme/Cargo.toml").is_file());
+}
+
+#[test]
+fn without_a_terminal_new_takes_the_defaults_instead_of_asking() {
+    let parent = tempfile::tempdir().unwrap();
+
+    // No --yes, and standard input is not a terminal: nothing may block.
+    saas()
+        .args(["new", "acme", "--no-git"])
+        .current_dir(parent.path())
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .success();
+
+    let manifest = std::fs::read_to_string(parent.path().join("acme/saas.toml")).unwrap();
+    assert!(manifest.contains("database = \"sqlite\""));
+}
+
+#[test]
+fn help_version_and_completions_are_available() {
+    saas()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(contains("new"))
+        .stdout(contains("completions"));
+    saas()
+        .args(["new", "--help"])
+        .assert()
+        .success()
+        .stdout(contains("--db"))
+        .stdout(contains("--features"))
+        .stdout(contains("--yes"))
+        .stdout(contains("--path"))
+        .stdout(contains("--no-git"));
+    saas()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(format!("saas {}\n", env!("CARGO_PKG_VERSION")));
+    saas()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(contains("_saas()"));
+    saas()
+        .args(["completions", "zsh"])
+        .assert()
+        .success()
+        .stdout(contains("#compdef saas"));
+}

@@ -1,0 +1,111 @@
+//! Every file `saas new` writes, per database, as a reviewed snapshot; and checks
+//! that hold for every generated file.
+
+use std::path::PathBuf;
+
+use saas::{
+    cli::Database,
+    features::FeatureSet,
+    naming::ProjectName,
+    new::plan_project,
+    plan::{Op, Plan},
+    spec::ProjectSpec,
+};
+
+fn plan_for(database: Database) -> Plan {
+    let spec = ProjectSpec {
+        name: ProjectName::parse("acme").unwrap(),
+        database,
+        features: FeatureSet::default(),
+        destination: PathBuf::from("acme"),
+        git: false,
+    };
+    plan_project(&spec).unwrap()
+}
+
+fn files(plan: &Plan) -> impl Iterator<Item = (String, String)> + '_ {
+    plan.ops.iter().map(|Op::Create { path, contents }| {
+        let path = path.to_string_lossy().replace('\\', "/");
+        (
+            path,
+            String::from_utf8(contents.clone()).expect("generated files are UTF-8"),
+        )
+    })
+}
+
+#[test]
+fn every_generated_file_matches_its_snapshot() {
+    for database in [Database::Sqlite, Database::Postgres] {
+        for (path, contents) in files(&plan_for(database)) {
+            let name = format!("{}__{}", database.as_str(), path.replace('/', "__"));
+            insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false, description => path.clone() }, {
+                insta::assert_snapshot!(name, contents);
+            });
+        }
+    }
+}
+
+#[test]
+fn generated_rust_parses() {
+    for database in [Database::Sqlite, Database::Postgres] {
+        for (path, contents) in files(&plan_for(database)) {
+            if path.ends_with(".rs") {
+                syn::parse_file(&contents).unwrap_or_else(|error| panic!("{path}: {error}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn generated_files_carry_no_template_noise() {
+    for database in [Database::Sqlite, Database::Postgres] {
+        for (path, contents) in files(&plan_for(database)) {
+            assert!(
+                !contents.contains("{{") && !contents.contains("{%"),
+                "{path}: template syntax left"
+            );
+            assert!(
+                !contents.contains("\n\n\n"),
+                "{path}: two blank lines in a row"
+            );
+            assert!(
+                contents.ends_with('\n') && !contents.ends_with("\n\n"),
+                "{path}: must end with one newline"
+            );
+            for (number, line) in contents.lines().enumerate() {
+                assert!(
+                    !line.ends_with([' ', '\t']),
+                    "{path}:{}: trailing whitespace",
+                    number + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_databases_share_every_file_but_their_own() {
+    let sqlite = plan_for(Database::Sqlite);
+    let postgres = plan_for(Database::Postgres);
+    let paths = |plan: &Plan| files(plan).map(|(path, _)| path).collect::<Vec<_>>();
+
+    assert_eq!(paths(&sqlite), paths(&postgres));
+    let mut differing: Vec<String> = files(&sqlite)
+        .zip(files(&postgres))
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|(a, _)| a.0)
+        .collect();
+    differing.sort();
+    assert_eq!(
+        differing,
+        [
+            ".env.example",
+            "Cargo.toml",
+            "README.md",
+            "migrations/0001_setup.sql",
+            "saas.toml",
+            "src/config.rs",
+            "src/db.rs"
+        ]
+    );
+}
