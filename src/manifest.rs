@@ -54,3 +54,24 @@ impl Manifest {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_is_read_with_its_comments_ignored() {
+        let text = "# mine\nsaas_version = \"0.1.0\"\nname = \"acme\"\ndatabase = \"sqlite\"\nfeatures = [\"orgs\"]\nresources = []\n";
+        let manifest = Manifest::parse(text).unwrap();
+        assert_eq!(manifest.name, "acme");
+        assert_eq!(manifest.database, "sqlite");
+        assert_eq!(manifest.features, ["orgs"]);
+    }
+
+    #[test]
+    fn a_missing_key_is_named() {
+        let error = Manifest::parse("name = \"acme\"\n").unwrap_err();
+        assert_eq!(error.to_string(), "saas.toml has no valid `features`");
+        assert!(Manifest::parse("name = ").is_err());
+    }
+}

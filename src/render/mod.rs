@@ -105,3 +105,58 @@ fn collect_files<'a>(dir: &'a Dir<'static>, files: &mut Vec<&'a include_dir::Fil
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{cli::Database, features::FeatureSet, naming::ProjectName, spec::ProjectSpec};
+
+    fn context(database: Database) -> ProjectContext {
+        ProjectContext::new(&ProjectSpec {
+            name: ProjectName::parse("acme-api").unwrap(),
+            database,
+            features: FeatureSet::default(),
+            destination: "acme-api".into(),
+            git: false,
+        })
+    }
+
+    #[test]
+    fn an_undefined_variable_fails_the_render() {
+        let renderer = Renderer::new();
+        let result = renderer
+            .env
+            .render_str("{{ nmae }}", Serde(context(Database::Sqlite)));
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn nothing_is_escaped_and_block_lines_leave_no_blank_lines() {
+        let renderer = Renderer::new();
+        let source = "a: \"{{ package }}\" <&>\n{% if db.sqlite %}\nsqlite\n{% endif %}\nend\n";
+        let rendered = renderer
+            .env
+            .render_str(source, Serde(context(Database::Sqlite)))
+            .unwrap();
+        assert_eq!(rendered, "a: \"acme-api\" <&>\nsqlite\nend\n");
+    }
+
+    #[test]
+    fn templates_lose_their_suffix_and_overlays_replace_shared_files() {
+        let mut plan = Plan::default();
+        Renderer::new()
+            .render_trees(
+                &["app", "postgres"],
+                &context(Database::Postgres),
+                &mut plan,
+            )
+            .unwrap();
+
+        assert!(plan.file("Cargo.toml").is_some());
+        assert!(plan.file("Cargo.toml.jinja").is_none());
+        let db_rs = String::from_utf8(plan.file("src/db.rs").unwrap().to_vec()).unwrap();
+        assert!(db_rs.contains("PgPool"));
+        let main_rs = String::from_utf8(plan.file("src/main.rs").unwrap().to_vec()).unwrap();
+        assert!(main_rs.contains("use acme_api::"));
+    }
+}
