@@ -103,6 +103,7 @@ fn the_databases_share_every_file_but_their_own() {
             "Cargo.toml",
             "README.md",
             "migrations/0001_setup.sql",
+            "migrations/0002_account_tokens.sql",
             "saas.toml",
             "src/config.rs",
             "src/db.rs"

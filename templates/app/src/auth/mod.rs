@@ -1,9 +1,16 @@
 //! Sign-up, login, logout and the caller's own account and sessions.
 
+pub mod api_tokens;
+pub mod cross_site;
+pub mod email_verification;
 pub mod extract;
+pub mod hashing;
+pub mod one_time;
 pub mod password;
 pub mod session;
 pub mod user;
+
+use std::net::IpAddr;
 
 use axum::{
     extract::State,
@@ -25,6 +32,7 @@ use crate::{
     AppState, db,
     error::{AppError, ErrorBody, FieldErrors, ResultExt},
     extract::AppJson,
+    rate_limit::{self, ClientIp},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -35,6 +43,30 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(session::list_sessions))
         .routes(routes!(session::revoke_session))
+        .routes(routes!(api_tokens::create_token, api_tokens::list_tokens))
+        .routes(routes!(api_tokens::revoke_token))
+        .routes(routes!(email_verification::verify_email))
+        .routes(routes!(email_verification::resend_verification))
+        .routes(routes!(password::forgot_password))
+        .routes(routes!(password::reset_password))
+        .routes(routes!(password::change_password))
+}
+
+/// Counts an authentication request against the client's per-IP limit.
+pub async fn limit_auth_ip(state: &AppState, ip: IpAddr) -> Result<(), AppError> {
+    let limit = state.config.auth_ip_limit_per_minute;
+    rate_limit::hit(
+        &state.db,
+        &format!("auth-ip:{ip}"),
+        limit,
+        rate_limit::IP_WINDOW,
+    )
+    .await
+}
+
+/// The rate-limit key that counts failed logins of one account.
+fn login_failures_key(email: &str) -> String {
+    format!("login-failures:{email}")
 }
 
 /// Declares how callers authenticate, for the OpenAPI document.
@@ -85,13 +117,16 @@ pub struct UserEnvelope {
         (status = 409, description = "The email is taken", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody),
     )
 )]
 async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     AppJson(request): AppJson<SignupRequest>,
 ) -> Result<impl IntoResponse, AppError> {
+    limit_auth_ip(&state, ip).await?;
     let mut errors = FieldErrors::new();
     let email = Email::parse(&request.email).map_err(|e| errors.insert("email", vec![e.into()]));
     let name = UserName::parse(&request.name).map_err(|e| errors.insert("name", vec![e.into()]));
@@ -118,7 +153,10 @@ async fn signup(
         "an account with this email already exists",
     ))?;
     let token = session::create(&mut *tx, user.id, &headers).await?;
+    let mail =
+        email_verification::prepare_mail(&mut tx, &state.config, user.id, &user.email).await?;
     tx.commit().await?;
+    state.mailer.send_in_background(mail);
 
     tracing::info!(user_id = %user.id, "signed up");
     Ok((
@@ -142,16 +180,33 @@ async fn signup(
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Too many attempts, from this address or on this account", body = ErrorBody),
     )
 )]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     AppJson(request): AppJson<LoginRequest>,
 ) -> Result<impl IntoResponse, AppError> {
+    limit_auth_ip(&state, ip).await?;
+    // Failures are counted per address whether or not it has an account, so the
+    // throttle reveals nothing; it ends with its window, so it is never a lockout.
+    let email = Email::parse(&request.email);
+    let failures_key =
+        login_failures_key(email.as_ref().map_or(request.email.trim(), Email::as_str));
+    let failure_limit = state.config.auth_account_failure_limit;
+    rate_limit::check(
+        &state.db,
+        &failures_key,
+        failure_limit,
+        rate_limit::ACCOUNT_FAILURE_WINDOW,
+    )
+    .await?;
+
     // A malformed email cannot match an account; it gets the same answer as a wrong one.
-    let user = match Email::parse(&request.email) {
-        Ok(email) => user::find_by_email(&state.db, &email).await?,
+    let user = match &email {
+        Ok(email) => user::find_by_email(&state.db, email).await?,
         Err(_) => None,
     };
     let hash = user.as_ref().map(|user| user.password_hash.clone());
@@ -160,9 +215,11 @@ async fn login(
         .verify(request.password.into(), hash)
         .await?;
     let Some(user) = user.filter(|_| matches) else {
-        tracing::info!("login refused");
+        rate_limit::record(&state.db, &failures_key, rate_limit::ACCOUNT_FAILURE_WINDOW).await?;
+        tracing::info!(%ip, "login refused");
         return Err(AppError::InvalidCredentials);
     };
+    rate_limit::reset(&state.db, &failures_key).await?;
 
     // A session the browser already held is replaced, never reused (no session fixation).
     if let Some(old_token) =
@@ -193,6 +250,7 @@ async fn login(
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 204, description = "The session is revoked and the cookie cleared"),
+        (status = 400, description = "Authenticated by an API token, not a session", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
@@ -200,7 +258,10 @@ async fn logout(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<impl IntoResponse, AppError> {
-    session::delete(&state.db, current.session_id).await?;
+    let session_id = current.session_id().ok_or(AppError::BadRequest(
+        "an API token is revoked with DELETE /auth/tokens/{id}, not by logging out".to_owned(),
+    ))?;
+    session::delete(&state.db, session_id).await?;
     Ok((
         StatusCode::NO_CONTENT,
         AppendHeaders([(header::SET_COOKIE, session::clearing_cookie(&state.config))]),

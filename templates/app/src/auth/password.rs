@@ -1,116 +1,249 @@
-//! Argon2id password hashing, kept off the async runtime and bounded in concurrency.
+//! Passwords after sign-up: forgotten (a reset link by mail), reset, and changed.
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::Context;
-use argon2::{
-    Algorithm, Argon2, Params, Version,
-    password_hash::{PasswordHasher as _, PasswordVerifier as _},
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{AppendHeaders, IntoResponse},
 };
-use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use serde::Deserialize;
+use utoipa::ToSchema;
 
-/// A hash of a random password, verified when a login names no account, so that an
-/// unknown email costs the same time as a wrong password.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$2BEIJmTa9DvIk+0lejNrkg$vTUeeW7t4zWSfeWgc3QaQZqCqrcO6/sZIHJp3T0+ba4";
+use super::{
+    extract::CurrentUser,
+    limit_auth_ip,
+    one_time::{self, Purpose},
+    session,
+    user::{self, Email, Password},
+};
+use crate::{
+    AppState, db,
+    error::{AppError, ErrorBody},
+    extract::AppJson,
+    mail::Mail,
+    rate_limit::{self, ClientIp},
+};
 
-/// Hashes and verifies passwords; cheap to clone.
-#[derive(Clone)]
-pub struct PasswordHasher {
-    /// Each hash takes 19 MiB and a core for tens of milliseconds: at most one per core.
-    permits: Arc<Semaphore>,
+/// How many reset mails may be asked for one address per hour (against mail bombing).
+const RESETS_PER_HOUR: u32 = 5;
+
+#[derive(Deserialize, ToSchema)]
+pub struct ForgotPasswordRequest {
+    pub email: String,
 }
 
-impl PasswordHasher {
-    pub fn new() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self {
-            permits: Arc::new(Semaphore::new(cores)),
-        }
-    }
+#[derive(Deserialize, ToSchema)]
+pub struct ResetPasswordRequest {
+    /// The token from the link in the reset mail.
+    pub token: String,
+    pub password: String,
+}
 
-    /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
-    pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
-        self.run(move || {
-            argon2()
-                .hash_password(password.expose_secret().as_bytes())
-                .map(|hash| hash.to_string())
-                .map_err(|error| anyhow::anyhow!("could not hash password: {error}"))
-        })
-        .await
-    }
+#[derive(Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
 
-    /// Whether `password` matches `hash`; with no hash (no such account) it checks a dummy
-    /// and answers `false`, taking the same time either way.
-    pub async fn verify(
-        &self,
-        password: SecretString,
-        hash: Option<String>,
-    ) -> anyhow::Result<bool> {
-        self.run(move || {
-            let known = hash.is_some();
-            let hash = hash.as_deref().unwrap_or(DUMMY_HASH);
-            let matches = argon2()
-                .verify_password(password.expose_secret().as_bytes(), hash)
-                .is_ok();
-            Ok(known && matches)
-        })
-        .await
-    }
+/// Mails a reset link if an account has this address. The answer is the same either way.
+#[utoipa::path(
+    post,
+    path = "/auth/password/forgot",
+    tag = "auth",
+    request_body = ForgotPasswordRequest,
+    responses(
+        (status = 202, description = "If the address has an account, a reset link is on its way"),
+        (status = 422, description = "Not an email address", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    )
+)]
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(request): AppJson<ForgotPasswordRequest>,
+) -> Result<StatusCode, AppError> {
+    limit_auth_ip(&state, ip).await?;
+    let email =
+        Email::parse(&request.email).map_err(|reason| AppError::invalid("email", reason))?;
+    // Counted per address whether or not it has an account, so the limit reveals nothing.
+    let key = format!("password-forgot:{}", email.as_str());
+    rate_limit::hit(&state.db, &key, RESETS_PER_HOUR, Duration::from_secs(3600)).await?;
 
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let _permit = self.permits.acquire().await.context("hasher closed")?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .context("password hashing task failed")?
+    if let Some(user) = user::find_by_email(&state.db, &email).await? {
+        let mut tx = db::begin_write(&state.db).await?;
+        let token = one_time::issue(
+            &mut tx,
+            user.id,
+            &user.email,
+            Purpose::ResetPassword,
+            state.config.password_reset_ttl,
+        )
+        .await?;
+        tx.commit().await?;
+        state
+            .mailer
+            .send_in_background(reset_mail(&state, &user.email, &token));
+        tracing::info!(user_id = %user.id, "password reset requested");
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+fn reset_mail(state: &AppState, to: &str, token: &str) -> Mail {
+    // Built from APP_URL, never from the request's Host header.
+    let link = format!("{}/reset-password?token={token}", state.config.app_url);
+    let minutes = state.config.password_reset_ttl.as_secs() / 60;
+    Mail {
+        to: to.to_owned(),
+        subject: "Reset your password".to_owned(),
+        text: format!(
+            "Someone asked to reset the password of your account. To choose a new one, open:\n\n{link}\n\n\
+             The link works once, for {minutes} minutes. If it was not you, ignore this mail: your password is unchanged.\n"
+        ),
+        html: format!(
+            "<p>Someone asked to reset the password of your account. To choose a new one, open:</p>\
+             <p><a href=\"{link}\">{link}</a></p>\
+             <p>The link works once, for {minutes} minutes. If it was not you, ignore this mail: your password is unchanged.</p>"
+        ),
     }
 }
 
-impl Default for PasswordHasher {
-    fn default() -> Self {
-        Self::new()
+fn password_changed_mail(to: &str) -> Mail {
+    let notice = "The password of your account was just changed, and every other session signed out. \
+                  If this was not you, reset your password now and check your account.";
+    Mail {
+        to: to.to_owned(),
+        subject: "Your password was changed".to_owned(),
+        text: format!("{notice}\n"),
+        html: format!("<p>{notice}</p>"),
     }
 }
 
-/// Argon2id with OWASP's parameters, pinned so a change of crate defaults cannot weaken them.
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("valid Argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+/// Sets a new password with a reset token. Every session of the user ends; nobody is
+/// signed in by this (the user logs in with the new password).
+#[utoipa::path(
+    post,
+    path = "/auth/password/reset",
+    tag = "auth",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 204, description = "The password is changed and every session revoked"),
+        (status = 404, description = "No such token", body = ErrorBody),
+        (status = 410, description = "The token was used or has expired", body = ErrorBody),
+        (status = 422, description = "The password does not meet the policy", body = ErrorBody),
+    )
+)]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    AppJson(request): AppJson<ResetPasswordRequest>,
+) -> Result<StatusCode, AppError> {
+    let password = Password::parse(request.password)
+        .map_err(|reason| AppError::invalid("password", reason))?;
+    let password_hash = state.passwords.hash(password.0).await?;
+
+    let mut tx = db::begin_write(&state.db).await?;
+    let redeemed = one_time::redeem(&mut tx, &request.token, Purpose::ResetPassword).await?;
+    let email: String = sqlx::query_scalar(
+        "update users set password_hash = $1 where id = $2 and email = $3 returning email",
+    )
+    .bind(password_hash)
+    .bind(redeemed.user_id)
+    .bind(&redeemed.email)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::Gone(
+        "the address this link was sent to has changed",
+    ))?;
+    one_time::delete_unused(&mut tx, redeemed.user_id, Purpose::ResetPassword).await?;
+    sqlx::query("delete from sessions where user_id = $1")
+        .bind(redeemed.user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+
+    state
+        .mailer
+        .send_in_background(password_changed_mail(&email));
+    tracing::info!(user_id = %redeemed.user_id, "password reset");
+    Ok(StatusCode::NO_CONTENT)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_hash_verifies_its_password_and_no_other() {
-        let hasher = PasswordHasher::new();
-        let hash = hasher.hash("correct horse".into()).await.unwrap();
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
-        assert!(
-            hasher
-                .verify("correct horse".into(), Some(hash.clone()))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !hasher
-                .verify("Correct horse".into(), Some(hash))
-                .await
-                .unwrap()
-        );
+/// Changes the caller's password, given the current one. Every other session ends;
+/// the one making the request gets a fresh token.
+#[utoipa::path(
+    post,
+    path = "/auth/password/change",
+    tag = "auth",
+    security(("session" = []), ("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; other sessions are revoked"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 422, description = "Wrong current password, or a new one that does not meet the policy", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords", body = ErrorBody),
+    )
+)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    current: CurrentUser,
+    AppJson(request): AppJson<ChangePasswordRequest>,
+) -> Result<impl IntoResponse, AppError> {
+    let new_password = Password::parse(request.new_password)
+        .map_err(|reason| AppError::invalid("new_password", reason))?;
+    // Guessing the current password counts against the same limit as failed logins.
+    let failures_key = super::login_failures_key(&current.user.email);
+    let limit = state.config.auth_account_failure_limit;
+    rate_limit::check(
+        &state.db,
+        &failures_key,
+        limit,
+        rate_limit::ACCOUNT_FAILURE_WINDOW,
+    )
+    .await?;
+    let matches = state
+        .passwords
+        .verify(
+            request.current_password.into(),
+            Some(current.user.password_hash.clone()),
+        )
+        .await?;
+    if !matches {
+        rate_limit::record(&state.db, &failures_key, rate_limit::ACCOUNT_FAILURE_WINDOW).await?;
+        return Err(AppError::invalid(
+            "current_password",
+            "is not the current password",
+        ));
     }
+    let password_hash = state.passwords.hash(new_password.0).await?;
 
-    #[tokio::test]
-    async fn the_dummy_hash_is_well_formed_and_never_matches() {
-        argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).unwrap();
-        let hasher = PasswordHasher::new();
-        assert!(!hasher.verify("anything".into(), None).await.unwrap());
-    }
+    let mut tx = db::begin_write(&state.db).await?;
+    sqlx::query("update users set password_hash = $1 where id = $2")
+        .bind(password_hash)
+        .bind(current.user.id)
+        .execute(&mut *tx)
+        .await?;
+    one_time::delete_unused(&mut tx, current.user.id, Purpose::ResetPassword).await?;
+    // Every session ends, this one included; a browser gets a new one below.
+    sqlx::query("delete from sessions where user_id = $1")
+        .bind(current.user.id)
+        .execute(&mut *tx)
+        .await?;
+    let new_token = match current.session_id() {
+        Some(_) => Some(session::create(&mut *tx, current.user.id, &headers).await?),
+        None => None,
+    };
+    tx.commit().await?;
+
+    state
+        .mailer
+        .send_in_background(password_changed_mail(&current.user.email));
+    tracing::info!(user_id = %current.user.id, "password changed");
+    let cookie = new_token.map(|token| {
+        (
+            header::SET_COOKIE,
+            session::session_cookie(&state.config, &token),
+        )
+    });
+    Ok((StatusCode::NO_CONTENT, AppendHeaders(cookie)))
 }

@@ -12,7 +12,10 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{extract::CurrentUser, user::User};
+use super::{
+    extract::{Credential, CurrentUser},
+    user::User,
+};
 use crate::{
     AppState,
     config::{Config, Environment},
@@ -122,7 +125,7 @@ pub async fn authenticate(
     }
     Ok(Some(CurrentUser {
         user: found.user,
-        session_id: found.session_id,
+        credential: Credential::Session(found.session_id),
     }))
 }
 
@@ -217,7 +220,7 @@ pub async fn list_sessions(
         .into_iter()
         .filter(|row| !has_expired(&state.config, now, row.created_at, row.last_seen_at))
         .map(|row| SessionView {
-            current: row.id == current.session_id,
+            current: Some(row.id) == current.session_id(),
             id: row.id,
             created_at: row.created_at,
             last_seen_at: row.last_seen_at,

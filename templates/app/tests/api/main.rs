@@ -3,6 +3,10 @@
 
 mod auth;
 mod common;
+mod email_verification;
 mod health;
 mod http;
+mod password;
+mod rate_limits;
+mod tokens;
 // saas:test-modules

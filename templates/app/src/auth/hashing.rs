@@ -1,0 +1,116 @@
+//! Argon2id password hashing, kept off the async runtime and bounded in concurrency.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use argon2::{
+    Algorithm, Argon2, Params, Version,
+    password_hash::{PasswordHasher as _, PasswordVerifier as _},
+};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+
+/// A hash of a random password, verified when a login names no account, so that an
+/// unknown email costs the same time as a wrong password.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$2BEIJmTa9DvIk+0lejNrkg$vTUeeW7t4zWSfeWgc3QaQZqCqrcO6/sZIHJp3T0+ba4";
+
+/// Hashes and verifies passwords; cheap to clone.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    /// Each hash takes 19 MiB and a core for tens of milliseconds: at most one per core.
+    permits: Arc<Semaphore>,
+}
+
+impl PasswordHasher {
+    pub fn new() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            permits: Arc::new(Semaphore::new(cores)),
+        }
+    }
+
+    /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+    pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
+        self.run(move || {
+            argon2()
+                .hash_password(password.expose_secret().as_bytes())
+                .map(|hash| hash.to_string())
+                .map_err(|error| anyhow::anyhow!("could not hash password: {error}"))
+        })
+        .await
+    }
+
+    /// Whether `password` matches `hash`; with no hash (no such account) it checks a dummy
+    /// and answers `false`, taking the same time either way.
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        hash: Option<String>,
+    ) -> anyhow::Result<bool> {
+        self.run(move || {
+            let known = hash.is_some();
+            let hash = hash.as_deref().unwrap_or(DUMMY_HASH);
+            let matches = argon2()
+                .verify_password(password.expose_secret().as_bytes(), hash)
+                .is_ok();
+            Ok(known && matches)
+        })
+        .await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let _permit = self.permits.acquire().await.context("hasher closed")?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .context("password hashing task failed")?
+    }
+}
+
+impl Default for PasswordHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Argon2id with OWASP's parameters, pinned so a change of crate defaults cannot weaken them.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid Argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_no_other() {
+        let hasher = PasswordHasher::new();
+        let hash = hasher.hash("correct horse".into()).await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(
+            hasher
+                .verify("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("Correct horse".into(), Some(hash))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_is_well_formed_and_never_matches() {
+        argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).unwrap();
+        let hasher = PasswordHasher::new();
+        assert!(!hasher.verify("anything".into(), None).await.unwrap());
+    }
+}

@@ -1,0 +1,88 @@
+//! One mailer: SMTP in production, `.eml` files in `MAIL_DIR` everywhere else.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use lettre::{
+    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MultiPart},
+};
+use secrecy::ExposeSecret;
+
+use crate::config::{Config, Environment};
+
+/// A message to one recipient, with a plain-text and an HTML body.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Sends mail; cheap to clone.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: Arc<Transport>,
+    from: Mailbox,
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Mailer {
+    /// SMTP when `SMTP_URL` is set (required in production), the outbox directory otherwise.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let from: Mailbox = config
+            .mail_from
+            .parse()
+            .with_context(|| format!("MAIL_FROM={:?} is not a mailbox", config.mail_from))?;
+        let transport = match (&config.smtp_url, config.environment) {
+            (Some(url), _) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                    .context("SMTP_URL is not a valid SMTP URL")?
+                    .build(),
+            ),
+            (None, Environment::Production) => anyhow::bail!("SMTP_URL is required in production"),
+            (None, Environment::Development | Environment::Test) => {
+                std::fs::create_dir_all(&config.mail_dir).with_context(|| {
+                    format!("could not create MAIL_DIR {}", config.mail_dir.display())
+                })?;
+                Transport::Files(AsyncFileTransport::new(&config.mail_dir))
+            }
+        };
+        Ok(Self {
+            transport: Arc::new(transport),
+            from,
+        })
+    }
+
+    /// Sends `mail` and waits for the transport to accept it.
+    pub async fn send(&self, mail: Mail) -> anyhow::Result<()> {
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(mail.to.parse().context("invalid recipient")?)
+            .subject(mail.subject)
+            .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
+            .context("could not build the message")?;
+        match self.transport.as_ref() {
+            Transport::Smtp(smtp) => smtp.send(message).await.map(drop)?,
+            Transport::Files(files) => files.send(message).await.map(drop)?,
+        }
+        Ok(())
+    }
+
+    /// Sends `mail` without making the request wait for it (nor letting its timing
+    /// tell whether a mail was sent at all); a failure is logged.
+    pub fn send_in_background(&self, mail: Mail) {
+        let mailer = self.clone();
+        tokio::spawn(async move {
+            let subject = mail.subject.clone();
+            if let Err(error) = mailer.send(mail).await {
+                tracing::error!(error = format!("{error:#}"), subject, "could not send mail");
+            }
+        });
+    }
+}
