@@ -8,5 +8,6 @@ mod health;
 mod http;
 mod password;
 mod rate_limits;
+mod sessions;
 mod tokens;
 // saas:test-modules
