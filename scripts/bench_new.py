@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Times `saas new` against a process-start baseline. Usage: scripts/bench_new.py [runs]
+"""Times `saas new` and `saas add resource` against a process-start baseline.
+Usage: scripts/bench_new.py [runs]
 
 Builds the release binary, then runs each command RUNS times (default 20) in a
-temporary directory and prints the median and worst wall time of each.
+temporary directory and prints the median and worst wall time of each. Each
+`add resource` run gets a fresh project, made before the clock starts.
 """
 import shutil
 import statistics
@@ -37,8 +39,25 @@ cases = [
     ("saas new NAME --db postgres --yes --no-git", lambda n: ["new", n, "--db", "postgres", "--yes", "--no-git"], True),
     ("saas new NAME --yes (git init + first commit)", lambda n: ["new", n, "--yes"], True),
 ]
+FIELDS = ["title:string", "description:text?", "done:bool", "priority:i32", "due_on:date?", "budget:decimal?", "meta:json?"]
+
+
+def measure_add(extra):
+    times = []
+    with tempfile.TemporaryDirectory() as parent:
+        for i in range(runs):
+            subprocess.run([binary, "new", f"p{i}", "--yes", "--no-git"], cwd=parent, check=True, stdout=subprocess.DEVNULL)
+            start = time.perf_counter()
+            subprocess.run([binary, "add", "resource", "Project", *FIELDS, *extra], cwd=Path(parent) / f"p{i}", check=True, stdout=subprocess.DEVNULL)
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), max(times)
+
+
 baseline = None
 for label, args, fresh in cases:
     median, worst = measure(args, fresh)
     baseline = baseline or median
+    print(f"{label:48} median {median:6.1f} ms  worst {worst:6.1f} ms  ({median / baseline:4.1f}x baseline)")
+for label, extra in [("saas add resource Project <7 fields> --dry-run", ["--dry-run"]), ("saas add resource Project <7 fields>", [])]:
+    median, worst = measure_add(extra)
     print(f"{label:48} median {median:6.1f} ms  worst {worst:6.1f} ms  ({median / baseline:4.1f}x baseline)")

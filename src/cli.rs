@@ -17,11 +17,63 @@ pub struct Cli {
 pub enum Command {
     /// Create a new project in a new directory.
     New(NewArgs),
+    /// Add something to the project in this directory.
+    #[command(subcommand)]
+    Add(AddCommand),
+    /// Undo an `add`.
+    #[command(subcommand)]
+    Remove(RemoveCommand),
     /// Print a shell completion script to standard output.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddCommand {
+    /// A domain resource: migration, model, routes, access rules, tests.
+    Resource(AddResourceArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoveCommand {
+    /// A resource that `saas add resource` added.
+    Resource(RemoveResourceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddResourceArgs {
+    /// The resource, singular or plural, PascalCase or snake_case: `Project`, `project_tasks`.
+    pub name: String,
+    /// Fields: `name:type[?][:unique][:index]`, or `name:references[?]` to point at
+    /// another resource. Types: string text bool i32 i64 f64 decimal date datetime uuid json.
+    #[arg(value_name = "FIELD")]
+    pub fields: Vec<String>,
+    /// A plan limit, `<plan>=<n>` (needs the billing feature).
+    #[arg(long, value_name = "PLAN=N")]
+    pub limit: Vec<String>,
+    /// Put every route behind a plan feature (needs the billing feature).
+    #[arg(long, value_name = "NAME")]
+    pub feature: Option<String>,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the plan as JSON (with --dry-run, only the plan).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveResourceArgs {
+    /// The resource, as it was added.
+    pub name: String,
+    /// Delete the resource's files even if they were edited since.
+    #[arg(long)]
+    pub force: bool,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

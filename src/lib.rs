@@ -3,12 +3,15 @@
 pub mod cli; // the command line, as clap parses it
 mod error; // the library's error type
 pub mod features; // the optional features and the rules between them
+pub mod fields; // field specs of `saas add resource`
+pub mod inject; // idempotent edits at marker comments
 pub mod manifest; // `saas.toml`, the memory of a generated project
 pub mod naming; // project names, validated as cargo validates package names
 pub mod new; // `saas new`
 pub mod plan; // a generation as a list of files, applied in one step
 mod prompt; // interactive questions, only on a terminal
 pub mod render; // templates -> file contents
+pub mod resource; // `saas add resource` and `saas remove resource`
 pub mod sink; // where a plan is written: the disk, or memory in tests
 pub mod spec; // the validated input of a generation
 
@@ -23,6 +26,12 @@ pub use crate::error::Error;
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::New(args) => new::run(args),
+        Command::Add(cli::AddCommand::Resource(args)) => {
+            resource::add(args, &std::env::current_dir()?)
+        }
+        Command::Remove(cli::RemoveCommand::Resource(args)) => {
+            resource::remove(args, &std::env::current_dir()?)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "saas", &mut io::stdout());
             Ok(())

@@ -1,7 +1,12 @@
 //! `saas.toml`: what a generated project is (tool version, name, database, features,
-//! resources), so later commands know it without guessing from its code.
+//! resources), so later commands know it without guessing from its code. Edited
+//! with toml_edit, so the user's comments and layout survive.
 
-use toml_edit::DocumentMut;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
+
+use crate::Error;
 
 /// The file name, at the project's root.
 pub const FILE_NAME: &str = "saas.toml";
@@ -13,6 +18,35 @@ pub struct Manifest {
     pub name: String,
     pub database: String,
     pub features: Vec<String>,
+    pub resources: Vec<ResourceEntry>,
+}
+
+/// What `saas add resource` wrote for one resource, so it can be undone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceEntry {
+    /// The struct name (`Project`).
+    pub name: String,
+    /// The table and module (`projects`).
+    pub table: String,
+    /// The field specs, canonical (`title:string`, `due_on:date?`).
+    pub fields: Vec<String>,
+    /// Each file written, with the SHA-256 of what was written.
+    pub files: Vec<FileRecord>,
+    /// Each line injected at a marker.
+    pub injections: Vec<Injection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Injection {
+    pub path: String,
+    pub marker: String,
+    pub line: String,
 }
 
 /// A `saas.toml` that cannot be read.
@@ -22,6 +56,20 @@ pub enum ManifestError {
     Syntax(#[from] toml_edit::TomlError),
     #[error("saas.toml has no valid `{0}`")]
     Missing(&'static str),
+}
+
+/// The root of the project that contains `start` (the nearest directory upward with a
+/// `saas.toml`), and that file's text.
+pub fn find(start: &Path) -> Result<(PathBuf, String), Error> {
+    for directory in start.ancestors() {
+        let path = directory.join(FILE_NAME);
+        if path.is_file() {
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })?;
+            return Ok((directory.to_path_buf(), text));
+        }
+    }
+    Err(Error::NotInProject)
 }
 
 impl Manifest {
@@ -34,38 +82,182 @@ impl Manifest {
                 .map(str::to_owned)
                 .ok_or(ManifestError::Missing(key))
         };
-        let features = document
-            .get("features")
-            .and_then(|item| item.as_array())
-            .ok_or(ManifestError::Missing("features"))?
-            .iter()
-            .map(|value| {
-                value
-                    .as_str()
-                    .map(str::to_owned)
-                    .ok_or(ManifestError::Missing("features"))
-            })
-            .collect::<Result<_, _>>()?;
+        let features =
+            strings(document.get("features")).ok_or(ManifestError::Missing("features"))?;
+        let resources = match document.get("resources") {
+            None => Vec::new(),
+            Some(item) if item.as_array().is_some_and(Array::is_empty) => Vec::new(),
+            Some(item) => item
+                .as_array_of_tables()
+                .ok_or(ManifestError::Missing("resources"))?
+                .iter()
+                .map(ResourceEntry::read)
+                .collect::<Option<_>>()
+                .ok_or(ManifestError::Missing("resources"))?,
+        };
         Ok(Self {
             saas_version: string("saas_version")?,
             name: string("name")?,
             database: string("database")?,
             features,
+            resources,
         })
     }
+
+    /// The resource whose table is `table`, if the project has it.
+    pub fn resource(&self, table: &str) -> Option<&ResourceEntry> {
+        self.resources
+            .iter()
+            .find(|resource| resource.table == table)
+    }
+}
+
+/// `text` with `entry` appended to its resources; everything else is kept as it was.
+pub fn add_resource(text: &str, entry: &ResourceEntry) -> Result<String, ManifestError> {
+    let mut document: DocumentMut = text.parse()?;
+    let is_array_of_tables = document
+        .get("resources")
+        .is_some_and(Item::is_array_of_tables);
+    if !is_array_of_tables {
+        // `resources = []` as `saas new` writes it becomes `[[resources]]` tables.
+        document.remove("resources");
+        document.insert("resources", Item::ArrayOfTables(ArrayOfTables::new()));
+    }
+    let resources = document["resources"]
+        .as_array_of_tables_mut()
+        .expect("just made sure");
+    resources.push(entry.to_table());
+    Ok(document.to_string())
+}
+
+/// `text` without the resource whose table is `table`.
+pub fn remove_resource(text: &str, table: &str) -> Result<String, ManifestError> {
+    let mut document: DocumentMut = text.parse()?;
+    if let Some(resources) = document
+        .get_mut("resources")
+        .and_then(Item::as_array_of_tables_mut)
+    {
+        resources.retain(|resource| resource.get("table").and_then(Item::as_str) != Some(table));
+        if resources.is_empty() {
+            document.remove("resources");
+            document.insert("resources", toml_edit::value(Array::new()));
+        }
+    }
+    Ok(document.to_string())
+}
+
+impl ResourceEntry {
+    fn read(table: &Table) -> Option<Self> {
+        let string = |key: &str| table.get(key)?.as_str().map(str::to_owned);
+        let inline_tables = |key: &str| -> Option<Vec<&InlineTable>> {
+            table
+                .get(key)?
+                .as_array()?
+                .iter()
+                .map(Value::as_inline_table)
+                .collect()
+        };
+        let files = inline_tables("files")?
+            .into_iter()
+            .map(|file| {
+                Some(FileRecord {
+                    path: file.get("path")?.as_str()?.to_owned(),
+                    sha256: file.get("sha256")?.as_str()?.to_owned(),
+                })
+            })
+            .collect::<Option<_>>()?;
+        let injections = inline_tables("injections")?
+            .into_iter()
+            .map(|injection| {
+                Some(Injection {
+                    path: injection.get("path")?.as_str()?.to_owned(),
+                    marker: injection.get("marker")?.as_str()?.to_owned(),
+                    line: injection.get("line")?.as_str()?.to_owned(),
+                })
+            })
+            .collect::<Option<_>>()?;
+        Some(Self {
+            name: string("name")?,
+            table: string("table")?,
+            fields: strings(table.get("fields"))?,
+            files,
+            injections,
+        })
+    }
+
+    fn to_table(&self) -> Table {
+        let mut table = Table::new();
+        table.insert("name", toml_edit::value(&self.name));
+        table.insert("table", toml_edit::value(&self.table));
+        table.insert("fields", toml_edit::value(Array::from_iter(&self.fields)));
+        let files = self.files.iter().map(|file| {
+            let mut record = InlineTable::new();
+            record.insert("path", file.path.as_str().into());
+            record.insert("sha256", file.sha256.as_str().into());
+            record
+        });
+        table.insert("files", toml_edit::value(one_per_line(files)));
+        let injections = self.injections.iter().map(|injection| {
+            let mut record = InlineTable::new();
+            record.insert("path", injection.path.as_str().into());
+            record.insert("marker", injection.marker.as_str().into());
+            record.insert("line", injection.line.as_str().into());
+            record
+        });
+        table.insert("injections", toml_edit::value(one_per_line(injections)));
+        table
+    }
+}
+
+/// An array of inline tables laid out one per line, as a person would write it.
+fn one_per_line(tables: impl Iterator<Item = InlineTable>) -> Array {
+    let mut array: Array = tables.map(Value::InlineTable).collect();
+    for value in array.iter_mut() {
+        value.decor_mut().set_prefix("\n    ");
+    }
+    array.set_trailing("\n");
+    array.set_trailing_comma(true);
+    array
+}
+
+fn strings(item: Option<&Item>) -> Option<Vec<String>> {
+    item?
+        .as_array()?
+        .iter()
+        .map(|value| value.as_str().map(str::to_owned))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const NEW: &str = "# mine\nsaas_version = \"0.1.0\"\nname = \"acme\"\ndatabase = \"sqlite\"\nfeatures = [\"orgs\"]\nresources = []\n";
+
+    fn entry() -> ResourceEntry {
+        ResourceEntry {
+            name: "Project".to_owned(),
+            table: "projects".to_owned(),
+            fields: vec!["title:string".to_owned()],
+            files: vec![FileRecord {
+                path: "src/resources/projects.rs".to_owned(),
+                sha256: "ab".to_owned(),
+            }],
+            injections: vec![Injection {
+                path: "src/lib.rs".to_owned(),
+                marker: "// saas:routes".to_owned(),
+                line: "x".to_owned(),
+            }],
+        }
+    }
+
     #[test]
     fn a_manifest_is_read_with_its_comments_ignored() {
-        let text = "# mine\nsaas_version = \"0.1.0\"\nname = \"acme\"\ndatabase = \"sqlite\"\nfeatures = [\"orgs\"]\nresources = []\n";
-        let manifest = Manifest::parse(text).unwrap();
+        let manifest = Manifest::parse(NEW).unwrap();
         assert_eq!(manifest.name, "acme");
         assert_eq!(manifest.database, "sqlite");
         assert_eq!(manifest.features, ["orgs"]);
+        assert!(manifest.resources.is_empty());
     }
 
     #[test]
@@ -73,5 +265,18 @@ mod tests {
         let error = Manifest::parse("name = \"acme\"\n").unwrap_err();
         assert_eq!(error.to_string(), "saas.toml has no valid `features`");
         assert!(Manifest::parse("name = ").is_err());
+    }
+
+    #[test]
+    fn resources_are_added_and_removed_keeping_the_rest() {
+        let added = add_resource(NEW, &entry()).unwrap();
+        assert!(added.starts_with("# mine\n"), "{added}");
+        assert!(added.contains("[[resources]]"));
+        assert_eq!(Manifest::parse(&added).unwrap().resources, [entry()]);
+
+        let removed = remove_resource(&added, "projects").unwrap();
+        assert_eq!(Manifest::parse(&removed).unwrap().resources, []);
+        assert!(removed.contains("resources = []"));
+        assert!(removed.starts_with("# mine\n"));
     }
 }

@@ -8,6 +8,22 @@ use std::path::{Path, PathBuf};
 pub enum Op {
     /// Write a new file at `path`, relative to the project's root.
     Create { path: PathBuf, contents: Vec<u8> },
+    /// Replace an existing file; `marker` says where it changed, when at a marker.
+    Edit {
+        path: PathBuf,
+        contents: Vec<u8>,
+        marker: Option<String>,
+    },
+    /// Delete a file.
+    Delete { path: PathBuf },
+}
+
+impl Op {
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Create { path, .. } | Self::Edit { path, .. } | Self::Delete { path } => path,
+        }
+    }
 }
 
 /// The changes of one command, in order.
@@ -19,17 +35,57 @@ pub struct Plan {
 impl Plan {
     /// Adds a file; a later file at the same path replaces the earlier one.
     pub fn create(&mut self, path: PathBuf, contents: Vec<u8>) {
-        self.ops
-            .retain(|Op::Create { path: existing, .. }| *existing != path);
+        self.ops.retain(|op| op.path() != path);
         self.ops.push(Op::Create { path, contents });
     }
 
     /// The contents the plan writes at `path`, if it writes that file.
     pub fn file(&self, path: impl AsRef<Path>) -> Option<&[u8]> {
+        self.ops.iter().find_map(|op| match op {
+            Op::Create { path: p, contents }
+            | Op::Edit {
+                path: p, contents, ..
+            } if p == path.as_ref() => Some(contents.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// The plan for people: one line per change.
+    pub fn describe(&self) -> String {
         self.ops
             .iter()
-            .find_map(|Op::Create { path: p, contents }| {
-                (p == path.as_ref()).then_some(contents.as_slice())
+            .map(|op| match op {
+                Op::Create { path, .. } => format!("create  {}\n", path.display()),
+                Op::Edit {
+                    path,
+                    marker: Some(marker),
+                    ..
+                } => {
+                    format!("edit    {} at `{marker}`\n", path.display())
+                }
+                Op::Edit {
+                    path, marker: None, ..
+                } => format!("edit    {}\n", path.display()),
+                Op::Delete { path } => format!("delete  {}\n", path.display()),
             })
+            .collect()
+    }
+
+    /// The plan for programs: `{"create": [..], "edit": [{"path", "marker"}], "delete": [..]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut created = Vec::new();
+        let mut edited = Vec::new();
+        let mut deleted = Vec::new();
+        for op in &self.ops {
+            let path = op.path().to_string_lossy().into_owned();
+            match op {
+                Op::Create { .. } => created.push(path),
+                Op::Edit { marker, .. } => {
+                    edited.push(serde_json::json!({ "path": path, "marker": marker }));
+                }
+                Op::Delete { .. } => deleted.push(path),
+            }
+        }
+        serde_json::json!({ "create": created, "edit": edited, "delete": deleted })
     }
 }

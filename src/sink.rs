@@ -15,13 +15,17 @@ use crate::{
 /// Receives the files of a plan.
 pub trait Sink {
     fn write(&mut self, path: &Path, contents: &[u8]) -> Result<(), Error>;
+    fn delete(&mut self, path: &Path) -> Result<(), Error>;
 }
 
 /// Writes every op of `plan` to `sink`, stopping at the first failure.
 pub fn apply(plan: &Plan, sink: &mut dyn Sink) -> Result<(), Error> {
     for op in &plan.ops {
         match op {
-            Op::Create { path, contents } => sink.write(path, contents)?,
+            Op::Create { path, contents } | Op::Edit { path, contents, .. } => {
+                sink.write(path, contents)?
+            }
+            Op::Delete { path } => sink.delete(path)?,
         }
     }
     Ok(())
@@ -37,6 +41,88 @@ impl Sink for MemSink {
     fn write(&mut self, path: &Path, contents: &[u8]) -> Result<(), Error> {
         self.files.insert(path.to_path_buf(), contents.to_vec());
         Ok(())
+    }
+
+    fn delete(&mut self, path: &Path) -> Result<(), Error> {
+        self.files.remove(path);
+        Ok(())
+    }
+}
+
+/// Changes an existing project in place, remembering what each file was so that a
+/// failure part-way puts every file back ([`ProjectDir::roll_back`]).
+#[derive(Debug)]
+pub struct ProjectDir {
+    root: PathBuf,
+    /// Each path touched so far, with its contents before (None: it did not exist).
+    journal: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+impl ProjectDir {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            journal: Vec::new(),
+        }
+    }
+
+    /// Applies `plan`; on any failure, restores every file it had changed.
+    pub fn apply(mut self, plan: &Plan) -> Result<(), Error> {
+        let result = apply(plan, &mut self);
+        if result.is_err() {
+            self.roll_back();
+        }
+        result
+    }
+
+    fn remember(&mut self, path: &Path) -> Result<(), Error> {
+        let full = self.root.join(path);
+        let before = match fs::read(&full) {
+            Ok(contents) => Some(contents),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(Error::Read { path: full, source }),
+        };
+        self.journal.push((path.to_path_buf(), before));
+        Ok(())
+    }
+
+    fn roll_back(&mut self) {
+        for (path, before) in self.journal.drain(..).rev() {
+            let full = self.root.join(&path);
+            let _ = match before {
+                Some(contents) => fs::write(&full, contents),
+                None => fs::remove_file(&full),
+            };
+        }
+    }
+}
+
+impl Sink for ProjectDir {
+    fn write(&mut self, path: &Path, contents: &[u8]) -> Result<(), Error> {
+        self.remember(path)?;
+        let full = self.root.join(path);
+        let io_error = |source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(directory) = full.parent() {
+            fs::create_dir_all(directory).map_err(io_error)?;
+        }
+        // Write beside, then rename: a crash leaves the old file or the new, never half.
+        let staged = full.with_extension("saas-tmp");
+        fs::write(&staged, contents).map_err(io_error)?;
+        fs::rename(&staged, &full).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    fn delete(&mut self, path: &Path) -> Result<(), Error> {
+        self.remember(path)?;
+        fs::remove_file(self.root.join(path)).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 
@@ -99,6 +185,13 @@ impl StagingDir {
 }
 
 impl Sink for StagingDir {
+    fn delete(&mut self, path: &Path) -> Result<(), Error> {
+        fs::remove_file(self.path.join(path)).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
     fn write(&mut self, path: &Path, contents: &[u8]) -> Result<(), Error> {
         let target = self.path.join(path);
         let io_error = |source| Error::Write {

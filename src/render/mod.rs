@@ -1,6 +1,7 @@
 //! The one render pipeline: embedded templates -> minijinja -> the files of a plan.
 
 mod context;
+mod resource;
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use include_dir::{Dir, DirEntry, include_dir};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, syntax::SyntaxConfig, value::Serde};
 
 pub use self::context::ProjectContext;
+pub use self::resource::{Parent, ResourceContext};
 use crate::{Error, plan::Plan};
 
 /// Every template, embedded in the binary.
@@ -94,6 +96,29 @@ impl Renderer {
                 source,
             })?;
         Ok((PathBuf::from(output), rendered.into_bytes()))
+    }
+}
+
+impl Renderer {
+    /// Renders the template `resource/<template>` with a resource's context.
+    pub fn render_resource(
+        &self,
+        template: &str,
+        context: &ResourceContext,
+    ) -> Result<String, Error> {
+        let name = format!("resource/{template}");
+        let file = TEMPLATES
+            .get_file(&name)
+            .unwrap_or_else(|| panic!("template `{name}` is embedded"));
+        let source = file
+            .contents_utf8()
+            .unwrap_or_else(|| panic!("{name} is UTF-8"));
+        self.env
+            .render_named_str(&name, source, Serde(context))
+            .map_err(|source| Error::Render {
+                template: name.clone(),
+                source,
+            })
     }
 }
 

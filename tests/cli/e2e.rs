@@ -1,5 +1,6 @@
 //! End to end: generate an app per database, hold it to fmt and clippy, run its own
-//! tests, then start its binary and sign up, read `me` and log out over real HTTP.
+//! tests, add and remove resources and do it again, then start its binary and sign
+//! up, read `me` and log out over real HTTP.
 //!
 //! Generated projects share one target directory, so their dependencies build once.
 
@@ -62,7 +63,47 @@ fn check_project(project: &Path, test_env: &[(&str, &str)]) {
         &[],
     );
     cargo(project, &["test"], test_env);
-    cargo(project, &["build"], &[]);
+}
+
+/// `saas add resource` twice (every field type, a reference), then `saas remove
+/// resource`: after each, the project is formatted, lint-free and its tests pass.
+fn add_and_remove_resources(project: &Path, test_env: &[(&str, &str)]) {
+    let add = |args: &[&str]| {
+        saas()
+            .args(["add", "resource"])
+            .args(args)
+            .current_dir(project)
+            .assert()
+            .success();
+    };
+    add(&[
+        "Project",
+        "title:string",
+        "description:text?",
+        "done:bool",
+        "priority:i32",
+        "due_on:date?",
+        "budget:decimal?",
+        "meta:json?",
+    ]);
+    add(&[
+        "Task",
+        "title:string:unique",
+        "project:references",
+        "estimate:f64?",
+        "big:i64",
+        "starts_at:datetime?",
+        "ref_code:uuid?",
+    ]);
+    check_project(project, test_env);
+
+    saas()
+        .args(["remove", "resource", "Task"])
+        .current_dir(project)
+        .assert()
+        .success();
+    cargo(project, &["fmt", "--check"], &[]);
+    cargo(project, &["test"], test_env);
 }
 
 #[test]
@@ -71,6 +112,8 @@ fn a_generated_sqlite_app_builds_passes_its_tests_and_serves() {
     let project = generate(parent.path(), "acme", "sqlite");
 
     check_project(&project, &[]);
+    add_and_remove_resources(&project, &[]);
+    cargo(&project, &["build"], &[]);
 
     // No DATABASE_URL: the default SQLite file must just work.
     let server = Server::start(&project, "acme", &[]);

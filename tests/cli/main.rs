@@ -5,4 +5,5 @@ mod common;
 mod e2e;
 mod new;
 mod refusals;
+mod resources;
 mod snapshots;

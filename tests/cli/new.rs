@@ -44,6 +44,7 @@ fn new_with_yes_writes_a_sqlite_project_with_the_default_features() {
             name: "acme".to_owned(),
             database: "sqlite".to_owned(),
             features: vec![],
+            resources: vec![],
         }
     );
     assert!(!project.join(".git").exists());

@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use saas::{
-    cli::Database,
+    cli::{AddResourceArgs, Database},
     features::FeatureSet,
     naming::ProjectName,
     new::plan_project,
     plan::{Op, Plan},
+    resource::plan_add,
     spec::ProjectSpec,
 };
 
@@ -24,7 +25,10 @@ fn plan_for(database: Database) -> Plan {
 }
 
 fn files(plan: &Plan) -> impl Iterator<Item = (String, String)> + '_ {
-    plan.ops.iter().map(|Op::Create { path, contents }| {
+    plan.ops.iter().map(|op| {
+        let Op::Create { path, contents } = op else {
+            panic!("saas new only creates files: {op:?}");
+        };
         let path = path.to_string_lossy().replace('\\', "/");
         (
             path,
@@ -109,4 +113,92 @@ fn the_databases_share_every_file_but_their_own() {
             "src/db.rs"
         ]
     );
+}
+
+/// The plans of `saas add resource Project …` and then `Task …` in a new project.
+fn resource_plans(database: Database) -> Vec<(&'static str, Plan)> {
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("acme");
+    let spec = ProjectSpec {
+        name: ProjectName::parse("acme").unwrap(),
+        database,
+        features: FeatureSet::default(),
+        destination: root.clone(),
+        git: false,
+    };
+    saas::sink::ProjectDir::new(&root)
+        .apply(&plan_project(&spec).unwrap())
+        .unwrap();
+    let resources: [(&'static str, &[&str]); 2] = [
+        (
+            "Project",
+            &[
+                "title:string",
+                "description:text?",
+                "done:bool",
+                "priority:i32",
+                "due_on:date?",
+                "budget:decimal?",
+                "meta:json?",
+            ],
+        ),
+        (
+            "Task",
+            &[
+                "title:string:unique",
+                "project:references",
+                "estimate:f64?",
+                "big:i64",
+                "starts_at:datetime?",
+                "ref_code:uuid?",
+            ],
+        ),
+    ];
+    let mut plans = Vec::new();
+    for (number, (name, fields)) in resources.into_iter().enumerate() {
+        let args = AddResourceArgs {
+            name: name.to_owned(),
+            fields: fields.iter().map(ToString::to_string).collect(),
+            limit: vec![],
+            feature: None,
+            dry_run: false,
+            json: false,
+        };
+        let manifest = std::fs::read_to_string(root.join("saas.toml")).unwrap();
+        let plan = plan_add(&args, &root, &manifest, &format!("2027010100000{number}")).unwrap();
+        saas::sink::ProjectDir::new(&root).apply(&plan).unwrap();
+        plans.push((name, plan));
+    }
+    plans
+}
+
+#[test]
+fn every_resource_file_and_injection_matches_its_snapshot() {
+    for database in [Database::Sqlite, Database::Postgres] {
+        for (resource, plan) in resource_plans(database) {
+            for op in &plan.ops {
+                let (kind, path, contents) = match op {
+                    Op::Create { path, contents } => ("create", path, contents),
+                    Op::Edit { path, contents, .. } => ("edit", path, contents),
+                    Op::Delete { .. } => panic!("an add deletes nothing"),
+                };
+                let path = path.to_string_lossy().replace('\\', "/");
+                if path == "saas.toml" && database == Database::Postgres {
+                    continue; // the same as SQLite's but for its database line
+                }
+                let name = format!(
+                    "{}__{resource}__{kind}__{}",
+                    database.as_str(),
+                    path.replace('/', "__")
+                );
+                let contents = String::from_utf8(contents.clone()).unwrap();
+                if path.ends_with(".rs") {
+                    syn::parse_file(&contents).unwrap_or_else(|error| panic!("{path}: {error}"));
+                }
+                insta::with_settings!({ snapshot_path => "snapshots/resources", prepend_module_to_snapshot => false, description => format!("{kind} {path}") }, {
+                    insta::assert_snapshot!(name, contents);
+                });
+            }
+        }
+    }
 }

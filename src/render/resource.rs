@@ -1,0 +1,496 @@
+//! The view of one resource that the `resource` templates render: every type, SQL
+//! fragment and test value is decided here, so templates only loop and print.
+
+use serde::Serialize;
+
+use crate::{
+    cli::Database,
+    fields::{Field, FieldType},
+    naming::ResourceName,
+};
+
+/// A resource this one references, with what its tests need to create a row of it.
+#[derive(Debug, Clone)]
+pub struct Parent {
+    pub name: ResourceName,
+    /// Its fields, to build a valid body for it.
+    pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResourceContext {
+    pub crate_name: String,
+    pub name: ResourceName,
+    pub sqlite: bool,
+    pub postgres: bool,
+    pub fields: Vec<FieldContext>,
+    /// `select` list, in the database's dialect (decimals read as text on PostgreSQL).
+    pub select_columns: String,
+    pub insert_columns: String,
+    pub insert_values: String,
+    pub update_sets: String,
+    pub migration_columns: Vec<String>,
+    pub migration_indexes: Vec<String>,
+    pub references: Vec<ReferenceContext>,
+    pub has_references: bool,
+    pub has_unique: bool,
+    /// The `Option<…>` wrapper-free imports a module needs.
+    pub uses_date: bool,
+    pub tests: TestContext,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldContext {
+    /// The JSON key, struct field and column.
+    pub column: String,
+    pub optional: bool,
+    /// `#[…]` lines above the model's field.
+    pub model_attributes: Vec<String>,
+    pub model_type: String,
+    pub input_schema: String,
+    pub input_type: String,
+    pub changes_type: String,
+    /// `v.value("title", input.title, creating, fields::string)` and the like.
+    pub validate: String,
+    pub bind_insert: String,
+    pub bind_update: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReferenceContext {
+    pub column: String,
+    pub optional: bool,
+    /// The referenced module (`projects`) and its words (`project`).
+    pub module: String,
+    pub singular_words: String,
+    pub plural_words: String,
+    pub path: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TestContext {
+    pub required: String,
+    pub nullable: String,
+    /// The body of `full_body`: one `"key": expression,` line per field.
+    pub body_lines: Vec<String>,
+    pub other_lines: Vec<String>,
+    pub invalid_lines: Vec<String>,
+    pub has_invalid: bool,
+    /// Lines that create the referenced rows, and the fields of `Parents`.
+    pub parent_fields: Vec<String>,
+    pub parent_creations: Vec<String>,
+    pub unique_field: Option<String>,
+    /// What test code passes and binds for `Parents`: nothing without references.
+    pub parents_arg: &'static str,
+    pub parents_ref: &'static str,
+    pub parents_pattern: &'static str,
+}
+
+impl ResourceContext {
+    pub fn new(
+        crate_name: &str,
+        database: Database,
+        name: ResourceName,
+        fields: &[Field],
+        parents: &[Parent],
+    ) -> Self {
+        let postgres = database == Database::Postgres;
+        let contexts: Vec<FieldContext> = fields
+            .iter()
+            .map(|field| FieldContext::new(field, &name))
+            .collect();
+
+        let select = |field: &Field| {
+            let column = field.column();
+            if postgres && field.ty == FieldType::Decimal {
+                format!("{column}::text as {column}")
+            } else {
+                column
+            }
+        };
+        let mut select_columns = vec!["id".to_owned(), "user_id".to_owned()];
+        select_columns.extend(fields.iter().map(select));
+        select_columns.extend(["created_at".to_owned(), "updated_at".to_owned()]);
+
+        let mut insert_columns = vec!["id".to_owned(), "user_id".to_owned()];
+        insert_columns.extend(fields.iter().map(Field::column));
+        insert_columns.extend(["created_at".to_owned(), "updated_at".to_owned()]);
+        let placeholder = |n: usize, field: &Field| {
+            if postgres && field.ty == FieldType::Decimal {
+                format!("${n}::numeric")
+            } else {
+                format!("${n}")
+            }
+        };
+        let mut insert_values = vec!["$1".to_owned(), "$2".to_owned()];
+        insert_values.extend(
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, field)| placeholder(i + 3, field)),
+        );
+        let now = fields.len() + 3;
+        insert_values.extend([format!("${now}"), format!("${now}")]);
+        let mut update_sets: Vec<String> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, field)| format!("{} = {}", field.column(), placeholder(i + 3, field)))
+            .collect();
+        update_sets.push(format!("updated_at = ${now}"));
+
+        let references: Vec<ReferenceContext> = fields
+            .iter()
+            .filter(|field| field.ty == FieldType::References)
+            .map(|field| {
+                let parent = parents
+                    .iter()
+                    .find(|parent| parent.name.singular == field.name)
+                    .expect("parents resolved");
+                ReferenceContext {
+                    column: field.column(),
+                    optional: field.optional,
+                    module: parent.name.plural.clone(),
+                    singular_words: parent.name.singular_words.clone(),
+                    plural_words: parent.name.plural_words.clone(),
+                    path: parent.name.path.clone(),
+                }
+            })
+            .collect();
+
+        Self {
+            crate_name: crate_name.to_owned(),
+            select_columns: select_columns.join(", "),
+            insert_columns: insert_columns.join(", "),
+            insert_values: insert_values.join(", "),
+            update_sets: update_sets.join(", "),
+            migration_columns: migration_columns(fields, parents, postgres),
+            migration_indexes: migration_indexes(&name, fields),
+            has_references: !references.is_empty(),
+            has_unique: fields.iter().any(|field| field.unique),
+            uses_date: fields.iter().any(|field| field.ty == FieldType::Date),
+            tests: TestContext::new(fields, parents),
+            references,
+            fields: contexts,
+            name,
+            sqlite: !postgres,
+            postgres,
+        }
+    }
+}
+
+impl FieldContext {
+    fn new(field: &Field, resource: &ResourceName) -> Self {
+        let column = field.column();
+        let optional = field.optional;
+        let wrap = |ty: &str| {
+            if optional {
+                format!("Option<{ty}>")
+            } else {
+                ty.to_owned()
+            }
+        };
+        let (model_type, input_type, validator, copy) = match field.ty {
+            FieldType::String => ("String", "String", "fields::string", false),
+            FieldType::Text => ("String", "String", "fields::any", false),
+            FieldType::Bool => ("bool", "bool", "fields::any", true),
+            FieldType::I32 => ("i32", "i32", "fields::any", true),
+            FieldType::I64 => ("i64", "i64", "fields::any", true),
+            FieldType::F64 => ("f64", "f64", "fields::float", true),
+            FieldType::Decimal => ("String", "String", "fields::decimal", false),
+            FieldType::Date => ("Date", "String", "fields::date", true),
+            FieldType::Datetime => ("OffsetDateTime", "String", "fields::datetime", true),
+            FieldType::Uuid | FieldType::References => ("Uuid", "String", "fields::uuid", true),
+            FieldType::Json => (
+                "serde_json::Value",
+                "serde_json::Value",
+                "fields::any",
+                false,
+            ),
+        };
+        let mut model_attributes = Vec::new();
+        match field.ty {
+            FieldType::Datetime if optional => model_attributes
+                .push("#[serde(with = \"time::serde::rfc3339::option\")]".to_owned()),
+            FieldType::Datetime => {
+                model_attributes.push("#[serde(with = \"time::serde::rfc3339\")]".to_owned())
+            }
+            FieldType::Date => model_attributes.push(format!(
+                "#[schema(value_type = {}, format = Date)]",
+                wrap("String")
+            )),
+            FieldType::Decimal => {
+                model_attributes
+                    .push("/// An exact decimal, as a string such as `\"12.50\"`.".to_owned());
+            }
+            FieldType::Json => {
+                model_attributes.push(format!("#[schema(value_type = {})]", wrap("Object")))
+            }
+            _ => {}
+        }
+        let schema_type = match field.ty {
+            FieldType::Json => "Object".to_owned(),
+            FieldType::Date => "String, format = Date".to_owned(),
+            FieldType::Datetime => "String, format = DateTime".to_owned(),
+            FieldType::Uuid | FieldType::References => "String, format = Uuid".to_owned(),
+            _ => input_type.to_owned(),
+        };
+        let input_schema = match schema_type.split_once(", ") {
+            Some((ty, format)) => format!("#[schema(value_type = Option<{ty}>, {format})]"),
+            None => format!("#[schema(value_type = Option<{schema_type}>)]"),
+        };
+        let (changes_type, validate, bind_insert) = if optional {
+            (
+                format!("Option<Option<{model_type}>>"),
+                format!("v.nullable(\"{column}\", input.{column}, {validator})"),
+                format!("changes.{column}.flatten()"),
+            )
+        } else {
+            (
+                format!("Option<{model_type}>"),
+                format!("v.value(\"{column}\", input.{column}, creating, {validator})"),
+                format!("changes.{column}"),
+            )
+        };
+        let row = &resource.singular;
+        let bind_update = if copy {
+            format!("{row}.{column}")
+        } else {
+            format!("&{row}.{column}")
+        };
+        Self {
+            model_type: wrap(model_type),
+            input_type: format!("Option<Option<{input_type}>>"),
+            input_schema,
+            changes_type,
+            validate,
+            bind_insert,
+            bind_update,
+            model_attributes,
+            column,
+            optional,
+        }
+    }
+}
+
+fn sql_type(field: &Field, postgres: bool) -> &'static str {
+    match (field.ty, postgres) {
+        (FieldType::String | FieldType::Text, _) => "text",
+        (FieldType::Bool, true) => "boolean",
+        (FieldType::Bool | FieldType::I32 | FieldType::I64, false) => "integer",
+        (FieldType::I32, true) => "integer",
+        (FieldType::I64, true) => "bigint",
+        (FieldType::F64, true) => "double precision",
+        (FieldType::F64, false) => "real",
+        (FieldType::Decimal, true) => "numeric",
+        (FieldType::Date, true) => "date",
+        (FieldType::Datetime, true) => "timestamptz",
+        (FieldType::Decimal | FieldType::Date | FieldType::Datetime, false) => "text",
+        (FieldType::Uuid | FieldType::References, true) => "uuid",
+        (FieldType::Uuid | FieldType::References, false) => "blob",
+        (FieldType::Json, true) => "jsonb",
+        (FieldType::Json, false) => "text",
+    }
+}
+
+fn migration_columns(fields: &[Field], parents: &[Parent], postgres: bool) -> Vec<String> {
+    let (id, timestamp) = if postgres {
+        ("uuid", "timestamptz")
+    } else {
+        ("blob", "text")
+    };
+    let mut columns = vec![
+        format!(
+            "id {id} primary key{}",
+            if postgres { "" } else { " not null" }
+        ),
+        format!("user_id {id} not null references users (id) on delete cascade"),
+    ];
+    for field in fields {
+        let mut column = format!("{} {}", field.column(), sql_type(field, postgres));
+        if !field.optional {
+            column.push_str(" not null");
+        }
+        if field.ty == FieldType::References {
+            let parent = parents
+                .iter()
+                .find(|parent| parent.name.singular == field.name)
+                .expect("parents resolved");
+            let on_delete = if field.optional {
+                "set null"
+            } else {
+                "cascade"
+            };
+            column.push_str(&format!(
+                " references {} (id) on delete {on_delete}",
+                parent.name.plural
+            ));
+        }
+        if field.optional {
+            column = format!("-- Null when not given.\n    {column}");
+        }
+        columns.push(column);
+    }
+    columns.push(format!("created_at {timestamp} not null"));
+    columns.push(format!("updated_at {timestamp} not null"));
+    columns
+}
+
+fn migration_indexes(name: &ResourceName, fields: &[Field]) -> Vec<String> {
+    let table = &name.plural;
+    let mut indexes = vec![format!(
+        "-- Serves the list: one user's {}, newest first.\ncreate index {table}_user_id_id on {table} (user_id, id);",
+        name.plural_words
+    )];
+    for field in fields {
+        let column = field.column();
+        if field.unique {
+            indexes.push(format!(
+                "create unique index {table}_{column}_unique on {table} (user_id, {column});"
+            ));
+        } else if field.index || field.ty == FieldType::References {
+            indexes.push(format!(
+                "create index {table}_{column} on {table} ({column});"
+            ));
+        }
+    }
+    indexes
+}
+
+impl TestContext {
+    fn new(fields: &[Field], parents: &[Parent]) -> Self {
+        let has_references = fields.iter().any(|field| field.ty == FieldType::References);
+        let quoted = |names: Vec<String>| {
+            names
+                .iter()
+                .map(|name| format!("\"{name}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let required = quoted(
+            fields
+                .iter()
+                .filter(|f| !f.optional)
+                .map(Field::column)
+                .collect(),
+        );
+        let nullable = quoted(
+            fields
+                .iter()
+                .filter(|f| f.optional)
+                .map(Field::column)
+                .collect(),
+        );
+        let body_lines = fields
+            .iter()
+            .map(|field| format!("\"{}\": {},", field.column(), sample(field, "n", "parents")))
+            .collect();
+        let other_lines = fields
+            .iter()
+            .map(|field| format!("\"{}\": {},", field.column(), other(field)))
+            .collect();
+        let invalid_lines: Vec<String> = fields
+            .iter()
+            .filter_map(|field| {
+                invalid(field).map(|value| format!("(\"{}\", {value}),", field.column()))
+            })
+            .collect();
+        let parent_fields = fields
+            .iter()
+            .filter(|field| field.ty == FieldType::References)
+            .flat_map(|field| {
+                [
+                    format!("{}: String,", field.column()),
+                    format!("other_{}: String,", field.column()),
+                ]
+            })
+            .collect();
+        let parent_creations = fields
+            .iter()
+            .filter(|field| field.ty == FieldType::References)
+            .flat_map(|field| {
+                let parent = parents.iter().find(|parent| parent.name.singular == field.name).expect("parents resolved");
+                let body: Vec<String> = parent
+                    .fields
+                    .iter()
+                    .map(|parent_field| format!("\"{}\": {}", parent_field.column(), sample(parent_field, "n", "parents")))
+                    .collect();
+                let path = &parent.name.path;
+                let body = body.join(", ");
+                let column = field.column();
+                [
+                    format!("{column}: create_parent(app, client, \"/{path}\", {{ let n = 0_usize; json!({{ {body} }}) }}).await,"),
+                    format!("other_{column}: create_parent(app, client, \"/{path}\", {{ let n = 1_usize; json!({{ {body} }}) }}).await,"),
+                ]
+            })
+            .collect();
+        Self {
+            required,
+            nullable,
+            body_lines,
+            other_lines,
+            has_invalid: !invalid_lines.is_empty(),
+            invalid_lines,
+            parent_fields,
+            parent_creations,
+            unique_field: fields.iter().find(|field| field.unique).map(Field::column),
+            parents_arg: if has_references { ", &parents" } else { "" },
+            parents_ref: if has_references { "&parents" } else { "" },
+            parents_pattern: if has_references { "parents" } else { "()" },
+        }
+    }
+}
+
+/// A valid value for `field` as a Rust expression of `serde_json::json!`, varying with `n`
+/// so that rows made in a loop do not clash on unique fields.
+fn sample(field: &Field, n: &str, parents: &str) -> String {
+    let name = &field.name;
+    match field.ty {
+        FieldType::String => format!("format!(\"Sample {name} {{{n}}}\")"),
+        FieldType::Text => format!("format!(\"Some text about {name} {{{n}}}\")"),
+        FieldType::Bool => "true".to_owned(),
+        FieldType::I32 => format!("42 + {n} as i32"),
+        FieldType::I64 => format!("9_000_000_000_i64 + {n} as i64"),
+        FieldType::F64 => format!("2.5 + {n} as f64"),
+        FieldType::Decimal => format!("format!(\"{{{n}}}.50\")"),
+        FieldType::Date => format!("format!(\"2027-01-{{:02}}\", {n} % 28 + 1)"),
+        FieldType::Datetime => format!("format!(\"2027-01-31T09:{{:02}}:00Z\", {n} % 60)"),
+        FieldType::Uuid => "uuid::Uuid::now_v7().to_string()".to_owned(),
+        FieldType::Json => format!("json!({{ \"n\": {n} }})"),
+        FieldType::References => format!("{parents}.{}.clone()", field.column()),
+    }
+}
+
+/// Another valid value for `field`, different from every `sample`.
+fn other(field: &Field) -> String {
+    match field.ty {
+        FieldType::String => "\"Another value\"".to_owned(),
+        FieldType::Text => "\"Other text\"".to_owned(),
+        FieldType::Bool => "false".to_owned(),
+        FieldType::I32 => "-7".to_owned(),
+        FieldType::I64 => "-9_000_000_000_i64".to_owned(),
+        FieldType::F64 => "-0.75".to_owned(),
+        FieldType::Decimal => "\"-3.25\"".to_owned(),
+        FieldType::Date => "\"2028-02-29\"".to_owned(),
+        FieldType::Datetime => "\"2028-02-29T23:59:59Z\"".to_owned(),
+        FieldType::Uuid => "\"0190f1d2-3c4b-7a8e-9f00-665544332211\"".to_owned(),
+        FieldType::Json => "json!([1, 2, 3])".to_owned(),
+        FieldType::References => format!("parents.other_{}.clone()", field.column()),
+    }
+}
+
+/// A value of the right JSON type that the field must refuse, if the type has one.
+fn invalid(field: &Field) -> Option<String> {
+    Some(match field.ty {
+        FieldType::String => "json!(\"x\".repeat(256))".to_owned(),
+        FieldType::Decimal => "json!(\"twelve\")".to_owned(),
+        FieldType::Date => "json!(\"2027-13-45\")".to_owned(),
+        FieldType::Datetime => "json!(\"tomorrow\")".to_owned(),
+        FieldType::Uuid | FieldType::References => "json!(\"not-a-uuid\")".to_owned(),
+        FieldType::Text
+        | FieldType::Bool
+        | FieldType::I32
+        | FieldType::I64
+        | FieldType::F64
+        | FieldType::Json => return None,
+    })
+}

@@ -1,0 +1,326 @@
+//! `saas add resource` and `saas remove resource` as a user runs them: the files and
+//! edits they make, and every refusal, which leaves the project byte-identical.
+
+use std::path::{Path, PathBuf};
+
+use predicates::str::contains;
+use saas::manifest::Manifest;
+
+use crate::common::{fingerprint, saas};
+
+const PROJECT_FIELDS: &[&str] = &[
+    "title:string",
+    "description:text?",
+    "done:bool",
+    "priority:i32",
+    "due_on:date?",
+    "budget:decimal?",
+    "meta:json?",
+];
+
+/// A new project (no git) in a temporary directory.
+fn new_project(db: &str) -> (tempfile::TempDir, PathBuf) {
+    let parent = tempfile::tempdir().unwrap();
+    saas()
+        .args(["new", "acme", "--db", db, "--features", "none", "--no-git"])
+        .current_dir(parent.path())
+        .assert()
+        .success();
+    let root = parent.path().join("acme");
+    (parent, root)
+}
+
+fn add(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    saas()
+        .args(["add", "resource"])
+        .args(args)
+        .current_dir(root)
+        .env("SAAS_NOW", "1798761600")
+        .assert()
+}
+
+fn read(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join(path)).unwrap()
+}
+
+#[test]
+fn adding_a_resource_writes_its_files_registers_it_and_records_it() {
+    let (_parent, root) = new_project("sqlite");
+    let mut args = vec!["Projects"];
+    args.extend(PROJECT_FIELDS);
+
+    add(&root, &args)
+        .success()
+        .stdout(contains("create  src/resources/projects.rs"));
+
+    assert!(root.join("src/resources/projects.rs").is_file());
+    assert!(root.join("tests/api/projects.rs").is_file());
+    assert!(
+        root.join("migrations/20270101000000_create_projects.sql")
+            .is_file()
+    );
+    assert!(
+        read(&root, "src/resources/mod.rs").contains("pub mod projects;\n// saas:resource-modules")
+    );
+    assert!(
+        read(&root, "src/lib.rs")
+            .contains(".merge(resources::projects::router())\n        // saas:routes")
+    );
+    assert!(read(&root, "tests/api/main.rs").contains("mod projects;\n"));
+    let manifest = Manifest::parse(&read(&root, "saas.toml")).unwrap();
+    let entry = manifest.resource("projects").unwrap();
+    assert_eq!(entry.name, "Project");
+    assert_eq!(entry.fields, PROJECT_FIELDS);
+    assert_eq!(entry.files.len(), 3);
+    assert_eq!(entry.injections.len(), 3);
+}
+
+#[test]
+fn a_dry_run_prints_the_plan_and_writes_nothing() {
+    let (_parent, root) = new_project("sqlite");
+    let before = fingerprint(&root);
+
+    add(&root, &["Project", "title:string", "--dry-run"])
+        .success()
+        .stdout(contains(
+            "create  migrations/20270101000000_create_projects.sql",
+        ))
+        .stdout(contains("edit    src/lib.rs at `// saas:routes`"));
+    let output = add(&root, &["Project", "title:string", "--dry-run", "--json"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+
+    let plan: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(plan["create"][0], "src/resources/projects.rs");
+    assert_eq!(plan["edit"][1]["marker"], "// saas:routes");
+    assert_eq!(fingerprint(&root), before);
+}
+
+#[test]
+fn removing_a_resource_undoes_the_add_and_drops_its_table() {
+    let (_parent, root) = new_project("postgres");
+    let before = fingerprint(&root);
+    add(&root, &["Project", "title:string"]).success();
+
+    saas()
+        .args(["remove", "resource", "Project"])
+        .current_dir(&root)
+        .env("SAAS_NOW", "1798761700")
+        .assert()
+        .success();
+
+    let mut after = fingerprint(&root);
+    let create = after.remove("migrations/20270101000000_create_projects.sql");
+    let drop = after.remove("migrations/20270101000140_drop_projects.sql");
+    assert!(create.is_some(), "the create migration stays");
+    assert!(
+        String::from_utf8(drop.flatten().unwrap())
+            .unwrap()
+            .contains("drop table projects;")
+    );
+    assert_eq!(after, before, "everything else is as it was before the add");
+}
+
+#[test]
+fn an_edited_file_is_kept_unless_forced() {
+    let (_parent, root) = new_project("sqlite");
+    add(&root, &["Project", "title:string"]).success();
+    std::fs::write(root.join("src/resources/projects.rs"), "// my own now\n").unwrap();
+    let before = fingerprint(&root);
+
+    saas()
+        .args(["remove", "resource", "Project"])
+        .current_dir(&root)
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "edited since `saas add` wrote it: src/resources/projects.rs",
+        ))
+        .stderr(contains("--force"));
+    assert_eq!(fingerprint(&root), before);
+
+    saas()
+        .args(["remove", "resource", "Project", "--force"])
+        .current_dir(&root)
+        .assert()
+        .success();
+    assert!(!root.join("src/resources/projects.rs").exists());
+}
+
+/// Runs `saas add resource <args>` in a fresh project and asserts a refusal that
+/// says `message` and leaves the project byte-identical.
+fn assert_add_refused(prepare: &[&[&str]], args: &[&str], message: &str) {
+    let (_parent, root) = new_project("sqlite");
+    for earlier in prepare {
+        add(&root, earlier).success();
+    }
+    let before = fingerprint(&root);
+
+    add(&root, args).code(1).stderr(contains(message));
+
+    assert_eq!(
+        fingerprint(&root),
+        before,
+        "`saas add resource {}` changed the project",
+        args.join(" ")
+    );
+}
+
+#[test]
+fn bad_names_are_refused() {
+    assert_add_refused(&[], &["User", "name:string"], "the app already has `user`");
+    assert_add_refused(
+        &[],
+        &["Session", "name:string"],
+        "the app already has `session`",
+    );
+    assert_add_refused(&[], &["Order", "name:string"], "reserved word in SQL");
+    assert_add_refused(&[], &["async", "name:string"], "Rust keyword");
+    assert_add_refused(
+        &[],
+        &["1project", "name:string"],
+        "must start with a letter",
+    );
+    assert_add_refused(
+        &[],
+        &["news", "name:string"],
+        "the same in singular and plural",
+    );
+}
+
+#[test]
+fn bad_fields_are_refused_naming_the_token() {
+    assert_add_refused(
+        &[],
+        &["Project", "name:strang"],
+        "invalid field `name:strang`: unknown type `strang`",
+    );
+    assert_add_refused(
+        &[],
+        &["Project", "name:strang"],
+        "help: the types are string, text, bool",
+    );
+    assert_add_refused(
+        &[],
+        &["Project", "title:string", "title:text"],
+        "`title` is given twice",
+    );
+    for reserved in [
+        "id:uuid",
+        "created_at:datetime",
+        "updated_at:datetime",
+        "org_id:uuid",
+        "user_id:uuid",
+    ] {
+        assert_add_refused(&[], &["Project", reserved], "a column the app manages");
+    }
+    assert_add_refused(&[], &["Project", "type:string"], "Rust keyword");
+    assert_add_refused(&[], &["Project", "order:i32"], "reserved word in SQL");
+    assert_add_refused(&[], &["Project", "Title:string"], "lowercase");
+    assert_add_refused(
+        &[],
+        &["Task", "project:references"],
+        "there is no resource `project` to reference",
+    );
+}
+
+#[test]
+fn the_same_resource_twice_is_refused() {
+    assert_add_refused(
+        &[&["Project", "title:string"]],
+        &["Project", "title:string"],
+        "resource `Project` already exists",
+    );
+    assert_add_refused(
+        &[&["Project", "title:string"]],
+        &["projects", "name:text"],
+        "resource `Project` already exists",
+    );
+}
+
+#[test]
+fn billing_options_need_the_billing_feature() {
+    assert_add_refused(
+        &[],
+        &["Project", "title:string", "--limit", "free=3"],
+        "`--limit` needs the `billing` feature",
+    );
+    assert_add_refused(
+        &[],
+        &["Report", "title:string", "--feature", "reports"],
+        "`--feature` needs the `billing` feature",
+    );
+}
+
+#[test]
+fn a_missing_marker_is_refused_naming_the_file_and_the_line_to_restore() {
+    let (_parent, root) = new_project("sqlite");
+    let lib = read(&root, "src/lib.rs").replace("        // saas:routes\n", "");
+    std::fs::write(root.join("src/lib.rs"), lib).unwrap();
+    let before = fingerprint(&root);
+
+    add(&root, &["Project", "title:string"])
+        .code(1)
+        .stderr(contains(
+            "the marker `// saas:routes` is missing from `src/lib.rs`",
+        ))
+        .stderr(contains("help: put the line `// saas:routes` back"));
+
+    assert_eq!(fingerprint(&root), before);
+}
+
+#[test]
+fn a_hand_written_file_in_the_way_is_never_overwritten() {
+    let (_parent, root) = new_project("sqlite");
+    std::fs::write(root.join("src/resources/projects.rs"), "// mine\n").unwrap();
+    let before = fingerprint(&root);
+
+    add(&root, &["Project", "title:string"])
+        .code(1)
+        .stderr(contains("`src/resources/projects.rs` already exists"));
+
+    assert_eq!(fingerprint(&root), before);
+}
+
+#[test]
+fn outside_a_project_the_commands_say_so() {
+    let directory = tempfile::tempdir().unwrap();
+
+    for args in [
+        &["add", "resource", "Project", "title:string"][..],
+        &["remove", "resource", "Project"][..],
+    ] {
+        saas()
+            .args(args)
+            .current_dir(directory.path())
+            .assert()
+            .code(1)
+            .stderr(contains("no saas.toml here or in any parent directory"));
+    }
+    assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn removing_what_is_still_referenced_or_unknown_is_refused() {
+    let (_parent, root) = new_project("sqlite");
+    add(&root, &["Project", "title:string"]).success();
+    add(&root, &["Task", "title:string", "project:references"]).success();
+    let before = fingerprint(&root);
+
+    saas()
+        .args(["remove", "resource", "Project"])
+        .current_dir(&root)
+        .assert()
+        .code(1)
+        .stderr(contains("resource `Project` is referenced by Task"));
+    saas()
+        .args(["remove", "resource", "Widget"])
+        .current_dir(&root)
+        .assert()
+        .code(1)
+        .stderr(contains("there is no resource `Widget`"));
+
+    assert_eq!(fingerprint(&root), before);
+}
