@@ -53,11 +53,25 @@ def measure_add(extra):
     return statistics.median(times), max(times)
 
 
+def measure_copy():
+    """The file system's share: copying a generated project writes the same files."""
+    times = []
+    with tempfile.TemporaryDirectory() as parent:
+        subprocess.run([binary, "new", "source", "--yes", "--no-git"], cwd=parent, check=True, stdout=subprocess.DEVNULL)
+        for i in range(runs):
+            start = time.perf_counter()
+            subprocess.run(["cp", "-r", "source", f"copy{i}"], cwd=parent, check=True)
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), max(times)
+
+
 baseline = None
 for label, args, fresh in cases:
     median, worst = measure(args, fresh)
     baseline = baseline or median
     print(f"{label:48} median {median:6.1f} ms  worst {worst:6.1f} ms  ({median / baseline:4.1f}x baseline)")
+median, worst = measure_copy()
+print(f"{'cp -r of a new project (file-system baseline)':48} median {median:6.1f} ms  worst {worst:6.1f} ms  ({median / baseline:4.1f}x baseline)")
 for label, extra in [("saas add resource Project <7 fields> --dry-run", ["--dry-run"]), ("saas add resource Project <7 fields>", [])]:
     median, worst = measure_add(extra)
     print(f"{label:48} median {median:6.1f} ms  worst {worst:6.1f} ms  ({median / baseline:4.1f}x baseline)")

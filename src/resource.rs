@@ -114,15 +114,13 @@ pub fn plan_add(
     let renderer = Renderer::new();
 
     let table = &name.plural;
+    let [module, tests] = format_rust([
+        renderer.render_resource("module.rs.jinja", &context)?,
+        renderer.render_resource("tests.rs.jinja", &context)?,
+    ]);
     let created = [
-        (
-            format!("src/resources/{table}.rs"),
-            format_rust(renderer.render_resource("module.rs.jinja", &context)?),
-        ),
-        (
-            format!("tests/api/{table}.rs"),
-            format_rust(renderer.render_resource("tests.rs.jinja", &context)?),
-        ),
+        (format!("src/resources/{table}.rs"), module),
+        (format!("tests/api/{table}.rs"), tests),
         (
             format!("migrations/{timestamp}_create_{table}.sql"),
             renderer.render_resource("migration.sql.jinja", &context)?,
@@ -350,10 +348,10 @@ fn sha256(contents: &[u8]) -> String {
         .collect()
 }
 
-/// Formats generated Rust with rustfmt, as `cargo fmt` would; without rustfmt the
-/// code is written as rendered.
-fn format_rust(source: String) -> String {
-    let formatted = (|| {
+/// Formats generated Rust with rustfmt, as `cargo fmt` would, one rustfmt process per
+/// source running side by side; without rustfmt the code is kept as rendered.
+fn format_rust<const N: usize>(sources: [String; N]) -> [String; N] {
+    let children = sources.each_ref().map(|source| {
         let mut child = Command::new("rustfmt")
             .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
             .stdin(Stdio::piped())
@@ -361,15 +359,24 @@ fn format_rust(source: String) -> String {
             .stderr(Stdio::null())
             .spawn()
             .ok()?;
+        // Dropping stdin after the write closes it, so rustfmt starts formatting.
         child.stdin.take()?.write_all(source.as_bytes()).ok()?;
-        let output = child.wait_with_output().ok()?;
+        Some(child)
+    });
+    let mut formatted = children.map(|child| {
+        let output = child?.wait_with_output().ok()?;
         output
             .status
             .success()
             .then(|| String::from_utf8(output.stdout).ok())
             .flatten()
-    })();
-    formatted.unwrap_or(source)
+    });
+    let mut index = 0;
+    sources.map(|source| {
+        let result = formatted[index].take().unwrap_or(source);
+        index += 1;
+        result
+    })
 }
 
 /// The version of a new migration: the UTC time as `YYYYMMDDHHMMSS`, or one more than
