@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::common::saas;
+use crate::common::{PROJECT_FIELDS, TASK_FIELDS, saas};
 
 /// The PostgreSQL server the Postgres app is tested against; `.ci/run` always sets it.
 fn postgres_server() -> String {
@@ -76,25 +76,8 @@ fn add_and_remove_resources(project: &Path, test_env: &[(&str, &str)]) {
             .assert()
             .success();
     };
-    add(&[
-        "Project",
-        "title:string",
-        "description:text?",
-        "done:bool",
-        "priority:i32",
-        "due_on:date?",
-        "budget:decimal?",
-        "meta:json?",
-    ]);
-    add(&[
-        "Task",
-        "title:string:unique",
-        "project:references",
-        "estimate:f64?",
-        "big:i64",
-        "starts_at:datetime?",
-        "ref_code:uuid?",
-    ]);
+    add(&[&["Project"], PROJECT_FIELDS].concat());
+    add(&[&["Task"], TASK_FIELDS].concat());
     check_project(project, test_env);
 
     saas()

@@ -6,17 +6,7 @@ use std::path::{Path, PathBuf};
 use predicates::str::contains;
 use saas::manifest::Manifest;
 
-use crate::common::{fingerprint, saas};
-
-const PROJECT_FIELDS: &[&str] = &[
-    "title:string",
-    "description:text?",
-    "done:bool",
-    "priority:i32",
-    "due_on:date?",
-    "budget:decimal?",
-    "meta:json?",
-];
+use crate::common::{PROJECT_FIELDS, fingerprint, saas};
 
 /// A new project (no git) in a temporary directory.
 fn new_project(db: &str) -> (tempfile::TempDir, PathBuf) {

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::common::{PROJECT_FIELDS, TASK_FIELDS};
 use saas::{
     cli::{AddResourceArgs, Database},
     features::FeatureSet,
@@ -129,31 +130,7 @@ fn resource_plans(database: Database) -> Vec<(&'static str, Plan)> {
     saas::sink::ProjectDir::new(&root)
         .apply(&plan_project(&spec).unwrap())
         .unwrap();
-    let resources: [(&'static str, &[&str]); 2] = [
-        (
-            "Project",
-            &[
-                "title:string",
-                "description:text?",
-                "done:bool",
-                "priority:i32",
-                "due_on:date?",
-                "budget:decimal?",
-                "meta:json?",
-            ],
-        ),
-        (
-            "Task",
-            &[
-                "title:string:unique",
-                "project:references",
-                "estimate:f64?",
-                "big:i64",
-                "starts_at:datetime?",
-                "ref_code:uuid?",
-            ],
-        ),
-    ];
+    let resources = [("Project", PROJECT_FIELDS), ("Task", TASK_FIELDS)];
     let mut plans = Vec::new();
     for (number, (name, fields)) in resources.into_iter().enumerate() {
         let args = AddResourceArgs {

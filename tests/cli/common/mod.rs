@@ -4,6 +4,27 @@ use std::{collections::BTreeMap, path::Path};
 
 use assert_cmd::Command;
 
+/// A resource with one field of most types, as the tests add it.
+pub const PROJECT_FIELDS: &[&str] = &[
+    "title:string",
+    "description:text?",
+    "done:bool",
+    "priority:i32",
+    "due_on:date?",
+    "budget:decimal?",
+    "meta:json?",
+];
+
+/// A resource with the other types, a unique field and a reference to `Project`.
+pub const TASK_FIELDS: &[&str] = &[
+    "title:string:unique",
+    "project:references",
+    "estimate:f64?",
+    "big:i64",
+    "starts_at:datetime?",
+    "ref_code:uuid?",
+];
+
 /// The `saas` binary, run with an environment that does not depend on the machine.
 pub fn saas() -> Command {
     let mut command = Command::cargo_bin("saas").expect("the saas binary is built");
