@@ -20,6 +20,29 @@ pub struct Mail {
     pub html: String,
 }
 
+impl Mail {
+    /// A mail whose point is one link: `before` it, the link, then `after` it, in plain
+    /// text and in HTML. The texts are the app's own; nothing a user typed goes in.
+    pub fn with_link(to: &str, subject: &str, before: &str, link: &str, after: &str) -> Self {
+        Self {
+            to: to.to_owned(),
+            subject: subject.to_owned(),
+            text: format!("{before}\n\n{link}\n\n{after}\n"),
+            html: format!("<p>{before}</p><p><a href=\"{link}\">{link}</a></p><p>{after}</p>"),
+        }
+    }
+
+    /// A mail of one paragraph.
+    pub fn notice(to: &str, subject: &str, paragraph: &str) -> Self {
+        Self {
+            to: to.to_owned(),
+            subject: subject.to_owned(),
+            text: format!("{paragraph}\n"),
+            html: format!("<p>{paragraph}</p>"),
+        }
+    }
+}
+
 /// Sends mail; cheap to clone.
 #[derive(Clone)]
 pub struct Mailer {

@@ -48,19 +48,15 @@ pub async fn prepare_mail(
     .await?;
     let link = format!("{}/verify-email?token={token}", config.app_url);
     let hours = config.email_verification_ttl.as_secs() / 3600;
-    Ok(Mail {
-        to: email.to_owned(),
-        subject: "Confirm your email address".to_owned(),
-        text: format!(
-            "Confirm your email address by opening this link:\n\n{link}\n\n\
-             The link works once, for {hours} hours. If you did not sign up, ignore this mail.\n"
+    Ok(Mail::with_link(
+        email,
+        "Confirm your email address",
+        "Confirm your email address by opening this link:",
+        &link,
+        &format!(
+            "The link works once, for {hours} hours. If you did not sign up, ignore this mail."
         ),
-        html: format!(
-            "<p>Confirm your email address by opening this link:</p>\
-             <p><a href=\"{link}\">{link}</a></p>\
-             <p>The link works once, for {hours} hours. If you did not sign up, ignore this mail.</p>"
-        ),
-    })
+    ))
 }
 
 /// Confirms the address a verification token was sent to.

@@ -93,30 +93,25 @@ fn reset_mail(state: &AppState, to: &str, token: &str) -> Mail {
     // Built from APP_URL, never from the request's Host header.
     let link = format!("{}/reset-password?token={token}", state.config.app_url);
     let minutes = state.config.password_reset_ttl.as_secs() / 60;
-    Mail {
-        to: to.to_owned(),
-        subject: "Reset your password".to_owned(),
-        text: format!(
-            "Someone asked to reset the password of your account. To choose a new one, open:\n\n{link}\n\n\
-             The link works once, for {minutes} minutes. If it was not you, ignore this mail: your password is unchanged.\n"
+    Mail::with_link(
+        to,
+        "Reset your password",
+        "Someone asked to reset the password of your account. To choose a new one, open:",
+        &link,
+        &format!(
+            "The link works once, for {minutes} minutes. \
+             If it was not you, ignore this mail: your password is unchanged."
         ),
-        html: format!(
-            "<p>Someone asked to reset the password of your account. To choose a new one, open:</p>\
-             <p><a href=\"{link}\">{link}</a></p>\
-             <p>The link works once, for {minutes} minutes. If it was not you, ignore this mail: your password is unchanged.</p>"
-        ),
-    }
+    )
 }
 
 fn password_changed_mail(to: &str) -> Mail {
-    let notice = "The password of your account was just changed, and every other session signed out. \
-                  If this was not you, reset your password now and check your account.";
-    Mail {
-        to: to.to_owned(),
-        subject: "Your password was changed".to_owned(),
-        text: format!("{notice}\n"),
-        html: format!("<p>{notice}</p>"),
-    }
+    Mail::notice(
+        to,
+        "Your password was changed",
+        "The password of your account was just changed, and every other session signed out. \
+         If this was not you, reset your password now and check your account.",
+    )
 }
 
 /// Sets a new password with a reset token. Every session of the user ends; nobody is
@@ -155,10 +150,7 @@ pub async fn reset_password(
         "the address this link was sent to has changed",
     ))?;
     one_time::delete_unused(&mut tx, redeemed.user_id, Purpose::ResetPassword).await?;
-    sqlx::query("delete from sessions where user_id = $1")
-        .bind(redeemed.user_id)
-        .execute(&mut *tx)
-        .await?;
+    session::delete_all(&mut *tx, redeemed.user_id).await?;
     tx.commit().await?;
 
     state
@@ -225,10 +217,7 @@ pub async fn change_password(
         .await?;
     one_time::delete_unused(&mut tx, current.user.id, Purpose::ResetPassword).await?;
     // Every session ends, this one included; a browser gets a new one below.
-    sqlx::query("delete from sessions where user_id = $1")
-        .bind(current.user.id)
-        .execute(&mut *tx)
-        .await?;
+    session::delete_all(&mut *tx, current.user.id).await?;
     let new_token = match current.session_id() {
         Some(_) => Some(session::create(&mut *tx, current.user.id, &headers).await?),
         None => None,

@@ -138,6 +138,18 @@ pub async fn delete(db: &DbPool, session_id: Uuid) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Deletes every session of a user: after a password reset or change.
+pub async fn delete_all<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    user_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from sessions where user_id = $1")
+        .bind(user_id)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
 /// The session token carried by the request's cookie, if any.
 pub fn token_from_cookies<'h>(headers: &'h HeaderMap, cookie_name: &str) -> Option<&'h str> {
     headers
@@ -277,6 +289,27 @@ mod tests {
             hash_token("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn the_production_cookie_is_host_prefixed_and_secure() {
+        let config = Config::from_vars([
+            ("APP_ENV", "production"),
+            ("APP_URL", "https://app.example"),
+            ("DATABASE_URL", "postgres://db.internal/app"),
+            ("MAIL_FROM", "App <hello@app.example>"),
+            ("SMTP_URL", "smtps://user:secret@smtp.app.example"),
+        ])
+        .unwrap();
+        let cookie = session_cookie(&config, "abc");
+        assert_eq!(
+            cookie,
+            "__Host-session=abc; HttpOnly; SameSite=Lax; Path=/; Max-Age=43200; Secure"
+        );
+        assert!(!cookie.to_str().unwrap().contains("Domain"));
+        let cleared = clearing_cookie(&config);
+        assert!(cleared.to_str().unwrap().starts_with("__Host-session=; "));
+        assert!(cleared.to_str().unwrap().contains("Max-Age=0"));
     }
 
     #[test]
