@@ -1,8 +1,7 @@
-//! Where a plan is written: a staging directory that becomes the project in one
-//! rename, or memory (for tests).
+//! Where a plan is written: a staging directory that becomes a new project in one
+//! rename, or an existing project changed in place with a journal to roll back.
 
 use std::{
-    collections::BTreeMap,
     fs,
     path::{Path, PathBuf},
 };
@@ -29,24 +28,6 @@ pub fn apply(plan: &Plan, sink: &mut dyn Sink) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// Keeps written files in memory.
-#[derive(Debug, Default)]
-pub struct MemSink {
-    pub files: BTreeMap<PathBuf, Vec<u8>>,
-}
-
-impl Sink for MemSink {
-    fn write(&mut self, path: &Path, contents: &[u8]) -> Result<(), Error> {
-        self.files.insert(path.to_path_buf(), contents.to_vec());
-        Ok(())
-    }
-
-    fn delete(&mut self, path: &Path) -> Result<(), Error> {
-        self.files.remove(path);
-        Ok(())
-    }
 }
 
 /// Changes an existing project in place, remembering what each file was so that a
@@ -231,6 +212,45 @@ mod tests {
 
         assert!(!staged.exists());
         assert_eq!(fs::read_dir(parent.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_failure_part_way_puts_every_changed_file_back() {
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("lib.rs"), "before\n").unwrap();
+        fs::write(root.path().join("blocker"), "a file, not a directory").unwrap();
+        let plan = Plan {
+            ops: vec![
+                Op::Edit {
+                    path: "lib.rs".into(),
+                    contents: b"after\n".to_vec(),
+                    marker: None,
+                },
+                Op::Create {
+                    path: "new.rs".into(),
+                    contents: b"new\n".to_vec(),
+                },
+                Op::Create {
+                    path: "blocker/inside.rs".into(),
+                    contents: b"fails\n".to_vec(),
+                },
+            ],
+        };
+
+        let result = ProjectDir::new(root.path()).apply(&plan);
+
+        assert!(result.is_err());
+        assert_eq!(
+            fs::read_to_string(root.path().join("lib.rs")).unwrap(),
+            "before\n"
+        );
+        assert!(!root.path().join("new.rs").exists());
+        let mut names: Vec<_> = fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["blocker", "lib.rs"]);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub struct ResourceContext {
     pub references: Vec<ReferenceContext>,
     pub has_references: bool,
     pub has_unique: bool,
-    /// The `Option<…>` wrapper-free imports a module needs.
+    /// Whether the module must import `time::Date`.
     pub uses_date: bool,
     pub tests: TestContext,
 }
