@@ -111,7 +111,8 @@ fn the_databases_share_every_file_but_their_own() {
             "migrations/0002_account_tokens.sql",
             "saas.toml",
             "src/config.rs",
-            "src/db.rs"
+            "src/db.rs",
+            "tests/api/overload.rs"
         ]
     );
 }

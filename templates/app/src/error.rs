@@ -10,6 +10,8 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db;
+
 /// What went wrong with each invalid field, by field name.
 pub type FieldErrors = BTreeMap<&'static str, Vec<String>>;
 
@@ -40,8 +42,11 @@ pub enum AppError {
     Validation(FieldErrors),
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
-    #[error("the service is busy; try again shortly")]
+    #[error("the service is unavailable; try again shortly")]
     Unavailable,
+    /// Too much work of one kind at once (password hashing, a locked database).
+    #[error("the service is busy; try again shortly")]
+    Busy,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -73,6 +78,10 @@ impl AppError {
             Self::Unavailable | Self::Database(sqlx::Error::PoolTimedOut) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
+            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            Self::Database(error) if db::is_busy(error) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "busy")
+            }
             Self::Database(_) | Self::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -100,15 +109,20 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let message = if status.is_server_error() {
-            // The cause goes to the log, never to the client.
-            tracing::error!(error = ?self, "request failed");
+            // The cause goes to the log, never to the client. Overload is expected
+            // under load and says so; anything else is a fault to look at.
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                tracing::warn!(error = ?self, "request refused: overloaded");
+            } else {
+                tracing::error!(error = ?self, "request failed");
+            }
             status.canonical_reason().unwrap_or("error").to_owned()
         } else {
             self.to_string()
         };
         let retry_after = match &self {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            Self::Unavailable | Self::Database(sqlx::Error::PoolTimedOut) => Some(1),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             _ => None,
         };
         let fields = match self {

@@ -50,3 +50,17 @@ pub async fn migrate(pool: &DbPool) -> Result<(), MigrateError> {
 pub async fn begin_write(pool: &DbPool) -> Result<Transaction<'static, Db>, sqlx::Error> {
     pool.begin().await
 }
+
+/// Whether `error` means the database could not do the work now rather than that the
+/// request was wrong: a deadlock or serialization failure, a lock not granted in
+/// time, or a statement cancelled by `statement_timeout`. The request is answered 503
+/// `busy` with `Retry-After`.
+pub fn is_busy(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    matches!(
+        error.code().as_deref(),
+        Some("40001" | "40P01" | "55P03" | "57014")
+    )
+}

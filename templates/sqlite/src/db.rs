@@ -56,3 +56,17 @@ pub async fn migrate(pool: &DbPool) -> Result<(), MigrateError> {
 pub async fn begin_write(pool: &DbPool) -> Result<Transaction<'static, Db>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
+
+/// Whether `error` means another writer held the database for longer than the busy
+/// timeout: SQLITE_BUSY or SQLITE_LOCKED, in any of their extended forms. The request
+/// is answered 503 `busy` with `Retry-After`, as the write may well succeed a moment later.
+pub fn is_busy(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    let primary = error
+        .code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .map(|code| code & 0xff);
+    matches!(primary, Some(5 | 6))
+}

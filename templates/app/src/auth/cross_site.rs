@@ -25,20 +25,23 @@ pub async fn refuse_cross_site(
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     let bearer = request.headers().contains_key(header::AUTHORIZATION);
-    if !safe && !bearer && is_cross_site(request.headers(), &state.config.app_url) {
+    if !safe && !bearer && is_cross_site(request.headers(), &state.config.app_origin) {
         tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-site request refused");
         return AppError::Forbidden("cross-site requests are not allowed").into_response();
     }
     next.run(request).await
 }
 
-fn is_cross_site(headers: &HeaderMap, app_url: &str) -> bool {
+/// `app_origin` is `APP_URL` reduced to its origin, as browsers write `Origin`.
+fn is_cross_site(headers: &HeaderMap, app_origin: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return site.as_bytes() == b"cross-site";
     }
-    headers
-        .get(header::ORIGIN)
-        .is_some_and(|origin| origin.as_bytes() != app_url.as_bytes())
+    headers.get(header::ORIGIN).is_some_and(|origin| {
+        !origin
+            .as_bytes()
+            .eq_ignore_ascii_case(app_origin.as_bytes())
+    })
 }
 
 #[cfg(test)]

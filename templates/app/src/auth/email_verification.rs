@@ -13,12 +13,13 @@ use super::{
 };
 use crate::{
     AppState,
+    client_ip::ClientIp,
     config::Config,
     db::{self, Db},
     error::{AppError, ErrorBody},
     extract::AppJson,
     mail::Mail,
-    rate_limit::{self, ClientIp},
+    rate_limit,
 };
 
 /// How many verification mails one account may ask for per hour.
@@ -73,8 +74,11 @@ pub async fn prepare_mail(
 )]
 pub async fn verify_email(
     State(state): State<AppState>,
+    client: ClientIp,
     AppJson(request): AppJson<VerifyEmailRequest>,
 ) -> Result<StatusCode, AppError> {
+    // Guessing tokens is pointless (256 bits), but each guess costs a query.
+    limit_auth_ip(&state, client).await?;
     let mut tx = db::begin_write(&state.db).await?;
     let redeemed = one_time::redeem(&mut tx, &request.token, Purpose::VerifyEmail).await?;
     // The token proves the address it was sent to, and no other.
@@ -112,10 +116,10 @@ pub async fn verify_email(
 )]
 pub async fn resend_verification(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     current: CurrentUser,
 ) -> Result<StatusCode, AppError> {
-    limit_auth_ip(&state, ip).await?;
+    limit_auth_ip(&state, client).await?;
     let key = format!("verify-resend:{}", current.user.id);
     rate_limit::hit(
         &state.db,

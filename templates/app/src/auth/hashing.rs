@@ -1,6 +1,6 @@
 //! Argon2id password hashing, kept off the async runtime and bounded in concurrency.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use argon2::{
@@ -9,6 +9,9 @@ use argon2::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
+
+use super::user::PasswordHash;
+use crate::error::AppError;
 
 /// A hash of a random password, verified when a login names no account, so that an
 /// unknown email costs the same time as a wrong password.
@@ -19,22 +22,27 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$2BEIJmTa9DvIk+0lejNrkg$
 pub struct PasswordHasher {
     /// Each hash takes 19 MiB and a core for tens of milliseconds: at most one per core.
     permits: Arc<Semaphore>,
+    /// How long a request waits for a permit before it is answered 503 `busy`. A
+    /// flood of password requests then costs its senders errors, not every other
+    /// user their logins.
+    max_wait: Duration,
 }
 
 impl PasswordHasher {
-    pub fn new() -> Self {
+    pub fn new(max_wait: Duration) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             permits: Arc::new(Semaphore::new(cores)),
+            max_wait,
         }
     }
 
     /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
-    pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
+    pub async fn hash(&self, password: SecretString) -> Result<PasswordHash, AppError> {
         self.run(move || {
             argon2()
                 .hash_password(password.expose_secret().as_bytes())
-                .map(|hash| hash.to_string())
+                .map(|hash| PasswordHash::new(hash.to_string()))
                 .map_err(|error| anyhow::anyhow!("could not hash password: {error}"))
         })
         .await
@@ -45,11 +53,11 @@ impl PasswordHasher {
     pub async fn verify(
         &self,
         password: SecretString,
-        hash: Option<String>,
-    ) -> anyhow::Result<bool> {
+        hash: Option<PasswordHash>,
+    ) -> Result<bool, AppError> {
         self.run(move || {
             let known = hash.is_some();
-            let hash = hash.as_deref().unwrap_or(DUMMY_HASH);
+            let hash = hash.as_ref().map_or(DUMMY_HASH, PasswordHash::as_str);
             let matches = argon2()
                 .verify_password(password.expose_secret().as_bytes(), hash)
                 .is_ok();
@@ -61,17 +69,18 @@ impl PasswordHasher {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let _permit = self.permits.acquire().await.context("hasher closed")?;
-        tokio::task::spawn_blocking(work)
+    ) -> Result<T, AppError> {
+        let _permit = tokio::time::timeout(self.max_wait, self.permits.acquire())
             .await
-            .context("password hashing task failed")?
-    }
-}
-
-impl Default for PasswordHasher {
-    fn default() -> Self {
-        Self::new()
+            .map_err(|_| {
+                tracing::warn!("password hashing is saturated: request refused");
+                AppError::Busy
+            })?
+            .context("hasher closed")?;
+        let result = tokio::task::spawn_blocking(work)
+            .await
+            .context("password hashing task failed")?;
+        Ok(result?)
     }
 }
 
@@ -85,13 +94,16 @@ fn argon2() -> Argon2<'static> {
 mod tests {
     use super::*;
 
+    const WAIT: Duration = Duration::from_secs(5);
+
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_no_other() {
-        let hasher = PasswordHasher::new();
+        let hasher = PasswordHasher::new(WAIT);
         let hash = hasher.hash("correct horse".into()).await.unwrap();
         assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
+            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_str()
         );
         assert!(
             hasher
@@ -110,7 +122,19 @@ mod tests {
     #[tokio::test]
     async fn the_dummy_hash_is_well_formed_and_never_matches() {
         argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).unwrap();
-        let hasher = PasswordHasher::new();
+        let hasher = PasswordHasher::new(WAIT);
         assert!(!hasher.verify("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_waits_too_long_for_a_permit_is_told_busy() {
+        let hasher = PasswordHasher::new(Duration::from_millis(20));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Every permit held, as by hashes in flight.
+        let held = hasher.permits.acquire_many(cores as u32).await.unwrap();
+        let refused = hasher.hash("correct horse".into()).await.unwrap_err();
+        assert!(matches!(refused, AppError::Busy), "{refused:?}");
+        drop(held);
+        assert!(hasher.hash("correct horse".into()).await.is_ok());
     }
 }

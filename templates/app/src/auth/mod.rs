@@ -10,8 +10,6 @@ pub mod password;
 pub mod session;
 pub mod user;
 
-use std::net::IpAddr;
-
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode, header},
@@ -29,10 +27,12 @@ use self::{
     user::{Email, Password, UserName, UserView},
 };
 use crate::{
-    AppState, db,
+    AppState,
+    client_ip::ClientIp,
+    db,
     error::{AppError, ErrorBody, FieldErrors, ResultExt},
     extract::AppJson,
-    rate_limit::{self, ClientIp},
+    rate_limit,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -53,20 +53,27 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Counts an authentication request against the client's per-IP limit.
-pub async fn limit_auth_ip(state: &AppState, ip: IpAddr) -> Result<(), AppError> {
+pub async fn limit_auth_ip(state: &AppState, client: ClientIp) -> Result<(), AppError> {
     let limit = state.config.auth_ip_limit_per_minute;
-    rate_limit::hit(
-        &state.db,
-        &format!("auth-ip:{ip}"),
-        limit,
-        rate_limit::IP_WINDOW,
-    )
-    .await
+    let key = format!("auth-ip:{}", client.rate_limit_key());
+    rate_limit::hit(&state.db, &key, limit, rate_limit::IP_WINDOW).await
 }
 
-/// The rate-limit key that counts failed logins of one account.
-fn login_failures_key(email: &str) -> String {
-    format!("login-failures:{email}")
+/// Counts one attempt at the password of the account at `email`, before it is checked:
+/// beyond the limit the answer is 429 whatever the password. Counting first makes the
+/// limit hold for attempts made in parallel, which would all pass a count read before
+/// the (slow) password check. Unknown addresses are counted the same way, so the
+/// throttle reveals nothing; it ends with its window, so it is never a lockout.
+pub async fn count_password_attempt(state: &AppState, email: &str) -> Result<String, AppError> {
+    let key = rate_limit::account_key("password-attempts", email);
+    rate_limit::hit(
+        &state.db,
+        &key,
+        state.config.auth_account_failure_limit,
+        rate_limit::ACCOUNT_FAILURE_WINDOW,
+    )
+    .await?;
+    Ok(key)
 }
 
 /// Declares how callers authenticate, for the OpenAPI document.
@@ -122,11 +129,11 @@ pub struct UserEnvelope {
 )]
 async fn signup(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     headers: HeaderMap,
     AppJson(request): AppJson<SignupRequest>,
 ) -> Result<impl IntoResponse, AppError> {
-    limit_auth_ip(&state, ip).await?;
+    limit_auth_ip(&state, client).await?;
     let mut errors = FieldErrors::new();
     let email = Email::parse(&request.email).map_err(|e| errors.insert("email", vec![e.into()]));
     let name = UserName::parse(&request.name).map_err(|e| errors.insert("name", vec![e.into()]));
@@ -185,28 +192,16 @@ async fn signup(
 )]
 async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     headers: HeaderMap,
     AppJson(request): AppJson<LoginRequest>,
 ) -> Result<impl IntoResponse, AppError> {
-    limit_auth_ip(&state, ip).await?;
-    // Failures are counted per address whether or not it has an account, so the
-    // throttle reveals nothing; it ends with its window, so it is never a lockout.
-    let email = Email::parse(&request.email);
-    let failures_key =
-        login_failures_key(email.as_ref().map_or(request.email.trim(), Email::as_str));
-    let failure_limit = state.config.auth_account_failure_limit;
-    rate_limit::check(
-        &state.db,
-        &failures_key,
-        failure_limit,
-        rate_limit::ACCOUNT_FAILURE_WINDOW,
-    )
-    .await?;
+    limit_auth_ip(&state, client).await?;
+    let attempts_key = count_password_attempt(&state, &request.email).await?;
 
     // A malformed email cannot match an account; it gets the same answer as a wrong one.
-    let user = match &email {
-        Ok(email) => user::find_by_email(&state.db, email).await?,
+    let user = match Email::parse(&request.email) {
+        Ok(email) => user::find_by_email(&state.db, &email).await?,
         Err(_) => None,
     };
     let hash = user.as_ref().map(|user| user.password_hash.clone());
@@ -215,11 +210,10 @@ async fn login(
         .verify(request.password.into(), hash)
         .await?;
     let Some(user) = user.filter(|_| matches) else {
-        rate_limit::record(&state.db, &failures_key, rate_limit::ACCOUNT_FAILURE_WINDOW).await?;
-        tracing::info!(%ip, "login refused");
+        tracing::info!(ip = %client.0, "login refused");
         return Err(AppError::InvalidCredentials);
     };
-    rate_limit::reset(&state.db, &failures_key).await?;
+    rate_limit::reset(&state.db, &attempts_key).await?;
 
     // A session the browser already held is replaced, never reused (no session fixation).
     if let Some(old_token) =

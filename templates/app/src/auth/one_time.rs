@@ -87,32 +87,27 @@ struct TokenRow {
     used_at: Option<OffsetDateTime>,
 }
 
+/// Checks `token` without using it up: 404 if no such token exists, 410 if it expired
+/// or was used. Lets a handler refuse a bad token before doing anything costly.
+pub async fn check<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    token: &str,
+    purpose: Purpose,
+) -> Result<(), AppError> {
+    find_usable(executor, token, purpose).await.map(drop)
+}
+
 /// Uses up `token`: 404 if no such token exists, 410 if it expired or was used.
 pub async fn redeem(
     tx: &mut Transaction<'static, Db>,
     token: &str,
     purpose: Purpose,
 ) -> Result<Redeemed, AppError> {
-    let row: TokenRow = sqlx::query_as(
-        "select id, user_id, email, expires_at, used_at from one_time_tokens
-         where token_hash = $1 and purpose = $2",
-    )
-    .bind(hash_token(token))
-    .bind(purpose.as_str())
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let now = OffsetDateTime::now_utc();
-    if row.used_at.is_some() {
-        return Err(AppError::Gone("this link was already used"));
-    }
-    if row.expires_at <= now {
-        return Err(AppError::Gone("this link has expired"));
-    }
+    let row = find_usable(&mut **tx, token, purpose).await?;
     // `used_at is null` again: of two concurrent redemptions, only one updates the row.
     let updated =
         sqlx::query("update one_time_tokens set used_at = $1 where id = $2 and used_at is null")
-            .bind(now)
+            .bind(OffsetDateTime::now_utc())
             .bind(row.id)
             .execute(&mut **tx)
             .await?
@@ -124,4 +119,27 @@ pub async fn redeem(
         user_id: row.user_id,
         email: row.email,
     })
+}
+
+async fn find_usable<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    token: &str,
+    purpose: Purpose,
+) -> Result<TokenRow, AppError> {
+    let row: TokenRow = sqlx::query_as(
+        "select id, user_id, email, expires_at, used_at from one_time_tokens
+         where token_hash = $1 and purpose = $2",
+    )
+    .bind(hash_token(token))
+    .bind(purpose.as_str())
+    .fetch_optional(executor)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if row.used_at.is_some() {
+        return Err(AppError::Gone("this link was already used"));
+    }
+    if row.expires_at <= OffsetDateTime::now_utc() {
+        return Err(AppError::Gone("this link has expired"));
+    }
+    Ok(row)
 }

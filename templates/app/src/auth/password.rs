@@ -11,6 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{
+    api_tokens,
     extract::CurrentUser,
     limit_auth_ip,
     one_time::{self, Purpose},
@@ -18,11 +19,13 @@ use super::{
     user::{self, Email, Password},
 };
 use crate::{
-    AppState, db,
+    AppState,
+    client_ip::ClientIp,
+    db,
     error::{AppError, ErrorBody},
     extract::AppJson,
     mail::Mail,
-    rate_limit::{self, ClientIp},
+    rate_limit,
 };
 
 /// How many reset mails may be asked for one address per hour (against mail bombing).
@@ -60,14 +63,14 @@ pub struct ChangePasswordRequest {
 )]
 pub async fn forgot_password(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     AppJson(request): AppJson<ForgotPasswordRequest>,
 ) -> Result<StatusCode, AppError> {
-    limit_auth_ip(&state, ip).await?;
+    limit_auth_ip(&state, client).await?;
     let email =
         Email::parse(&request.email).map_err(|reason| AppError::invalid("email", reason))?;
     // Counted per address whether or not it has an account, so the limit reveals nothing.
-    let key = format!("password-forgot:{}", email.as_str());
+    let key = rate_limit::account_key("password-forgot", email.as_str());
     rate_limit::hit(&state.db, &key, RESETS_PER_HOUR, Duration::from_secs(3600)).await?;
 
     if let Some(user) = user::find_by_email(&state.db, &email).await? {
@@ -110,7 +113,9 @@ fn password_changed_mail(to: &str) -> Mail {
         to,
         "Your password was changed",
         "The password of your account was just changed, and every other session signed out. \
-         If this was not you, reset your password now and check your account.",
+         API tokens keep working: review them under GET /auth/tokens and revoke any you do \
+         not recognise. If this was not you, reset your password now: a reset revokes \
+         every session and every API token.",
     )
 }
 
@@ -130,10 +135,14 @@ fn password_changed_mail(to: &str) -> Mail {
 )]
 pub async fn reset_password(
     State(state): State<AppState>,
+    client: ClientIp,
     AppJson(request): AppJson<ResetPasswordRequest>,
 ) -> Result<StatusCode, AppError> {
+    limit_auth_ip(&state, client).await?;
     let password = Password::parse(request.password)
         .map_err(|reason| AppError::invalid("password", reason))?;
+    // Hashing is the costly step: nobody without a live token gets to make us do it.
+    one_time::check(&state.db, &request.token, Purpose::ResetPassword).await?;
     let password_hash = state.passwords.hash(password.0).await?;
 
     let mut tx = db::begin_write(&state.db).await?;
@@ -150,7 +159,9 @@ pub async fn reset_password(
         "the address this link was sent to has changed",
     ))?;
     one_time::delete_unused(&mut tx, redeemed.user_id, Purpose::ResetPassword).await?;
+    // A reset is account recovery: assume whoever had the old password had it all.
     session::delete_all(&mut *tx, redeemed.user_id).await?;
+    api_tokens::delete_all(&mut *tx, redeemed.user_id).await?;
     tx.commit().await?;
 
     state
@@ -184,15 +195,7 @@ pub async fn change_password(
     let new_password = Password::parse(request.new_password)
         .map_err(|reason| AppError::invalid("new_password", reason))?;
     // Guessing the current password counts against the same limit as failed logins.
-    let failures_key = super::login_failures_key(&current.user.email);
-    let limit = state.config.auth_account_failure_limit;
-    rate_limit::check(
-        &state.db,
-        &failures_key,
-        limit,
-        rate_limit::ACCOUNT_FAILURE_WINDOW,
-    )
-    .await?;
+    let attempts_key = super::count_password_attempt(&state, &current.user.email).await?;
     let matches = state
         .passwords
         .verify(
@@ -201,12 +204,12 @@ pub async fn change_password(
         )
         .await?;
     if !matches {
-        rate_limit::record(&state.db, &failures_key, rate_limit::ACCOUNT_FAILURE_WINDOW).await?;
         return Err(AppError::invalid(
             "current_password",
             "is not the current password",
         ));
     }
+    rate_limit::reset(&state.db, &attempts_key).await?;
     let password_hash = state.passwords.hash(new_password.0).await?;
 
     let mut tx = db::begin_write(&state.db).await?;

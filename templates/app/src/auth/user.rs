@@ -1,5 +1,7 @@
 //! Users: the stored row, what clients see of it, and the parsed sign-up fields.
 
+use std::fmt;
+
 use secrecy::SecretString;
 use serde::Serialize;
 use sqlx::FromRow;
@@ -15,9 +17,32 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    pub password_hash: String,
+    pub password_hash: PasswordHash,
     pub email_verified_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
+}
+
+/// An Argon2id hash as stored (a PHC string). Its `Debug` shows nothing of it, so a
+/// user written to a log or an error message never carries it.
+#[derive(Clone, PartialEq, Eq, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a PHC string that the hasher produced or the database returned.
+    pub fn new(phc: String) -> Self {
+        Self(phc)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
 }
 
 /// A user as clients see it.
@@ -122,6 +147,23 @@ pub async fn find_by_email(db: &DbPool, email: &Email) -> Result<Option<User>, s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_written_with_debug_shows_no_hash() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g";
+        let user = User {
+            id: Uuid::nil(),
+            email: "ada@example.com".to_owned(),
+            name: "Ada".to_owned(),
+            password_hash: PasswordHash::new(hash.to_owned()),
+            email_verified_at: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let printed = format!("{user:?} {user:#?}");
+        assert!(printed.contains("ada@example.com"), "{printed}");
+        assert!(!printed.contains("argon2"), "{printed}");
+        assert!(!printed.contains("aGFzaGhhc2g"), "{printed}");
+    }
 
     #[test]
     fn emails_are_trimmed_and_lowercased() {

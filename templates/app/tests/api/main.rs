@@ -2,12 +2,15 @@
 //! and talks to the real app over HTTP.
 
 mod auth;
+mod client_ip;
 mod common;
 mod email_verification;
 mod health;
 mod http;
+mod overload;
 mod password;
 mod rate_limits;
 mod sessions;
+mod throttling;
 mod tokens;
 // saas:test-modules
