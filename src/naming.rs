@@ -328,7 +328,9 @@ pub const SQL_RESERVED: &[&str] = &[
     "with",
 ];
 
-/// Words whose singular and plural are the same: a table and a row could not be told apart.
+/// Words whose singular and plural are the same, or whose singular is not a word
+/// people use (`datum`): a table and a row could not be told apart. The inflection rules
+/// know more, and those are refused too.
 const UNCOUNTABLE: &[&str] = &[
     "data",
     "deer",
@@ -344,18 +346,6 @@ const UNCOUNTABLE: &[&str] = &[
     "sheep",
     "species",
     "staff",
-];
-
-/// Plurals that do not follow the rules, singular first.
-const IRREGULAR: &[(&str, &str)] = &[
-    ("child", "children"),
-    ("foot", "feet"),
-    ("goose", "geese"),
-    ("man", "men"),
-    ("mouse", "mice"),
-    ("person", "people"),
-    ("tooth", "teeth"),
-    ("woman", "women"),
 ];
 
 /// A valid resource name in every form the generated code uses.
@@ -378,6 +368,12 @@ impl ResourceName {
     /// Accepts PascalCase or snake_case, singular or plural (`Project`, `projects`,
     /// `ProjectTask`, `project_tasks`), and normalises it once.
     pub fn parse(raw: &str) -> Result<Self, Error> {
+        Self::parse_with_plural(raw, None)
+    }
+
+    /// As `parse`; with `plural` (`--plural`), `raw` is the singular and `plural` the
+    /// plural, where English rules would get it wrong.
+    pub fn parse_with_plural(raw: &str, plural: Option<&str>) -> Result<Self, Error> {
         let refuse = |reason: String, help: &str| Error::InvalidResourceName {
             name: raw.to_owned(),
             reason,
@@ -410,16 +406,53 @@ impl ResourceName {
             Some((head, last)) => (format!("{head}_"), last.to_owned()),
             None => (String::new(), snake.clone()),
         };
-        if UNCOUNTABLE.contains(&last.as_str()) {
-            return Err(refuse(
+        let uncountable = |word: &str| {
+            refuse(
                 format!(
-                    "`{last}` is the same in singular and plural, so its table and rows would share a name"
+                    "`{word}` is the same in singular and plural, so its table and rows would share a name"
                 ),
-                &format!("use a countable name, e.g. `{head}record` or `{head}{last}_item`"),
-            ));
-        }
-        let singular = format!("{head}{}", singularize(&last));
-        let plural = format!("{head}{}", pluralize(&singularize(&last)));
+                &format!("use a countable name, e.g. `{head}record` or `{head}{word}_item`"),
+            )
+        };
+        let (singular, plural) = match plural {
+            // The name is the singular as given; `--plural` names its last word's plural
+            // (`people`) or the whole plural (`team_people`).
+            Some(plural) => {
+                let plural = plural.to_snake_case();
+                let valid = plural.starts_with(|c: char| c.is_ascii_lowercase())
+                    && plural
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    && !plural.contains("__")
+                    && plural.len() <= 60;
+                if !valid {
+                    return Err(refuse(
+                        format!("`--plural {plural}` is not a simple lowercase word"),
+                        "give the plural in letters, e.g. `--plural people`",
+                    ));
+                }
+                let plural = if !head.is_empty() && plural.starts_with(&head) {
+                    plural
+                } else {
+                    format!("{head}{plural}")
+                };
+                if plural == snake {
+                    return Err(uncountable(&last));
+                }
+                (snake.clone(), plural)
+            }
+            None => {
+                if UNCOUNTABLE.contains(&last.as_str()) {
+                    return Err(uncountable(&last));
+                }
+                let singular = singularize(&last);
+                let plural = pluralize(&singular);
+                if singular == plural {
+                    return Err(uncountable(&last));
+                }
+                (format!("{head}{singular}"), format!("{head}{plural}"))
+            }
+        };
         if TAKEN_BY_THE_APP.contains(&singular.as_str()) {
             return Err(refuse(
                 format!("the app already has `{singular}` (built in)"),
@@ -458,49 +491,44 @@ impl ResourceName {
     }
 }
 
-/// The singular of an English noun in lowercase (`categories` -> `category`).
-fn singularize(word: &str) -> String {
-    if let Some((singular, _)) = IRREGULAR.iter().find(|(_, plural)| *plural == word) {
-        return (*singular).to_owned();
-    }
-    if IRREGULAR.iter().any(|(singular, _)| *singular == word) {
-        return word.to_owned();
-    }
-    if let Some(stem) = word.strip_suffix("ies").filter(|stem| !stem.is_empty()) {
-        return format!("{stem}y");
-    }
-    for ending in ["sses", "shes", "ches", "xes", "zes", "uses"] {
-        if let Some(stem) = word.strip_suffix(ending) {
-            return format!("{stem}{}", &ending[..ending.len() - 2]);
+impl ResourceName {
+    /// The name of a resource `saas.toml` records: its struct name and its table, which
+    /// is its plural whatever the inflection rules say now.
+    pub fn recorded(pascal: &str, table: &str) -> Self {
+        let singular = pascal.to_snake_case();
+        Self {
+            path: table.replace('_', "-"),
+            singular_words: singular.replace('_', " "),
+            plural_words: table.replace('_', " "),
+            pascal: pascal.to_owned(),
+            singular,
+            plural: table.to_owned(),
         }
     }
-    if word.ends_with("ss") || word.ends_with("us") || word.ends_with("is") {
-        return word.to_owned();
-    }
-    word.strip_suffix('s').unwrap_or(word).to_owned()
+}
+
+/// Words the inflection rules get wrong, singular first.
+const EXTRA_IRREGULAR: &[(&str, &str)] = &[("cache", "caches")];
+
+/// The inflection rules: the `pluralizer` crate's, with `EXTRA_IRREGULAR` added once.
+fn inflect(word: &str, count: isize) -> String {
+    static EXTRA_RULES: std::sync::Once = std::sync::Once::new();
+    EXTRA_RULES.call_once(|| {
+        for (singular, plural) in EXTRA_IRREGULAR {
+            pluralizer::add_irregular_rule((*singular).to_owned(), (*plural).to_owned());
+        }
+    });
+    pluralizer::pluralize(word, count, false)
+}
+
+/// The singular of an English noun in lowercase (`categories` -> `category`).
+pub fn singularize(word: &str) -> String {
+    inflect(word, 1)
 }
 
 /// The plural of an English noun in lowercase (`category` -> `categories`).
-fn pluralize(word: &str) -> String {
-    if let Some((_, plural)) = IRREGULAR.iter().find(|(singular, _)| *singular == word) {
-        return (*plural).to_owned();
-    }
-    let consonant_y = word.len() > 1
-        && word.ends_with('y')
-        && !matches!(
-            word.as_bytes()[word.len() - 2],
-            b'a' | b'e' | b'i' | b'o' | b'u'
-        );
-    if consonant_y {
-        return format!("{}ies", &word[..word.len() - 1]);
-    }
-    if ["s", "x", "z", "ch", "sh"]
-        .iter()
-        .any(|ending| word.ends_with(ending))
-    {
-        return format!("{word}es");
-    }
-    format!("{word}s")
+pub fn pluralize(word: &str) -> String {
+    inflect(word, 2)
 }
 
 #[cfg(test)]
@@ -532,27 +560,117 @@ mod resource_tests {
         );
     }
 
+    /// Singular and plural, regular and irregular; both directions must hold.
+    const PLURALS: &[(&str, &str)] = &[
+        ("house", "houses"),
+        ("size", "sizes"),
+        ("movie", "movies"),
+        ("cache", "caches"),
+        ("alias", "aliases"),
+        ("person", "people"),
+        ("child", "children"),
+        ("status", "statuses"),
+        ("category", "categories"),
+        ("box", "boxes"),
+        ("quiz", "quizzes"),
+        ("analysis", "analyses"),
+        ("index", "indices"),
+        ("project", "projects"),
+        ("address", "addresses"),
+        ("batch", "batches"),
+        ("match", "matches"),
+        ("wish", "wishes"),
+        ("monkey", "monkeys"),
+        ("bus", "buses"),
+        ("campus", "campuses"),
+        ("hero", "heroes"),
+        ("tomato", "tomatoes"),
+        ("photo", "photos"),
+        ("cookie", "cookies"),
+        ("wife", "wives"),
+        ("knife", "knives"),
+        ("leaf", "leaves"),
+        ("wolf", "wolves"),
+        ("half", "halves"),
+        ("crisis", "crises"),
+        ("criterion", "criteria"),
+        ("vertex", "vertices"),
+        ("matrix", "matrices"),
+        ("invoice", "invoices"),
+        ("mouse", "mice"),
+        ("ox", "oxen"),
+        ("tooth", "teeth"),
+        ("foot", "feet"),
+        ("goose", "geese"),
+        ("man", "men"),
+        ("woman", "women"),
+        ("shoe", "shoes"),
+    ];
+
     #[test]
-    fn english_plurals() {
-        for (singular, plural) in [
-            ("category", "categories"),
-            ("status", "statuses"),
-            ("box_item", "box_items"),
-            ("person", "people"),
-            ("monkey", "monkeys"),
-            ("match_result", "match_results"),
-            ("address", "addresses"),
-            ("batch", "batches"),
+    fn english_plurals_regular_and_irregular() {
+        for (singular, plural) in PLURALS {
+            assert_eq!(pluralize(singular), *plural, "plural of {singular}");
+            assert_eq!(pluralize(plural), *plural, "plural of {plural}");
+            assert_eq!(singularize(plural), *singular, "singular of {plural}");
+            assert_eq!(singularize(singular), *singular, "singular of {singular}");
+        }
+    }
+
+    #[test]
+    fn resource_names_take_their_plural_from_the_last_word() {
+        for (raw, singular, plural) in [
+            ("Houses", "house", "houses"),
+            ("Caches", "cache", "caches"),
+            ("ProjectPeople", "project_person", "project_people"),
+            ("box_item", "box_item", "box_items"),
+            ("Status", "status", "statuses"),
+            ("match_results", "match_result", "match_results"),
         ] {
+            let name = ResourceName::parse(raw).unwrap();
             assert_eq!(
-                ResourceName::parse(singular).unwrap().plural,
-                plural,
-                "{singular}"
+                (name.singular.as_str(), name.plural.as_str()),
+                (singular, plural),
+                "{raw}"
             );
-            assert_eq!(
-                ResourceName::parse(plural).unwrap().singular,
-                singular,
-                "{plural}"
+        }
+    }
+
+    #[test]
+    fn a_given_plural_wins_and_the_name_is_the_singular() {
+        let name = ResourceName::parse_with_plural("Cactus", Some("cactuses")).unwrap();
+        assert_eq!(
+            (
+                name.pascal.as_str(),
+                name.plural.as_str(),
+                name.path.as_str()
+            ),
+            ("Cactus", "cactuses", "cactuses")
+        );
+        let name = ResourceName::parse_with_plural("TeamPerson", Some("people")).unwrap();
+        assert_eq!(name.plural, "team_people");
+        let name = ResourceName::parse_with_plural("TeamPerson", Some("team_people")).unwrap();
+        assert_eq!(name.plural, "team_people");
+        assert!(ResourceName::parse_with_plural("Sheep", Some("sheep")).is_err());
+        assert!(ResourceName::parse_with_plural("Sheep", Some("1sheep")).is_err());
+    }
+
+    #[test]
+    fn uncountable_words_are_refused() {
+        for raw in [
+            "news",
+            "Series",
+            "sheep",
+            "equipment",
+            "information",
+            "deer",
+            "fish",
+            "data",
+        ] {
+            let error = ResourceName::parse(raw).unwrap_err().to_string();
+            assert!(
+                error.contains("the same in singular and plural"),
+                "{raw}: {error}"
             );
         }
     }

@@ -2,7 +2,10 @@
 
 use serde::Serialize;
 
-use crate::{cli::Database, features::Feature, spec::ProjectSpec};
+use crate::{
+    features::Feature,
+    spec::{Database, ProjectSpec},
+};
 
 /// The view of a project that the `app` templates render.
 #[derive(Debug, Serialize)]

@@ -3,7 +3,10 @@
 
 mod common;
 mod e2e;
+mod formatting;
+mod manifest;
 mod new;
 mod refusals;
+mod remove;
 mod resources;
 mod snapshots;
