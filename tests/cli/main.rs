@@ -6,6 +6,7 @@ mod e2e;
 mod formatting;
 mod manifest;
 mod new;
+mod postgres;
 mod refusals;
 mod remove;
 mod resources;
