@@ -54,7 +54,7 @@ pub enum AddCommand {
         after_help = "Examples:
   saas add resource Project title:string description:text? done:bool due_on:date?
   saas add resource Task title:string:unique project:references estimate:f64? --dry-run
-  saas add model Person name:string --plural people"
+  saas add model Cactus name:string --plural cactuses"
     )]
     Resource(AddResourceArgs),
 }

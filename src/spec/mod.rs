@@ -155,3 +155,44 @@ fn check_destination(parent: &Path, destination: &Path) -> Result<(), Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(features: Option<&str>) -> ProjectRequest {
+        let parent = std::env::temp_dir();
+        ProjectRequest::new(
+            "spec-test-never-created",
+            Some(parent),
+            None,
+            features,
+            false,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn answers_are_validated_like_flags() {
+        let error = request(None)
+            .complete(None, Some(vec![Feature::Rbac]))
+            .unwrap_err();
+        assert!(matches!(error, Error::FeatureRequires { .. }), "{error}");
+        let error = request(None)
+            .complete(None, Some(vec![Feature::Billing]))
+            .unwrap_err();
+        assert!(matches!(error, Error::FeatureNotAvailable(_)), "{error}");
+    }
+
+    #[test]
+    fn flags_win_over_answers_and_nothing_given_takes_the_defaults() {
+        let spec = request(None).complete(None, None).unwrap();
+        assert_eq!(spec.database, Database::Sqlite);
+        assert_eq!(spec.features, Feature::defaults());
+        let spec = request(Some("none"))
+            .complete(Some(Database::Postgres), Some(vec![Feature::Rbac]))
+            .unwrap();
+        assert_eq!(spec.database, Database::Postgres);
+        assert_eq!(spec.features, FeatureSet::default());
+    }
+}
