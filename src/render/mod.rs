@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use include_dir::{Dir, DirEntry, include_dir};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, syntax::SyntaxConfig, value::Serde};
 
-pub use self::context::ProjectContext;
+pub use self::context::{FeaturesContext, ProjectContext};
 pub use self::resource::ResourceContext;
 pub use self::tenancy::Tenancy;
 use crate::{Error, plan::Plan};

@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::tenancy::Tenancy;
+use super::{context::FeaturesContext, tenancy::Tenancy};
 use crate::{
+    features::FeatureSet,
     fields::{Field, FieldType},
     naming::ResourceName,
     spec::{Database, Parent, ResourceSpec},
@@ -14,6 +15,8 @@ use crate::{
 pub struct ResourceContext {
     pub crate_name: String,
     pub name: ResourceName,
+    /// The project's features, for parts of a resource that only some projects have.
+    pub features: FeaturesContext,
     /// Who owns the rows; see `Tenancy`.
     pub tenancy: Tenancy,
     /// `/{path}`, where the collection is served.
@@ -87,6 +90,7 @@ impl ResourceContext {
     pub fn new(
         crate_name: &str,
         database: Database,
+        features: &FeatureSet,
         tenancy: &Tenancy,
         spec: &ResourceSpec,
     ) -> Self {
@@ -172,6 +176,7 @@ impl ResourceContext {
             references,
             fields: contexts,
             route_base: tenancy.route_base(&name),
+            features: FeaturesContext::new(features),
             tenancy: tenancy.clone(),
             name,
             sqlite: !postgres,

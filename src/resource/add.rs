@@ -55,7 +55,13 @@ pub fn plan_add(
     let manifest = &project.manifest;
     let tenancy = Tenancy::of(&manifest.features);
     let crate_name = manifest.name.replace('-', "_");
-    let context = ResourceContext::new(&crate_name, manifest.database, &tenancy, spec);
+    let context = ResourceContext::new(
+        &crate_name,
+        manifest.database,
+        &manifest.features,
+        &tenancy,
+        spec,
+    );
     let renderer = Renderer::new();
 
     let table = &spec.name.plural;
