@@ -1,13 +1,26 @@
 //! The command line, exactly as the user typed it; validation happens in `spec`.
+//! Every `saas …` line of an `Examples:` section here is run by a test in a generated
+//! project, so each must work as written.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::spec::Database;
+
 /// Writes the backend of a SaaS product: an axum + sqlx app with authentication,
 /// sessions and an OpenAPI document, ready to run and to test.
 #[derive(Debug, Parser)]
-#[command(name = "saas", version, about, propagate_version = true)]
+#[command(
+    name = "saas",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Examples:
+  saas new acme --yes
+  saas add resource Project title:string done:bool due_on:date?
+  saas remove resource Project"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -16,6 +29,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new project in a new directory.
+    #[command(after_help = "Examples:
+  saas new acme --yes
+  saas new acme-api --db postgres --features none --no-git")]
     New(NewArgs),
     /// Add something to the project in this directory.
     #[command(subcommand)]
@@ -33,12 +49,23 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum AddCommand {
     /// A domain resource: migration, model, routes, access rules, tests.
+    #[command(
+        visible_alias = "model",
+        after_help = "Examples:
+  saas add resource Project title:string description:text? done:bool due_on:date?
+  saas add resource Task title:string:unique project:references estimate:f64? --dry-run
+  saas add model Cactus name:string --plural cactuses"
+    )]
     Resource(AddResourceArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum RemoveCommand {
     /// A resource that `saas add resource` added.
+    #[command(after_help = "Examples:
+  saas add resource Note body:text
+  saas remove resource Note --dry-run
+  saas remove resource Note")]
     Resource(RemoveResourceArgs),
 }
 
@@ -50,6 +77,10 @@ pub struct AddResourceArgs {
     /// another resource. Types: string text bool i32 i64 f64 decimal date datetime uuid json.
     #[arg(value_name = "FIELD")]
     pub fields: Vec<String>,
+    /// The plural, when English rules get it wrong (`--plural people`); the name is then
+    /// taken as the singular.
+    #[arg(long, value_name = "WORD")]
+    pub plural: Option<String>,
     /// A plan limit, `<plan>=<n>` (needs the billing feature).
     #[arg(long, value_name = "PLAN=N")]
     pub limit: Vec<String>,
@@ -82,7 +113,7 @@ pub struct NewArgs {
     pub name: String,
     /// The database the app is written for [default: sqlite].
     #[arg(long, value_enum)]
-    pub db: Option<Database>,
+    pub db: Option<DatabaseArg>,
     /// Optional features, comma-separated (orgs, rbac, billing), or `none`
     /// [default: every available feature].
     #[arg(long, value_name = "LIST")]
@@ -98,20 +129,20 @@ pub struct NewArgs {
     pub no_git: bool,
 }
 
-/// A database the generated app can be written for.
+/// `--db`: the databases as the command line spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Database {
+pub enum DatabaseArg {
     /// Embedded, zero set-up: a file next to the app.
     Sqlite,
     /// PostgreSQL, for production.
     Postgres,
 }
 
-impl Database {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sqlite => "sqlite",
-            Self::Postgres => "postgres",
+impl From<DatabaseArg> for Database {
+    fn from(arg: DatabaseArg) -> Self {
+        match arg {
+            DatabaseArg::Sqlite => Database::Sqlite,
+            DatabaseArg::Postgres => Database::Postgres,
         }
     }
 }

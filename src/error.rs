@@ -79,6 +79,21 @@ pub enum Error {
     StillReferenced { name: String, by: String },
     #[error("{} edited since `saas add` wrote {}: {}\nhelp: pass --force to delete {} anyway", if .0.len() == 1 { "this file was" } else { "these files were" }, if .0.len() == 1 { "it" } else { "them" }, .0.join(", "), if .0.len() == 1 { "it" } else { "them" })]
     EditedFiles(Vec<String>),
+    #[error(
+        "cannot remove resource `{name}`: {} that `saas add` injected {} no longer there as written:\n  {}\nhelp: put {} back as shown and run the command again; or pass --force to remove the rest, then delete what is left of {} by hand (the command lists it)",
+        if .lines.len() == 1 { "a line" } else { "lines" },
+        if .lines.len() == 1 { "is" } else { "are" },
+        .lines.join("\n  "),
+        if .lines.len() == 1 { "it" } else { "them" },
+        if .lines.len() == 1 { "it" } else { "them" }
+    )]
+    InjectionsChanged { name: String, lines: Vec<String> },
+    #[error("invalid `{option} {value}`\nhelp: {help}")]
+    InvalidOption {
+        option: &'static str,
+        value: String,
+        help: String,
+    },
     #[error("could not render template `{template}`")]
     Render {
         template: String,
@@ -125,6 +140,8 @@ impl Error {
                 | Self::NeedsBilling { .. }
                 | Self::StillReferenced { .. }
                 | Self::EditedFiles(_)
+                | Self::InjectionsChanged { .. }
+                | Self::InvalidOption { .. }
         )
     }
 }

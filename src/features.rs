@@ -5,7 +5,8 @@ use std::fmt;
 use crate::Error;
 
 /// An optional part of the generated app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum Feature {
     /// Organizations, memberships and invitations.
     Orgs,
@@ -63,15 +64,49 @@ impl Feature {
     }
 }
 
+impl TryFrom<String> for Feature {
+    type Error = String;
+
+    /// Reads an entry of `features` in `saas.toml`; the message names the key and the
+    /// accepted values.
+    fn try_from(name: String) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|feature| feature.as_str() == name)
+            .ok_or_else(|| {
+                format!(
+                    "`features` lists \"{name}\", which is not a feature saas knows; the accepted values are {}",
+                    Self::ALL.map(Self::as_str).join(", ")
+                )
+            })
+    }
+}
+
 impl fmt::Display for Feature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// A valid set of features: each available, each with what it requires. Sorted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A valid set of features: each with what it requires, and each available when the
+/// user chose it now (a project's recorded set may name features of a later version).
+/// Sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "Vec<Feature>")]
 pub struct FeatureSet(Vec<Feature>);
+
+impl TryFrom<Vec<Feature>> for FeatureSet {
+    type Error = String;
+
+    /// Reads `features` of `saas.toml`: the requirements must hold.
+    fn try_from(features: Vec<Feature>) -> Result<Self, String> {
+        Self::with_requirements(features).map_err(|error| {
+            let message = error.to_string();
+            let reason = message.lines().next().unwrap_or_default();
+            format!("`features`: {reason}")
+        })
+    }
+}
 
 impl FeatureSet {
     /// Parses `--features`: a comma-separated list, or `none`.
@@ -90,7 +125,15 @@ impl FeatureSet {
     }
 
     /// Checks the features against the rules: available, and with their requirements.
-    pub fn new(mut features: Vec<Feature>) -> Result<Self, Error> {
+    pub fn new(features: Vec<Feature>) -> Result<Self, Error> {
+        let features = Self::with_requirements(features)?;
+        if let Some(unavailable) = features.iter().find(|f| !f.is_available()) {
+            return Err(Error::FeatureNotAvailable(unavailable.as_str()));
+        }
+        Ok(features)
+    }
+
+    fn with_requirements(mut features: Vec<Feature>) -> Result<Self, Error> {
         features.sort_unstable();
         features.dedup();
         for &feature in &features {
@@ -102,9 +145,6 @@ impl FeatureSet {
                     requires: required.as_str(),
                 });
             }
-        }
-        if let Some(unavailable) = features.iter().find(|f| !f.is_available()) {
-            return Err(Error::FeatureNotAvailable(unavailable.as_str()));
         }
         Ok(Self(features))
     }

@@ -136,7 +136,7 @@ impl Field {
         }
         if RESERVED_COLUMNS.contains(&field.column().as_str()) {
             let help = if ty == FieldType::References && name == "user" {
-                "rows already belong to their user (`user_id`); name the field after its role, such as `assignee:references` to a resource".to_owned()
+                "rows already belong to their user (`user_id`); to store another user's id, use a uuid field such as `assignee_id:uuid`".to_owned()
             } else {
                 format!(
                     "every resource has {} already; choose another name",

@@ -6,14 +6,16 @@ pub mod features; // the optional features and the rules between them
 pub mod fields; // field specs of `saas add resource`
 pub mod inject; // idempotent edits at marker comments
 pub mod manifest; // `saas.toml`, the memory of a generated project
+pub mod migration; // versions of new migrations
 pub mod naming; // project names, validated as cargo validates package names
 pub mod new; // `saas new`
 pub mod plan; // a generation as a list of files, applied in one step
 mod prompt; // interactive questions, only on a terminal
 pub mod render; // templates -> file contents
 pub mod resource; // `saas add resource` and `saas remove resource`
+pub mod rustfmt; // formatting generated Rust, never silently skipped
 pub mod sink; // where a plan is written: the disk, or memory in tests
-pub mod spec; // the validated input of a generation
+pub mod spec; // the validated input of a generation: project, resource, database
 
 use std::io;
 

@@ -4,25 +4,28 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
 
-use crate::Error;
+use crate::{Error, features::FeatureSet, spec::Database};
 
 /// The file name, at the project's root.
 pub const FILE_NAME: &str = "saas.toml";
 
-/// The parts of `saas.toml` that commands read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `saas.toml`, read into typed values: an unknown database or feature is an error,
+/// never a default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Manifest {
     pub saas_version: String,
     pub name: String,
-    pub database: String,
-    pub features: Vec<String>,
+    pub database: Database,
+    pub features: FeatureSet,
+    #[serde(default)]
     pub resources: Vec<ResourceEntry>,
 }
 
 /// What `saas add resource` wrote for one resource, so it can be undone.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ResourceEntry {
     /// The struct name (`Project`).
     pub name: String,
@@ -32,17 +35,17 @@ pub struct ResourceEntry {
     pub fields: Vec<String>,
     /// Each file written, with the SHA-256 of what was written.
     pub files: Vec<FileRecord>,
-    /// Each line injected at a marker.
+    /// Each line injected at a marker (a line that was there already is not recorded).
     pub injections: Vec<Injection>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct FileRecord {
     pub path: String,
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Injection {
     pub path: String,
     pub marker: String,
@@ -52,10 +55,14 @@ pub struct Injection {
 /// A `saas.toml` that cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("saas.toml is not valid TOML: {0}")]
+    #[error("{FILE_NAME} is not valid TOML: {0}")]
     Syntax(#[from] toml_edit::TomlError),
-    #[error("saas.toml has no valid `{0}`")]
-    Missing(&'static str),
+    #[error("{FILE_NAME}{at}: {message}\nhelp: correct it in {FILE_NAME}, which `saas new` wrote")]
+    Invalid {
+        /// `, line N` where the error is, when known.
+        at: String,
+        message: String,
+    },
 }
 
 /// The root of the project that contains `start` (the nearest directory upward with a
@@ -74,33 +81,19 @@ pub fn find(start: &Path) -> Result<(PathBuf, String), Error> {
 
 impl Manifest {
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let document: DocumentMut = text.parse()?;
-        let string = |key: &'static str| {
-            document
-                .get(key)
-                .and_then(|item| item.as_str())
-                .map(str::to_owned)
-                .ok_or(ManifestError::Missing(key))
-        };
-        let features =
-            strings(document.get("features")).ok_or(ManifestError::Missing("features"))?;
-        let resources = match document.get("resources") {
-            None => Vec::new(),
-            Some(item) if item.as_array().is_some_and(Array::is_empty) => Vec::new(),
-            Some(item) => item
-                .as_array_of_tables()
-                .ok_or(ManifestError::Missing("resources"))?
-                .iter()
-                .map(ResourceEntry::read)
-                .collect::<Option<_>>()
-                .ok_or(ManifestError::Missing("resources"))?,
-        };
-        Ok(Self {
-            saas_version: string("saas_version")?,
-            name: string("name")?,
-            database: string("database")?,
-            features,
-            resources,
+        // Syntax errors first, with toml_edit's own message.
+        text.parse::<DocumentMut>()?;
+        toml_edit::de::from_str(text).map_err(|error| {
+            // A missing key is located at the start of the document: it names no line.
+            let at = error
+                .span()
+                .filter(|span| span.start > 0)
+                .map(|span| format!(", line {}", text[..span.start].lines().count().max(1)))
+                .unwrap_or_default();
+            ManifestError::Invalid {
+                at,
+                message: error.message().to_owned(),
+            }
         })
     }
 
@@ -147,44 +140,6 @@ pub fn remove_resource(text: &str, table: &str) -> Result<String, ManifestError>
 }
 
 impl ResourceEntry {
-    fn read(table: &Table) -> Option<Self> {
-        let string = |key: &str| table.get(key)?.as_str().map(str::to_owned);
-        let inline_tables = |key: &str| -> Option<Vec<&InlineTable>> {
-            table
-                .get(key)?
-                .as_array()?
-                .iter()
-                .map(Value::as_inline_table)
-                .collect()
-        };
-        let files = inline_tables("files")?
-            .into_iter()
-            .map(|file| {
-                Some(FileRecord {
-                    path: file.get("path")?.as_str()?.to_owned(),
-                    sha256: file.get("sha256")?.as_str()?.to_owned(),
-                })
-            })
-            .collect::<Option<_>>()?;
-        let injections = inline_tables("injections")?
-            .into_iter()
-            .map(|injection| {
-                Some(Injection {
-                    path: injection.get("path")?.as_str()?.to_owned(),
-                    marker: injection.get("marker")?.as_str()?.to_owned(),
-                    line: injection.get("line")?.as_str()?.to_owned(),
-                })
-            })
-            .collect::<Option<_>>()?;
-        Some(Self {
-            name: string("name")?,
-            table: string("table")?,
-            fields: strings(table.get("fields"))?,
-            files,
-            injections,
-        })
-    }
-
     fn to_table(&self) -> Table {
         let mut table = Table::new();
         table.insert("name", toml_edit::value(&self.name));
@@ -220,17 +175,10 @@ fn one_per_line(tables: impl Iterator<Item = InlineTable>) -> Array {
     array
 }
 
-fn strings(item: Option<&Item>) -> Option<Vec<String>> {
-    item?
-        .as_array()?
-        .iter()
-        .map(|value| value.as_str().map(str::to_owned))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::Feature;
 
     const NEW: &str = "# mine\nsaas_version = \"0.1.0\"\nname = \"acme\"\ndatabase = \"sqlite\"\nfeatures = [\"orgs\"]\nresources = []\n";
 
@@ -255,16 +203,57 @@ mod tests {
     fn a_manifest_is_read_with_its_comments_ignored() {
         let manifest = Manifest::parse(NEW).unwrap();
         assert_eq!(manifest.name, "acme");
-        assert_eq!(manifest.database, "sqlite");
-        assert_eq!(manifest.features, ["orgs"]);
+        assert_eq!(manifest.database, Database::Sqlite);
+        assert_eq!(
+            manifest.features.iter().collect::<Vec<_>>(),
+            [Feature::Orgs]
+        );
         assert!(manifest.resources.is_empty());
     }
 
     #[test]
     fn a_missing_key_is_named() {
         let error = Manifest::parse("name = \"acme\"\n").unwrap_err();
-        assert_eq!(error.to_string(), "saas.toml has no valid `features`");
+        assert!(
+            error
+                .to_string()
+                .starts_with("saas.toml: missing field `saas_version`"),
+            "{error}"
+        );
         assert!(Manifest::parse("name = ").is_err());
+    }
+
+    #[test]
+    fn an_unknown_database_is_an_error_naming_the_file_the_key_and_the_choices() {
+        let error = Manifest::parse(&NEW.replace("sqlite", "postgresql"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(
+                "saas.toml, line 4: `database = \"postgresql\"` is not a database saas knows; the accepted values are sqlite, postgres"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_feature_is_an_error_naming_the_file_the_key_and_the_choices() {
+        let error = Manifest::parse(&NEW.replace("\"orgs\"", "\"org\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(
+                "saas.toml, line 5: `features` lists \"org\", which is not a feature saas knows; the accepted values are orgs, rbac, billing"
+            ),
+            "{error}"
+        );
+        let error = Manifest::parse(&NEW.replace("\"orgs\"", "\"rbac\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`features`: feature `rbac` requires `orgs`"),
+            "{error}"
+        );
     }
 
     #[test]

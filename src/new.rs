@@ -1,19 +1,21 @@
-//! `saas new`: validate, plan, stage, and move the new project into place.
+//! `saas new`: validate, ask for what the flags left out, plan, stage, and move the new
+//! project into place.
 
-use std::process::Command;
+use std::{io::IsTerminal, process::Command};
 
 use anyhow::Context;
 
 use crate::{
     cli::NewArgs,
     plan::Plan,
+    prompt,
     render::{ProjectContext, Renderer},
     sink::{self, StagingDir},
-    spec::ProjectSpec,
+    spec::{Database, ProjectRequest, ProjectSpec},
 };
 
 pub fn run(args: NewArgs) -> anyhow::Result<()> {
-    let spec = ProjectSpec::from_args(args)?;
+    let spec = ask(args)?;
     let plan = plan_project(&spec)?;
 
     let mut staging = StagingDir::create(&spec.destination)?;
@@ -25,6 +27,29 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
 
     print_next_steps(&spec);
     Ok(())
+}
+
+/// The spec of the flags; on a terminal, without `--yes`, asks for what they left out.
+fn ask(args: NewArgs) -> Result<ProjectSpec, crate::Error> {
+    let request = ProjectRequest::new(
+        &args.name,
+        args.path,
+        args.db.map(Database::from),
+        args.features.as_deref(),
+        !args.no_git,
+    )?;
+    if args.yes || !std::io::stdin().is_terminal() {
+        return request.complete(None, None);
+    }
+    let database = match request.database {
+        Some(_) => None,
+        None => Some(prompt::database()?),
+    };
+    let features = match request.features {
+        Some(_) => None,
+        None => Some(prompt::features()?),
+    };
+    request.complete(database, features)
 }
 
 /// Every file of the new project, rendered.
@@ -83,11 +108,11 @@ fn print_next_steps(spec: &ProjectSpec) {
     println!(
         "Created `{}` ({}; features: {features}) in {}",
         spec.name.package,
-        spec.database.as_str(),
+        spec.database,
         spec.destination.display()
     );
     println!("\nNext steps:\n  cd {}", spec.destination.display());
-    if spec.database == crate::cli::Database::Postgres {
+    if spec.database == Database::Postgres {
         println!("  # set DATABASE_URL in .env (see .env.example)");
     }
     println!("  cargo run     # serves http://localhost:3000 (try GET /health)");

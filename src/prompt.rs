@@ -2,11 +2,7 @@
 
 use dialoguer::{MultiSelect, Select};
 
-use crate::{
-    Error,
-    cli::Database,
-    features::{Feature, FeatureSet},
-};
+use crate::{Error, features::Feature, spec::Database};
 
 /// Asks which database to generate for; SQLite is preselected.
 pub fn database() -> Result<Database, Error> {
@@ -26,14 +22,15 @@ pub fn database() -> Result<Database, Error> {
     })
 }
 
-/// Asks which of the available features to include; all are preselected.
-pub fn features() -> Result<FeatureSet, Error> {
+/// Asks which of the available features to include; all are preselected. The spec
+/// checks the choice.
+pub fn features() -> Result<Vec<Feature>, Error> {
     let available: Vec<Feature> = Feature::ALL
         .into_iter()
         .filter(|f| f.is_available())
         .collect();
     if available.is_empty() {
-        return Ok(FeatureSet::default());
+        return Ok(Vec::new());
     }
     let labels: Vec<String> = available
         .iter()
@@ -45,5 +42,5 @@ pub fn features() -> Result<FeatureSet, Error> {
         .defaults(&vec![true; available.len()])
         .interact()
         .map_err(Error::Prompt)?;
-    FeatureSet::new(chosen.into_iter().map(|index| available[index]).collect())
+    Ok(chosen.into_iter().map(|index| available[index]).collect())
 }

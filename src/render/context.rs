@@ -2,7 +2,10 @@
 
 use serde::Serialize;
 
-use crate::{cli::Database, features::Feature, spec::ProjectSpec};
+use crate::{
+    features::{Feature, FeatureSet},
+    spec::{Database, ProjectSpec},
+};
 
 /// The view of a project that the `app` templates render.
 #[derive(Debug, Serialize)]
@@ -62,19 +65,25 @@ impl ProjectContext {
                 postgres: true,
             },
         };
-        let names: Vec<String> = spec.features.iter().map(|f| format!("\"{f}\"")).collect();
         Self {
             saas_version: env!("CARGO_PKG_VERSION"),
             package: spec.name.package.clone(),
             crate_name: spec.name.crate_name.clone(),
             title: spec.name.title.clone(),
             db,
-            features: FeaturesContext {
-                orgs: spec.features.contains(Feature::Orgs),
-                rbac: spec.features.contains(Feature::Rbac),
-                billing: spec.features.contains(Feature::Billing),
-                list: format!("[{}]", names.join(", ")),
-            },
+            features: FeaturesContext::new(&spec.features),
+        }
+    }
+}
+
+impl FeaturesContext {
+    pub fn new(features: &FeatureSet) -> Self {
+        let names: Vec<String> = features.iter().map(|f| format!("\"{f}\"")).collect();
+        Self {
+            orgs: features.contains(Feature::Orgs),
+            rbac: features.contains(Feature::Rbac),
+            billing: features.contains(Feature::Billing),
+            list: format!("[{}]", names.join(", ")),
         }
     }
 }

@@ -2,14 +2,16 @@
 
 mod context;
 mod resource;
+mod tenancy;
 
 use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, DirEntry, include_dir};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, syntax::SyntaxConfig, value::Serde};
 
-pub use self::context::ProjectContext;
-pub use self::resource::{Parent, ResourceContext};
+pub use self::context::{FeaturesContext, ProjectContext};
+pub use self::resource::ResourceContext;
+pub use self::tenancy::Tenancy;
 use crate::{Error, plan::Plan};
 
 /// Every template, embedded in the binary.
@@ -134,7 +136,11 @@ fn collect_files<'a>(dir: &'a Dir<'static>, files: &mut Vec<&'a include_dir::Fil
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{cli::Database, features::FeatureSet, naming::ProjectName, spec::ProjectSpec};
+    use crate::{
+        features::FeatureSet,
+        naming::ProjectName,
+        spec::{Database, ProjectSpec},
+    };
 
     fn context(database: Database) -> ProjectContext {
         ProjectContext::new(&ProjectSpec {

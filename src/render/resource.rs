@@ -3,24 +3,24 @@
 
 use serde::Serialize;
 
+use super::{context::FeaturesContext, tenancy::Tenancy};
 use crate::{
-    cli::Database,
+    features::FeatureSet,
     fields::{Field, FieldType},
     naming::ResourceName,
+    spec::{Database, Parent, ResourceSpec},
 };
-
-/// A resource this one references, with what its tests need to create a row of it.
-#[derive(Debug, Clone)]
-pub struct Parent {
-    pub name: ResourceName,
-    /// Its fields, to build a valid body for it.
-    pub fields: Vec<Field>,
-}
 
 #[derive(Debug, Serialize)]
 pub struct ResourceContext {
     pub crate_name: String,
     pub name: ResourceName,
+    /// The project's features, for parts of a resource that only some projects have.
+    pub features: FeaturesContext,
+    /// Who owns the rows; see `Tenancy`.
+    pub tenancy: Tenancy,
+    /// `/{path}`, where the collection is served.
+    pub route_base: String,
     pub sqlite: bool,
     pub postgres: bool,
     pub fields: Vec<FieldContext>,
@@ -90,10 +90,14 @@ impl ResourceContext {
     pub fn new(
         crate_name: &str,
         database: Database,
-        name: ResourceName,
-        fields: &[Field],
-        parents: &[Parent],
+        features: &FeatureSet,
+        tenancy: &Tenancy,
+        spec: &ResourceSpec,
     ) -> Self {
+        let name = spec.name.clone();
+        let fields = spec.fields.as_slice();
+        let parents = spec.parents.as_slice();
+        let owner = tenancy.column.to_owned();
         let postgres = database == Database::Postgres;
         let contexts: Vec<FieldContext> = fields
             .iter()
@@ -108,11 +112,11 @@ impl ResourceContext {
                 column
             }
         };
-        let mut select_columns = vec!["id".to_owned(), "user_id".to_owned()];
+        let mut select_columns = vec!["id".to_owned(), owner.clone()];
         select_columns.extend(fields.iter().map(select));
         select_columns.extend(["created_at".to_owned(), "updated_at".to_owned()]);
 
-        let mut insert_columns = vec!["id".to_owned(), "user_id".to_owned()];
+        let mut insert_columns = vec!["id".to_owned(), owner];
         insert_columns.extend(fields.iter().map(Field::column));
         insert_columns.extend(["created_at".to_owned(), "updated_at".to_owned()]);
         let placeholder = |n: usize, field: &Field| {
@@ -163,14 +167,17 @@ impl ResourceContext {
             insert_columns: insert_columns.join(", "),
             insert_values: insert_values.join(", "),
             update_sets: update_sets.join(", "),
-            migration_columns: migration_columns(fields, parents, postgres),
-            migration_indexes: migration_indexes(&name, fields),
+            migration_columns: migration_columns(tenancy, fields, parents, postgres),
+            migration_indexes: migration_indexes(tenancy, &name, fields),
             has_references: !references.is_empty(),
             has_unique: fields.iter().any(|field| field.unique),
             uses_date: fields.iter().any(|field| field.ty == FieldType::Date),
             tests: TestContext::new(fields, parents),
             references,
             fields: contexts,
+            route_base: tenancy.route_base(&name),
+            features: FeaturesContext::new(features),
+            tenancy: tenancy.clone(),
             name,
             sqlite: !postgres,
             postgres,
@@ -292,7 +299,12 @@ fn sql_type(field: &Field, postgres: bool) -> &'static str {
     }
 }
 
-fn migration_columns(fields: &[Field], parents: &[Parent], postgres: bool) -> Vec<String> {
+fn migration_columns(
+    tenancy: &Tenancy,
+    fields: &[Field],
+    parents: &[Parent],
+    postgres: bool,
+) -> Vec<String> {
     let (id, timestamp) = if postgres {
         ("uuid", "timestamptz")
     } else {
@@ -303,7 +315,10 @@ fn migration_columns(fields: &[Field], parents: &[Parent], postgres: bool) -> Ve
             "id {id} primary key{}",
             if postgres { "" } else { " not null" }
         ),
-        format!("user_id {id} not null references users (id) on delete cascade"),
+        format!(
+            "{} {id} not null references {} (id) on delete cascade",
+            tenancy.column, tenancy.owner_table
+        ),
     ];
     for field in fields {
         let mut column = format!("{} {}", field.column(), sql_type(field, postgres));
@@ -335,17 +350,18 @@ fn migration_columns(fields: &[Field], parents: &[Parent], postgres: bool) -> Ve
     columns
 }
 
-fn migration_indexes(name: &ResourceName, fields: &[Field]) -> Vec<String> {
+fn migration_indexes(tenancy: &Tenancy, name: &ResourceName, fields: &[Field]) -> Vec<String> {
     let table = &name.plural;
+    let owner = tenancy.column;
     let mut indexes = vec![format!(
-        "-- Serves the list: one user's {}, newest first.\ncreate index {table}_user_id_id on {table} (user_id, id);",
-        name.plural_words
+        "-- Serves the list: one {}'s {}, newest first.\ncreate index {table}_{owner}_id on {table} ({owner}, id);",
+        tenancy.owner_words, name.plural_words
     )];
     for field in fields {
         let column = field.column();
         if field.unique {
             indexes.push(format!(
-                "create unique index {table}_{column}_unique on {table} (user_id, {column});"
+                "create unique index {table}_{column}_unique on {table} ({owner}, {column});"
             ));
         } else if field.index || field.ty == FieldType::References {
             indexes.push(format!(

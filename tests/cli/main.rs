@@ -3,7 +3,12 @@
 
 mod common;
 mod e2e;
+mod examples;
+mod formatting;
+mod manifest;
 mod new;
+mod postgres;
 mod refusals;
+mod remove;
 mod resources;
 mod snapshots;

@@ -42,8 +42,8 @@ fn new_with_yes_writes_a_sqlite_project_with_the_default_features() {
         Manifest {
             saas_version: env!("CARGO_PKG_VERSION").to_owned(),
             name: "acme".to_owned(),
-            database: "sqlite".to_owned(),
-            features: vec![],
+            database: saas::spec::Database::Sqlite,
+            features: saas::features::FeatureSet::default(),
             resources: vec![],
         }
     );
@@ -88,7 +88,7 @@ fn new_with_postgres_writes_the_postgres_dialect() {
     );
     let manifest =
         Manifest::parse(&std::fs::read_to_string(project.join("saas.toml")).unwrap()).unwrap();
-    assert_eq!(manifest.database, "postgres");
+    assert_eq!(manifest.database, saas::spec::Database::Postgres);
 }
 
 #[test]

@@ -1,37 +1,10 @@
 //! `saas add resource` and `saas remove resource` as a user runs them: the files and
 //! edits they make, and every refusal, which leaves the project byte-identical.
 
-use std::path::{Path, PathBuf};
-
 use predicates::str::contains;
 use saas::manifest::Manifest;
 
-use crate::common::{PROJECT_FIELDS, fingerprint, saas};
-
-/// A new project (no git) in a temporary directory.
-fn new_project(db: &str) -> (tempfile::TempDir, PathBuf) {
-    let parent = tempfile::tempdir().unwrap();
-    saas()
-        .args(["new", "acme", "--db", db, "--features", "none", "--no-git"])
-        .current_dir(parent.path())
-        .assert()
-        .success();
-    let root = parent.path().join("acme");
-    (parent, root)
-}
-
-fn add(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    saas()
-        .args(["add", "resource"])
-        .args(args)
-        .current_dir(root)
-        .env("SAAS_NOW", "1798761600")
-        .assert()
-}
-
-fn read(root: &Path, path: &str) -> String {
-    std::fs::read_to_string(root.join(path)).unwrap()
-}
+use crate::common::{PROJECT_FIELDS, add, fingerprint, new_project, read, saas};
 
 #[test]
 fn adding_a_resource_writes_its_files_registers_it_and_records_it() {

@@ -1,6 +1,10 @@
-//! Helpers: the `saas` binary with a clean environment, and a fingerprint of a tree.
+//! Helpers: the `saas` binary with a clean environment, a new project to run it in, and
+//! a fingerprint of a tree.
 
-use std::{collections::BTreeMap, path::Path};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use assert_cmd::Command;
 
@@ -60,4 +64,40 @@ pub fn fingerprint(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
             (path, contents)
         })
         .collect()
+}
+
+/// A new project (no git) in a temporary directory.
+pub fn new_project(db: &str) -> (tempfile::TempDir, PathBuf) {
+    let parent = tempfile::tempdir().unwrap();
+    saas()
+        .args(["new", "acme", "--db", db, "--features", "none", "--no-git"])
+        .current_dir(parent.path())
+        .assert()
+        .success();
+    let root = parent.path().join("acme");
+    (parent, root)
+}
+
+/// `saas add resource <args>` in `root`, with the migration time fixed.
+pub fn add(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    saas()
+        .args(["add", "resource"])
+        .args(args)
+        .current_dir(root)
+        .env("SAAS_NOW", "1798761600")
+        .assert()
+}
+
+/// `saas remove resource <args>` in `root`, with the migration time fixed.
+pub fn remove(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    saas()
+        .args(["remove", "resource"])
+        .args(args)
+        .current_dir(root)
+        .env("SAAS_NOW", "1798761700")
+        .assert()
+}
+
+pub fn read(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join(path)).unwrap()
 }

@@ -1,0 +1,63 @@
+//! Who owns a resource's rows, decided once in Rust: the column every row carries and
+//! every query filters on, the route base, how a handler gets the acting tenant, and
+//! how a test becomes one. The orgs feature changes ownership here, and only here.
+
+use serde::Serialize;
+
+use crate::{features::FeatureSet, naming::ResourceName};
+
+/// The ownership of a generated resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tenancy {
+    /// The column that holds the owner's id, in every row and every `where`.
+    pub column: &'static str,
+    /// The table that column references; deleting the owner deletes its rows.
+    pub owner_table: &'static str,
+    /// The owner for people, in comments and messages ("user").
+    pub owner_words: &'static str,
+    /// The extractor handlers take for the acting tenant; every query takes it.
+    pub extractor: &'static str,
+    /// How the extractor finds the tenant.
+    pub obtained_from: &'static str,
+    /// The field of the extractor that holds the owner's id (`tenant.user_id`).
+    pub tenant_field: &'static str,
+    /// Prepended to a resource's path to make its route base; empty: `/{path}`.
+    pub route_prefix: &'static str,
+    /// The test helper that makes a tenant and signs in as it, returning its id.
+    pub test_sign_in: &'static str,
+}
+
+impl Tenancy {
+    /// The ownership of resources in a project with `features`. Every feature set owns
+    /// rows by user for now; orgs will own them by organization.
+    pub fn of(_features: &FeatureSet) -> Self {
+        Self {
+            column: "user_id",
+            owner_table: "users",
+            owner_words: "user",
+            extractor: "Tenant",
+            obtained_from: "the signed-in user, by session cookie or API token",
+            tenant_field: "user_id",
+            route_prefix: "",
+            test_sign_in: "app.signup",
+        }
+    }
+
+    /// The route of a resource's collection: `/{path}` behind the prefix.
+    pub fn route_base(&self, name: &ResourceName) -> String {
+        format!("{}/{}", self.route_prefix, name.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_features_rows_belong_to_the_signed_in_user_under_their_own_path() {
+        let tenancy = Tenancy::of(&FeatureSet::default());
+        assert_eq!((tenancy.column, tenancy.owner_table), ("user_id", "users"));
+        let name = ResourceName::parse("ProjectTask").unwrap();
+        assert_eq!(tenancy.route_base(&name), "/project-tasks");
+    }
+}

@@ -1,0 +1,104 @@
+//! `saas add resource` and `saas remove resource`: the commands as people run them.
+//! They read the project, let `spec` validate the arguments and `add`/`remove` plan
+//! every file and edit, then apply the plan in one step and say what happened.
+
+mod add;
+mod remove;
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use self::{
+    add::{Addition, plan_add},
+    remove::{LeftOver, Removal, plan_remove},
+};
+use crate::{
+    Error,
+    cli::{AddResourceArgs, RemoveResourceArgs},
+    manifest::{self, Manifest},
+    migration,
+    sink::ProjectDir,
+    spec::ResourceSpec,
+};
+
+/// A generated project: its root and its manifest, read and as text (edits keep the text).
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    pub manifest: Manifest,
+    pub manifest_text: String,
+}
+
+impl Project {
+    /// The project that contains `cwd`.
+    pub fn find(cwd: &Path) -> Result<Self, Error> {
+        let (root, manifest_text) = manifest::find(cwd)?;
+        Ok(Self {
+            manifest: Manifest::parse(&manifest_text)?,
+            root,
+            manifest_text,
+        })
+    }
+}
+
+/// `saas add resource` (and `saas add model`), run from `cwd`.
+pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
+    let project = Project::find(cwd)?;
+    let spec = ResourceSpec::parse(&args, &project.manifest)?;
+    let addition = plan_add(&spec, &project, &migration::next_version(&project.root))?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&addition.plan.to_json())?
+        );
+    } else {
+        print!("{}", addition.plan.describe());
+    }
+    if let Some(problem) = &addition.unformatted {
+        eprintln!("{}", problem.warning());
+    }
+    if args.dry_run {
+        return Ok(());
+    }
+    ProjectDir::new(&project.root).apply(&addition.plan)?;
+    if !args.json {
+        println!(
+            "\nAdded resource `{}`. Run `cargo test` to see its tests pass.",
+            spec.name.pascal
+        );
+    }
+    Ok(())
+}
+
+/// `saas remove resource`, run from `cwd`.
+pub fn remove(args: RemoveResourceArgs, cwd: &Path) -> anyhow::Result<()> {
+    let project = Project::find(cwd)?;
+    let removal = plan_remove(&args, &project, &migration::next_version(&project.root))?;
+    print!("{}", removal.plan.describe());
+    if !removal.left_by_hand.is_empty() {
+        let would = if args.dry_run { "would be " } else { "" };
+        println!(
+            "\nThese lines {would}left for you to delete by hand (they were edited since `saas add`):"
+        );
+        for left in &removal.left_by_hand {
+            println!("  {left}");
+        }
+    }
+    if args.dry_run {
+        return Ok(());
+    }
+    ProjectDir::new(&project.root).apply(&removal.plan)?;
+    println!(
+        "\nRemoved resource `{}`. The new migration drops its table.",
+        removal.name
+    );
+    Ok(())
+}
+
+fn sha256(contents: &[u8]) -> String {
+    Sha256::digest(contents)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}

@@ -1,0 +1,198 @@
+//! The validated input of a generation, built from what the user said and checked once.
+//! Nothing downstream looks at a raw string again. The spec never asks anything: the
+//! command (the face) asks for what the flags left out, and the spec validates the answers.
+
+pub mod resource;
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+use crate::{
+    Error,
+    features::{Feature, FeatureSet},
+    naming::ProjectName,
+};
+
+pub use self::resource::{Parent, ResourceSpec};
+
+/// A database the generated app can be written for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Database {
+    /// Embedded, zero set-up: a file next to the app.
+    #[default]
+    Sqlite,
+    /// PostgreSQL, for production.
+    Postgres,
+}
+
+impl Database {
+    pub const ALL: [Database; 2] = [Database::Sqlite, Database::Postgres];
+
+    /// The name in `saas.toml` and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for Database {
+    type Error = String;
+
+    /// Reads `database` of `saas.toml`; the message names the key and the accepted values.
+    fn try_from(name: String) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|database| database.as_str() == name)
+            .ok_or_else(|| {
+                let accepted: Vec<&str> = Self::ALL.map(Self::as_str).to_vec();
+                format!(
+                    "`database = \"{name}\"` is not a database saas knows; the accepted values are {}",
+                    accepted.join(", ")
+                )
+            })
+    }
+}
+
+/// Everything `saas new` needs to know, already valid.
+#[derive(Debug, Clone)]
+pub struct ProjectSpec {
+    pub name: ProjectName,
+    pub database: Database,
+    pub features: FeatureSet,
+    /// The directory the project becomes; it does not exist yet, or is empty.
+    pub destination: PathBuf,
+    pub git: bool,
+}
+
+/// What the flags of `saas new` say, checked; `None` where they said nothing, for the
+/// face to ask or to default.
+#[derive(Debug, Clone)]
+pub struct ProjectRequest {
+    pub name: ProjectName,
+    pub destination: PathBuf,
+    pub git: bool,
+    pub database: Option<Database>,
+    pub features: Option<FeatureSet>,
+}
+
+impl ProjectRequest {
+    /// Checks the name, the destination and a `--features` list before anyone is asked
+    /// anything.
+    pub fn new(
+        name: &str,
+        parent: Option<PathBuf>,
+        database: Option<Database>,
+        features: Option<&str>,
+        git: bool,
+    ) -> Result<Self, Error> {
+        let name = ProjectName::parse(name)?;
+        let parent = parent.unwrap_or_else(|| PathBuf::from("."));
+        let destination = parent.join(&name.package);
+        check_destination(&parent, &destination)?;
+        let features = features.map(FeatureSet::parse).transpose()?;
+        Ok(Self {
+            name,
+            destination,
+            git,
+            database,
+            features,
+        })
+    }
+
+    /// The spec, with the answers to what the flags left out; `None` takes the default.
+    pub fn complete(
+        self,
+        database: Option<Database>,
+        features: Option<Vec<Feature>>,
+    ) -> Result<ProjectSpec, Error> {
+        let features = match (self.features, features) {
+            (Some(features), _) => features,
+            (None, Some(chosen)) => FeatureSet::new(chosen)?,
+            (None, None) => Feature::defaults(),
+        };
+        Ok(ProjectSpec {
+            name: self.name,
+            database: self.database.or(database).unwrap_or_default(),
+            features,
+            destination: self.destination,
+            git: self.git,
+        })
+    }
+}
+
+/// The destination may be absent or an empty directory; anything else is someone's data.
+fn check_destination(parent: &Path, destination: &Path) -> Result<(), Error> {
+    if !parent.is_dir() {
+        return Err(Error::MissingParent(parent.to_path_buf()));
+    }
+    match std::fs::symlink_metadata(destination) {
+        Err(_) => Ok(()),
+        Ok(metadata) if !metadata.is_dir() => {
+            Err(Error::DestinationNotADirectory(destination.to_path_buf()))
+        }
+        Ok(_) => {
+            let empty = std::fs::read_dir(destination)
+                .map(|mut entries| entries.next().is_none())
+                .unwrap_or(false);
+            if empty {
+                Ok(())
+            } else {
+                Err(Error::DestinationNotEmpty(destination.to_path_buf()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(features: Option<&str>) -> ProjectRequest {
+        let parent = std::env::temp_dir();
+        ProjectRequest::new(
+            "spec-test-never-created",
+            Some(parent),
+            None,
+            features,
+            false,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn answers_are_validated_like_flags() {
+        let error = request(None)
+            .complete(None, Some(vec![Feature::Rbac]))
+            .unwrap_err();
+        assert!(matches!(error, Error::FeatureRequires { .. }), "{error}");
+        let error = request(None)
+            .complete(None, Some(vec![Feature::Billing]))
+            .unwrap_err();
+        assert!(matches!(error, Error::FeatureNotAvailable(_)), "{error}");
+    }
+
+    #[test]
+    fn flags_win_over_answers_and_nothing_given_takes_the_defaults() {
+        let spec = request(None).complete(None, None).unwrap();
+        assert_eq!(spec.database, Database::Sqlite);
+        assert_eq!(spec.features, Feature::defaults());
+        let spec = request(Some("none"))
+            .complete(Some(Database::Postgres), Some(vec![Feature::Rbac]))
+            .unwrap();
+        assert_eq!(spec.database, Database::Postgres);
+        assert_eq!(spec.features, FeatureSet::default());
+    }
+}

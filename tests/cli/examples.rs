@@ -1,0 +1,166 @@
+//! Every example works: each `saas …` command that `--help` (of every subcommand) and
+//! the README show is run, in order, inside a generated project, and must succeed. A
+//! synopsis (`saas new <name> [--db …]`) shows a shape, not a command, and is skipped.
+//! Hints in error messages are held to the same rule.
+
+use std::path::Path;
+
+use clap::CommandFactory;
+use predicates::str::contains;
+
+use crate::common::{add, fingerprint, new_project, read, saas};
+
+/// The `saas …` commands in `text`, split at `&&`: whole lines (help output, README
+/// code blocks) and, with `code_spans`, inline code spans too (the README's prose; the
+/// help's prose only names commands).
+fn examples(text: &str, code_spans: bool) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut candidates: Vec<String> = text.lines().map(|line| line.trim().to_owned()).collect();
+    if code_spans {
+        // A span may wrap onto the next line of the paragraph.
+        let spans = text.split('`').skip(1).step_by(2);
+        candidates.extend(spans.map(|span| span.split_whitespace().collect::<Vec<_>>().join(" ")));
+    }
+    for candidate in &candidates {
+        for command in candidate.split("&&").map(str::trim) {
+            let command = command.split(" #").next().unwrap_or_default().trim();
+            if command.starts_with("saas ")
+                && !command.contains('<')
+                && !found.iter().any(|seen| seen == command)
+            {
+                found.push(command.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// Every command path of the CLI (`[]`, `["new"]`, `["add", "resource"]`, …).
+fn command_paths(command: &clap::Command, prefix: Vec<String>, paths: &mut Vec<Vec<String>>) {
+    paths.push(prefix.clone());
+    for sub in command
+        .get_subcommands()
+        .filter(|sub| sub.get_name() != "help")
+    {
+        let mut path = prefix.clone();
+        path.push(sub.get_name().to_owned());
+        command_paths(sub, path, paths);
+    }
+}
+
+fn help(path: &[String]) -> String {
+    let output = saas().args(path).arg("--help").assert().success();
+    String::from_utf8(output.get_output().stdout.clone()).unwrap()
+}
+
+/// Runs each example in `root`, in order; the project they run in is SQLite.
+fn run_all(root: &Path, examples: &[String], source: &str) {
+    for example in examples {
+        assert!(
+            !example.contains(['"', '\'']),
+            "{source}: quote-free examples only: {example}"
+        );
+        let args: Vec<&str> = example.split_whitespace().skip(1).collect();
+        let output = saas().args(&args).current_dir(root).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{source}: `{example}` failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn every_example_in_the_help_works_in_a_generated_project() {
+    let mut paths = Vec::new();
+    command_paths(&saas::cli::Cli::command(), Vec::new(), &mut paths);
+    let mut all = Vec::new();
+    for path in &paths {
+        for example in examples(&help(path), false) {
+            if !all.contains(&example) {
+                all.push(example);
+            }
+        }
+    }
+    for needed in [
+        "saas new",
+        "saas add resource",
+        "saas add model",
+        "saas remove resource",
+    ] {
+        assert!(
+            all.iter().any(|example| example.starts_with(needed)),
+            "the help shows no `{needed}` example: {all:?}"
+        );
+    }
+    let (_parent, root) = new_project("sqlite");
+    run_all(&root, &all, "--help");
+}
+
+#[test]
+fn every_example_in_the_readme_works_in_a_generated_project() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let all = examples(&readme, true);
+    let (_parent, root) = new_project("sqlite");
+    run_all(&root, &all, "README.md");
+    assert!(all.len() >= 5, "the README shows too few examples: {all:?}");
+}
+
+#[test]
+fn the_hint_for_a_user_reference_suggests_a_field_that_works() {
+    let (_parent, root) = new_project("sqlite");
+    let output = add(&root, &["Task", "title:string", "user:references"]).code(1);
+    let stderr = String::from_utf8(output.get_output().stderr.clone()).unwrap();
+    let help = stderr
+        .lines()
+        .find(|line| line.starts_with("help:"))
+        .unwrap();
+    let suggested = help.split('`').skip(1).step_by(2).last().unwrap();
+
+    add(&root, &["Task", "title:string", suggested]).success();
+    assert!(read(&root, "saas.toml").contains(suggested), "{suggested}");
+}
+
+#[test]
+fn add_model_is_an_alias_of_add_resource_shown_in_the_help() {
+    saas()
+        .args(["add", "--help"])
+        .assert()
+        .success()
+        .stdout(contains("[alias: model]"));
+    let (_parent_a, with_resource) = new_project("sqlite");
+    let (_parent_b, with_model) = new_project("sqlite");
+
+    add(&with_resource, &["Project", "title:string"]).success();
+    saas()
+        .args(["add", "model", "Project", "title:string"])
+        .current_dir(&with_model)
+        .env("SAAS_NOW", "1798761600")
+        .assert()
+        .success();
+
+    assert_eq!(fingerprint(&with_model), fingerprint(&with_resource));
+}
+
+#[test]
+fn irregular_plurals_name_tables_and_plural_overrides_the_rules() {
+    let (_parent, root) = new_project("sqlite");
+    add(&root, &["People", "name:string"]).success();
+    assert!(read(&root, "src/resources/people.rs").contains("pub struct Person {"));
+    add(&root, &["Houses", "name:string"]).success();
+    assert!(read(&root, "src/resources/houses.rs").contains("pub struct House {"));
+
+    add(&root, &["Cactus", "name:string", "--plural", "cactuses"]).success();
+    let module = read(&root, "src/resources/cactuses.rs");
+    assert!(module.contains("pub struct Cactus {"));
+    assert!(module.contains("path = \"/cactuses\""));
+
+    saas()
+        .args(["remove", "resource", "Cactus"])
+        .current_dir(&root)
+        .assert()
+        .success();
+    assert!(!root.join("src/resources/cactuses.rs").exists());
+}
