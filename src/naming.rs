@@ -202,6 +202,7 @@ const TAKEN_BY_THE_APP: &[&str] = &[
     "health",
     "invitation",
     "invite",
+    "job",
     "lib",
     "mail",
     "main",

@@ -109,9 +109,12 @@ fn the_databases_share_every_file_but_their_own() {
             "README.md",
             "migrations/0001_setup.sql",
             "migrations/0002_account_tokens.sql",
+            "migrations/0003_jobs.sql",
             "saas.toml",
+            "src/cleanup.rs",
             "src/config.rs",
-            "src/db.rs"
+            "src/db.rs",
+            "src/jobs/queue.rs"
         ]
     );
 }

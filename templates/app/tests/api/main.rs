@@ -2,10 +2,12 @@
 //! and talks to the real app over HTTP.
 
 mod auth;
+mod cleanup;
 mod common;
 mod email_verification;
 mod health;
 mod http;
+mod jobs;
 mod password;
 mod rate_limits;
 mod sessions;
