@@ -28,11 +28,11 @@ use self::{
     extract::CurrentUser,
     user::{Email, Password, UserName, UserView},
 };
-use crate::jobs::{self, Job};
 use crate::{
     AppState, db,
     error::{AppError, ErrorBody, FieldErrors, ResultExt},
     extract::AppJson,
+    jobs::{self, Job},
     rate_limit::{self, ClientIp},
 };
 

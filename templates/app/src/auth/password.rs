@@ -17,11 +17,11 @@ use super::{
     session,
     user::{self, Email, Password},
 };
-use crate::jobs::{self, Job};
 use crate::{
     AppState, db,
     error::{AppError, ErrorBody},
     extract::AppJson,
+    jobs::{self, Job},
     mail::Mail,
     rate_limit::{self, ClientIp},
 };

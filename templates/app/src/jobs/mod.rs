@@ -5,7 +5,7 @@
 //! that causes it: it exists if and only if the change committed. To add a kind of
 //! job, add a variant to [`Job`] and its arm to [`Job::run`].
 
-pub mod queue;
+mod queue;
 pub mod worker;
 
 use std::sync::Arc;
