@@ -47,8 +47,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<()>) {
                         .or(Some(at));
                 }
                 Err(error) => {
-                    // The database is unreachable: try again at the next wake.
-                    tracing::error!(%error, "the job worker could not reach the jobs table");
+                    // The database is unreachable: try again at the next wake. A job
+                    // whose outcome was not recorded runs again when its lease ends.
+                    tracing::error!(%error, "could not claim a job or record its outcome");
                     break;
                 }
             }
