@@ -16,6 +16,7 @@ pub(super) const TAKEN_BY_THE_APP: &[&str] = &[
     "health",
     "invitation",
     "invite",
+    "job",
     "lib",
     "mail",
     "main",

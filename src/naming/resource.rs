@@ -347,6 +347,7 @@ mod resource_tests {
             "Invitation",
             "Subscription",
             "Token",
+            "Job",
         ] {
             let error = ResourceName::parse(raw).unwrap_err().to_string();
             assert!(error.contains("already has"), "{raw}: {error}");

@@ -8,11 +8,13 @@ use lettre::{
     message::{Mailbox, MultiPart},
 };
 use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Environment};
 
-/// A message to one recipient, with a plain-text and an HTML body.
-#[derive(Debug, Clone)]
+/// A message to one recipient, with a plain-text and an HTML body. Serialisable, to
+/// be sent by a job (`jobs::Job::SendMail`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
@@ -43,7 +45,8 @@ impl Mail {
     }
 }
 
-/// Sends mail; cheap to clone.
+/// Sends mail; cheap to clone. Handlers do not call it: they enqueue a job
+/// (`jobs::Job::SendMail`) in their transaction, and the job worker calls it.
 #[derive(Clone)]
 pub struct Mailer {
     transport: Arc<Transport>,
@@ -95,17 +98,5 @@ impl Mailer {
             Transport::Files(files) => files.send(message).await.map(drop)?,
         }
         Ok(())
-    }
-
-    /// Sends `mail` without making the request wait for it (nor letting its timing
-    /// tell whether a mail was sent at all); a failure is logged.
-    pub fn send_in_background(&self, mail: Mail) {
-        let mailer = self.clone();
-        tokio::spawn(async move {
-            let subject = mail.subject.clone();
-            if let Err(error) = mailer.send(mail).await {
-                tracing::error!(error = format!("{error:#}"), subject, "could not send mail");
-            }
-        });
     }
 }

@@ -14,10 +14,10 @@ use super::{
 use crate::{
     AppState,
     client_ip::ClientIp,
-    config::Config,
-    db::{self, Db},
+    db,
     error::{AppError, ErrorBody},
     extract::AppJson,
+    jobs::{self, Job},
     mail::Mail,
     rate_limit,
 };
@@ -31,25 +31,36 @@ pub struct VerifyEmailRequest {
     pub token: String,
 }
 
-/// Issues a verification token in `tx` and returns the mail that carries it; the
-/// caller sends it once the transaction has committed.
-pub async fn prepare_mail(
-    tx: &mut sqlx::Transaction<'static, Db>,
-    config: &Config,
-    user_id: Uuid,
-    email: &str,
-) -> Result<Mail, AppError> {
+/// Issues a verification token for `user_id` at `email` and mails its link; run by
+/// the job worker (`Job::SendVerificationLink`). Does nothing if the address was
+/// verified or changed since the job was enqueued.
+pub async fn send_link(state: &AppState, user_id: Uuid, email: &str) -> anyhow::Result<()> {
+    let config = &state.config;
+    let mut tx = db::begin_write(&state.db).await?;
+    let still_unverified: Option<i32> = sqlx::query_scalar(
+        "select 1 from users where id = $1 and email = $2 and email_verified_at is null",
+    )
+    .bind(user_id)
+    .bind(email)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if still_unverified.is_none() {
+        return Ok(());
+    }
     let token = one_time::issue(
-        tx,
+        &mut tx,
         user_id,
         email,
         Purpose::VerifyEmail,
         config.email_verification_ttl,
     )
     .await?;
+    // Committed before sending: if sending fails, the retry issues a new token, and
+    // only the newest link works.
+    tx.commit().await?;
     let link = format!("{}/verify-email?token={token}", config.app_url);
     let hours = config.email_verification_ttl.as_secs() / 3600;
-    Ok(Mail::with_link(
+    let mail = Mail::with_link(
         email,
         "Confirm your email address",
         "Confirm your email address by opening this link:",
@@ -57,7 +68,8 @@ pub async fn prepare_mail(
         &format!(
             "The link works once, for {hours} hours. If you did not sign up, ignore this mail."
         ),
-    ))
+    );
+    state.mailer.send(mail).await
 }
 
 /// Confirms the address a verification token was sent to.
@@ -130,10 +142,13 @@ pub async fn resend_verification(
     .await?;
     if current.user.email_verified_at.is_none() {
         let mut tx = db::begin_write(&state.db).await?;
-        let mail =
-            prepare_mail(&mut tx, &state.config, current.user.id, &current.user.email).await?;
+        let verification = Job::SendVerificationLink {
+            user_id: current.user.id,
+            email: current.user.email.clone(),
+        };
+        jobs::enqueue(&mut tx, verification).await?;
         tx.commit().await?;
-        state.mailer.send_in_background(mail);
+        state.jobs.wake();
     }
     Ok(StatusCode::ACCEPTED)
 }

@@ -32,6 +32,7 @@ use crate::{
     db,
     error::{AppError, ErrorBody, FieldErrors, ResultExt},
     extract::AppJson,
+    jobs::{self, Job},
     rate_limit,
 };
 
@@ -160,10 +161,14 @@ async fn signup(
         "an account with this email already exists",
     ))?;
     let token = session::create(&mut *tx, user.id, &headers).await?;
-    let mail =
-        email_verification::prepare_mail(&mut tx, &state.config, user.id, &user.email).await?;
+    // The verification mail exists if and only if the account does.
+    let verification = Job::SendVerificationLink {
+        user_id: user.id,
+        email: user.email.clone(),
+    };
+    jobs::enqueue(&mut tx, verification).await?;
     tx.commit().await?;
-    state.mailer.send_in_background(mail);
+    state.jobs.wake();
 
     tracing::info!(user_id = %user.id, "signed up");
     Ok((

@@ -24,6 +24,7 @@ use crate::{
     db,
     error::{AppError, ErrorBody},
     extract::AppJson,
+    jobs::{self, Job},
     mail::Mail,
     rate_limit,
 };
@@ -73,23 +74,43 @@ pub async fn forgot_password(
     let key = rate_limit::account_key("password-forgot", email.as_str());
     rate_limit::hit(&state.db, &key, RESETS_PER_HOUR, Duration::from_secs(3600)).await?;
 
-    if let Some(user) = user::find_by_email(&state.db, &email).await? {
-        let mut tx = db::begin_write(&state.db).await?;
-        let token = one_time::issue(
-            &mut tx,
-            user.id,
-            &user.email,
-            Purpose::ResetPassword,
-            state.config.password_reset_ttl,
-        )
-        .await?;
-        tx.commit().await?;
-        state
-            .mailer
-            .send_in_background(reset_mail(&state, &user.email, &token));
-        tracing::info!(user_id = %user.id, "password reset requested");
-    }
+    // The same work for every address: whether it has an account is looked up by
+    // the job, so neither the answer nor its timing tells.
+    let mut tx = db::begin_write(&state.db).await?;
+    let job = Job::SendPasswordResetLink {
+        email: email.as_str().to_owned(),
+    };
+    jobs::enqueue(&mut tx, job).await?;
+    tx.commit().await?;
+    state.jobs.wake();
     Ok(StatusCode::ACCEPTED)
+}
+
+/// Issues a password reset token and mails its link if an account has `email`; does
+/// nothing otherwise. Run by the job worker (`Job::SendPasswordResetLink`).
+pub async fn send_reset_link(state: &AppState, email: &str) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(anyhow::Error::msg)?;
+    let Some(user) = user::find_by_email(&state.db, &email).await? else {
+        return Ok(());
+    };
+    let mut tx = db::begin_write(&state.db).await?;
+    let token = one_time::issue(
+        &mut tx,
+        user.id,
+        &user.email,
+        Purpose::ResetPassword,
+        state.config.password_reset_ttl,
+    )
+    .await?;
+    // Committed before sending: if sending fails, the retry issues a new token, and
+    // only the newest link works.
+    tx.commit().await?;
+    state
+        .mailer
+        .send(reset_mail(state, &user.email, &token))
+        .await?;
+    tracing::info!(user_id = %user.id, "password reset link sent");
+    Ok(())
 }
 
 fn reset_mail(state: &AppState, to: &str, token: &str) -> Mail {
@@ -162,11 +183,10 @@ pub async fn reset_password(
     // A reset is account recovery: assume whoever had the old password had it all.
     session::delete_all(&mut *tx, redeemed.user_id).await?;
     api_tokens::delete_all(&mut *tx, redeemed.user_id).await?;
+    jobs::enqueue(&mut tx, Job::SendMail(password_changed_mail(&email))).await?;
     tx.commit().await?;
+    state.jobs.wake();
 
-    state
-        .mailer
-        .send_in_background(password_changed_mail(&email));
     tracing::info!(user_id = %redeemed.user_id, "password reset");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -225,11 +245,11 @@ pub async fn change_password(
         Some(_) => Some(session::create(&mut *tx, current.user.id, &headers).await?),
         None => None,
     };
+    let notice = password_changed_mail(&current.user.email);
+    jobs::enqueue(&mut tx, Job::SendMail(notice)).await?;
     tx.commit().await?;
+    state.jobs.wake();
 
-    state
-        .mailer
-        .send_in_background(password_changed_mail(&current.user.email));
     tracing::info!(user_id = %current.user.id, "password changed");
     let cookie = new_token.map(|token| {
         (

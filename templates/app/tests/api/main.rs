@@ -2,11 +2,13 @@
 //! and talks to the real app over HTTP.
 
 mod auth;
+mod cleanup;
 mod client_ip;
 mod common;
 mod email_verification;
 mod health;
 mod http;
+mod jobs;
 mod overload;
 mod password;
 mod rate_limits;
