@@ -18,6 +18,7 @@ use crate::{
     error::{AppError, ErrorBody},
     extract::AppJson,
     mail::Mail,
+    openapi::{AuthErrors, CrossSiteErrors, JsonBodyErrors, RateLimitErrors, ServerErrors},
     rate_limit::{self, ClientIp},
 };
 
@@ -27,6 +28,7 @@ const RESENDS_PER_HOUR: u32 = 5;
 #[derive(Deserialize, ToSchema)]
 pub struct VerifyEmailRequest {
     /// The token from the link in the verification mail.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
 }
 
@@ -69,6 +71,7 @@ pub async fn prepare_mail(
         (status = 204, description = "The email address is verified"),
         (status = 404, description = "No such token", body = ErrorBody),
         (status = 410, description = "The token was used, has expired, or the address changed", body = ErrorBody),
+        JsonBodyErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
 pub async fn verify_email(
@@ -106,8 +109,7 @@ pub async fn verify_email(
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 202, description = "A new mail is on its way if the address is unverified"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
+        AuthErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
 pub async fn resend_verification(

@@ -6,6 +6,7 @@ mod common;
 mod email_verification;
 mod health;
 mod http;
+mod openapi;
 mod password;
 mod rate_limits;
 mod sessions;
