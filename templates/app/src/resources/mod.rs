@@ -33,6 +33,7 @@ impl FromRequestParts<AppState> for Tenant {
 
 /// The query of a list request: `?limit=N&cursor=C`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// How many items to return, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
