@@ -9,7 +9,8 @@ document does not list, a response that does not match its schema, and any 5xx.
 Exits with schemathesis' status.
 
 Environment: CONTRACT_TARGET_DIR, the app's cargo target directory (default
-target/generated, kept between runs so only the app itself recompiles);
+target/tmp/generated, the one the end-to-end tests build their apps in, so the
+dependencies compile once);
 CONTRACT_MAX_EXAMPLES (default 50 per operation); CONTRACT_SEED (default 1);
 CONTRACT_PHASES and CONTRACT_CHECKS, to try other schemathesis phases and checks.
 """
@@ -72,7 +73,7 @@ def build_app(work):
         stdout=subprocess.DEVNULL)
     app = work / "contract"
     run([saas, "add", "resource", "Project", *PROJECT_FIELDS], cwd=app, stdout=subprocess.DEVNULL)
-    target = Path(os.environ.get("CONTRACT_TARGET_DIR", ROOT / "target" / "generated"))
+    target = Path(os.environ.get("CONTRACT_TARGET_DIR", ROOT / "target" / "tmp" / "generated"))
     run(["cargo", "build", "--quiet"], cwd=app, env={**os.environ, "CARGO_TARGET_DIR": str(target)})
     return target / "debug" / "contract"
 
