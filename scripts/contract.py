@@ -12,7 +12,8 @@ Environment: CONTRACT_TARGET_DIR, the app's cargo target directory (default
 target/tmp/generated, the one the end-to-end tests build their apps in, so the
 dependencies compile once);
 CONTRACT_MAX_EXAMPLES (default 50 per operation); CONTRACT_SEED (default 1);
-CONTRACT_PHASES and CONTRACT_CHECKS, to try other schemathesis phases and checks.
+CONTRACT_PHASES and CONTRACT_CHECKS, to try other schemathesis phases and checks;
+CONTRACT_DATABASE_URL, an empty PostgreSQL database to test a PostgreSQL app instead.
 """
 import http.cookiejar
 import json
@@ -64,12 +65,12 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def build_app(work):
+def build_app(work, database):
     own_target = ROOT / "target"
     run(["cargo", "build", "--quiet", "--bin", "saas"], cwd=ROOT,
         env={**os.environ, "CARGO_TARGET_DIR": str(own_target)})
     saas = own_target / "debug" / "saas"
-    run([saas, "new", "contract", "--db", "sqlite", "--yes", "--no-git", "--path", work],
+    run([saas, "new", "contract", "--db", database, "--yes", "--no-git", "--path", work],
         stdout=subprocess.DEVNULL)
     app = work / "contract"
     run([saas, "add", "resource", "Project", *PROJECT_FIELDS], cwd=app, stdout=subprocess.DEVNULL)
@@ -112,7 +113,8 @@ def main():
     st = schemathesis()
     work = Path(tempfile.mkdtemp(prefix="contract-"))
     try:
-        binary = build_app(work)
+        database_url = os.environ.get("CONTRACT_DATABASE_URL", f"sqlite://{work}/contract.db?mode=rwc")
+        binary = build_app(work, database_url.split(":")[0])
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {
@@ -120,7 +122,7 @@ def main():
             "APP_ENV": "test",
             "BIND_ADDR": f"127.0.0.1:{port}",
             "APP_URL": base,
-            "DATABASE_URL": f"sqlite://{work}/contract.db?mode=rwc",
+            "DATABASE_URL": database_url,
             "MAIL_DIR": str(work / "mail"),
             # Schemathesis sends thousands of requests from one address.
             "AUTH_IP_LIMIT_PER_MINUTE": "1000000",

@@ -272,9 +272,7 @@ const DECIMAL_PATTERN: &str = r#"r"^-?[0-9]+(\.[0-9]+)?$""#;
 fn input_schema(field: &Field, input_type: &str) -> String {
     let ty = match field.ty {
         FieldType::Json => "Value",
-        FieldType::Date | FieldType::Datetime | FieldType::Uuid | FieldType::References => {
-            "String"
-        }
+        FieldType::Date | FieldType::Datetime | FieldType::Uuid | FieldType::References => "String",
         _ => input_type,
     };
     let mut attributes = vec![if field.optional {
@@ -518,4 +516,40 @@ fn invalid(field: &Field) -> Option<String> {
         | FieldType::F64
         | FieldType::Json => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(spec: &str) -> String {
+        let field = Field::parse(spec).unwrap();
+        let name = ResourceName::parse("Project").unwrap();
+        FieldContext::new(&field, &name).input_schema
+    }
+
+    #[test]
+    fn input_schemas_state_what_the_validators_enforce() {
+        assert_eq!(
+            schema_of("title:string"),
+            "#[schema(value_type = String, max_length = 255)]"
+        );
+        assert_eq!(
+            schema_of("budget:decimal?"),
+            r#"#[schema(value_type = Option<String>, max_length = 40, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]"#
+        );
+        assert_eq!(
+            schema_of("due_on:date"),
+            "#[schema(value_type = String, format = Date)]"
+        );
+        assert_eq!(
+            schema_of("owner:references"),
+            "#[schema(value_type = String, format = Uuid)]"
+        );
+        assert_eq!(
+            schema_of("meta:json?"),
+            "#[schema(value_type = Option<Value>)]"
+        );
+        assert_eq!(schema_of("done:bool"), "#[schema(value_type = bool)]");
+    }
 }
