@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "target" / "contract-venv"
-# 4.x: the flags below are those of `st run --help` in 4.x.
+# The flags used below are those of `st run --help` in 4.x; 3.x named several differently.
 SCHEMATHESIS = "schemathesis>=4.32,<5"
 # The fields of tests/cli/common/mod.rs PROJECT_FIELDS: every kind of column once.
 PROJECT_FIELDS = [
@@ -42,6 +42,8 @@ PROJECT_FIELDS = [
     "budget:decimal?",
     "meta:json?",
 ]
+# A hung app fails the run instead of holding CI: the run takes well under a minute.
+RUN_TIMEOUT_SECONDS = 600
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
 
 
@@ -145,7 +147,7 @@ def main():
                 "--generation-database", "none",
                 "--request-timeout", "10",
                 "--no-color",
-            ], cwd=work)
+            ], cwd=work, timeout=RUN_TIMEOUT_SECONDS)
             print(f"schemathesis took {time.monotonic() - started:.0f} s", flush=True)
         finally:
             server.terminate()
