@@ -228,23 +228,14 @@ impl FieldContext {
             FieldType::Decimal => {
                 model_attributes
                     .push("/// An exact decimal, as a string such as `\"12.50\"`.".to_owned());
+                model_attributes.push(format!("#[schema(pattern = {DECIMAL_PATTERN})]"));
             }
             FieldType::Json => {
-                model_attributes.push(format!("#[schema(value_type = {})]", wrap("Object")))
+                model_attributes.push(format!("#[schema(value_type = {})]", wrap("Value")))
             }
             _ => {}
         }
-        let schema_type = match field.ty {
-            FieldType::Json => "Object".to_owned(),
-            FieldType::Date => "String, format = Date".to_owned(),
-            FieldType::Datetime => "String, format = DateTime".to_owned(),
-            FieldType::Uuid | FieldType::References => "String, format = Uuid".to_owned(),
-            _ => input_type.to_owned(),
-        };
-        let input_schema = match schema_type.split_once(", ") {
-            Some((ty, format)) => format!("#[schema(value_type = Option<{ty}>, {format})]"),
-            None => format!("#[schema(value_type = Option<{schema_type}>)]"),
-        };
+        let input_schema = input_schema(field, input_type);
         let (changes_type, validate, bind_insert) = if optional {
             (
                 format!("Option<Option<{model_type}>>"),
@@ -277,6 +268,38 @@ impl FieldContext {
             optional,
         }
     }
+}
+
+/// A decimal as the API takes and gives it: an optional sign, digits, an optional fraction.
+const DECIMAL_PATTERN: &str = r#"r"^-?[0-9]+(\.[0-9]+)?$""#;
+
+/// The `#[schema(...)]` of an input field: its JSON type and every constraint that its
+/// validator in `fields.rs` enforces. A field that is not optional may be absent (in an
+/// update) but never `null`.
+fn input_schema(field: &Field, input_type: &str) -> String {
+    let ty = match field.ty {
+        FieldType::Json => "Value",
+        FieldType::Date | FieldType::Datetime | FieldType::Uuid | FieldType::References => "String",
+        _ => input_type,
+    };
+    let mut attributes = vec![if field.optional {
+        format!("value_type = Option<{ty}>")
+    } else {
+        format!("value_type = {ty}")
+    }];
+    match field.ty {
+        FieldType::String => attributes.push("max_length = 255".to_owned()),
+        // 38 digits, a sign and a point.
+        FieldType::Decimal => attributes.extend([
+            "max_length = 40".to_owned(),
+            format!("pattern = {DECIMAL_PATTERN}"),
+        ]),
+        FieldType::Date => attributes.push("format = Date".to_owned()),
+        FieldType::Datetime => attributes.push("format = DateTime".to_owned()),
+        FieldType::Uuid | FieldType::References => attributes.push("format = Uuid".to_owned()),
+        _ => {}
+    }
+    format!("#[schema({})]", attributes.join(", "))
 }
 
 fn sql_type(field: &Field, postgres: bool) -> &'static str {
@@ -509,4 +532,40 @@ fn invalid(field: &Field) -> Option<String> {
         | FieldType::F64
         | FieldType::Json => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(spec: &str) -> String {
+        let field = Field::parse(spec).unwrap();
+        let name = ResourceName::parse("Project").unwrap();
+        FieldContext::new(&field, &name).input_schema
+    }
+
+    #[test]
+    fn input_schemas_state_what_the_validators_enforce() {
+        assert_eq!(
+            schema_of("title:string"),
+            "#[schema(value_type = String, max_length = 255)]"
+        );
+        assert_eq!(
+            schema_of("budget:decimal?"),
+            r#"#[schema(value_type = Option<String>, max_length = 40, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]"#
+        );
+        assert_eq!(
+            schema_of("due_on:date"),
+            "#[schema(value_type = String, format = Date)]"
+        );
+        assert_eq!(
+            schema_of("owner:references"),
+            "#[schema(value_type = String, format = Uuid)]"
+        );
+        assert_eq!(
+            schema_of("meta:json?"),
+            "#[schema(value_type = Option<Value>)]"
+        );
+        assert_eq!(schema_of("done:bool"), "#[schema(value_type = bool)]");
+    }
 }

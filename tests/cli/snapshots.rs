@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use crate::common::{PROJECT_FIELDS, TASK_FIELDS};
 use saas::{
-    cli::{AddResourceArgs, Database},
+    cli::AddResourceArgs,
     features::FeatureSet,
     naming::ProjectName,
     new::plan_project,
     plan::{Op, Plan},
-    resource::plan_add,
-    spec::ProjectSpec,
+    resource::{Project, plan_add},
+    spec::{Database, ProjectSpec, ResourceSpec},
 };
 
 fn plan_for(database: Database) -> Plan {
@@ -114,7 +114,8 @@ fn the_databases_share_every_file_but_their_own() {
             "src/cleanup.rs",
             "src/config.rs",
             "src/db.rs",
-            "src/jobs/queue.rs"
+            "src/jobs/queue.rs",
+            "tests/api/overload.rs"
         ]
     );
 }
@@ -139,13 +140,17 @@ fn resource_plans(database: Database) -> Vec<(&'static str, Plan)> {
         let args = AddResourceArgs {
             name: name.to_owned(),
             fields: fields.iter().map(ToString::to_string).collect(),
+            plural: None,
             limit: vec![],
             feature: None,
             dry_run: false,
             json: false,
         };
-        let manifest = std::fs::read_to_string(root.join("saas.toml")).unwrap();
-        let plan = plan_add(&args, &root, &manifest, &format!("2027010100000{number}")).unwrap();
+        let project = Project::find(&root).unwrap();
+        let spec = ResourceSpec::parse(&args, &project.manifest).unwrap();
+        let addition = plan_add(&spec, &project, &format!("2027010100000{number}")).unwrap();
+        assert_eq!(addition.unformatted, None, "rustfmt formats the resource");
+        let plan = addition.plan;
         saas::sink::ProjectDir::new(&root).apply(&plan).unwrap();
         plans.push((name, plan));
     }

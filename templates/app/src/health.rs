@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{AppState, error::AppError, extract::AppJson};
+use crate::{AppState, error::AppError, extract::AppJson, openapi::ServerErrors};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(health))
@@ -24,7 +24,7 @@ pub struct Health {
     tag = "health",
     responses(
         (status = 200, description = "The app and its database are up", body = Health),
-        (status = 503, description = "The database does not answer", body = crate::error::ErrorBody),
+        ServerErrors,
     )
 )]
 async fn health(State(state): State<AppState>) -> Result<AppJson<Health>, AppError> {

@@ -19,6 +19,7 @@ use crate::{
     extract::AppJson,
     jobs::{self, Job},
     mail::Mail,
+    openapi::{AuthErrors, CrossSiteErrors, JsonBodyErrors, RateLimitErrors, ServerErrors},
     rate_limit,
 };
 
@@ -28,6 +29,7 @@ const RESENDS_PER_HOUR: u32 = 5;
 #[derive(Deserialize, ToSchema)]
 pub struct VerifyEmailRequest {
     /// The token from the link in the verification mail.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
 }
 
@@ -82,6 +84,7 @@ pub async fn send_link(state: &AppState, user_id: Uuid, email: &str) -> anyhow::
         (status = 204, description = "The email address is verified"),
         (status = 404, description = "No such token", body = ErrorBody),
         (status = 410, description = "The token was used, has expired, or the address changed", body = ErrorBody),
+        JsonBodyErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
 pub async fn verify_email(
@@ -122,8 +125,7 @@ pub async fn verify_email(
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 202, description = "A new mail is on its way if the address is unverified"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
+        AuthErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
 pub async fn resend_verification(

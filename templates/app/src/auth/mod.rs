@@ -33,6 +33,7 @@ use crate::{
     error::{AppError, ErrorBody, FieldErrors, ResultExt},
     extract::AppJson,
     jobs::{self, Job},
+    openapi::{AuthErrors, CrossSiteErrors, JsonBodyErrors, RateLimitErrors, ServerErrors},
     rate_limit,
 };
 
@@ -96,8 +97,14 @@ impl Modify for SecuritySchemes {
 
 #[derive(Deserialize, ToSchema)]
 pub struct SignupRequest {
+    /// Compared trimmed and case-insensitively.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
+    /// 1 to 100 characters once trimmed.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
 }
 
@@ -121,11 +128,9 @@ pub struct UserEnvelope {
     request_body = SignupRequest,
     responses(
         (status = 201, description = "Signed up; the response sets the session cookie", body = UserEnvelope),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 409, description = "The email is taken", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address", body = ErrorBody),
+        JsonBodyErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
 async fn signup(
@@ -189,10 +194,8 @@ async fn signup(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in; the response sets a new session cookie", body = UserEnvelope),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 429, description = "Too many attempts, from this address or on this account", body = ErrorBody),
+        JsonBodyErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
 async fn login(
@@ -250,7 +253,7 @@ async fn login(
     responses(
         (status = 204, description = "The session is revoked and the cookie cleared"),
         (status = 400, description = "Authenticated by an API token, not a session", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        AuthErrors, CrossSiteErrors, ServerErrors,
     )
 )]
 async fn logout(
@@ -275,7 +278,7 @@ async fn logout(
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = UserEnvelope),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        AuthErrors, ServerErrors,
     )
 )]
 async fn me(current: CurrentUser) -> AppJson<UserEnvelope> {

@@ -26,6 +26,7 @@ use crate::{
     extract::AppJson,
     jobs::{self, Job},
     mail::Mail,
+    openapi::{AuthErrors, CrossSiteErrors, JsonBodyErrors, RateLimitErrors, ServerErrors},
     rate_limit,
 };
 
@@ -34,19 +35,25 @@ const RESETS_PER_HOUR: u32 = 5;
 
 #[derive(Deserialize, ToSchema)]
 pub struct ForgotPasswordRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ResetPasswordRequest {
     /// The token from the link in the reset mail.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -59,7 +66,7 @@ pub struct ChangePasswordRequest {
     responses(
         (status = 202, description = "If the address has an account, a reset link is on its way"),
         (status = 422, description = "Not an email address", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
+        JsonBodyErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
 pub async fn forgot_password(
@@ -152,6 +159,7 @@ fn password_changed_mail(to: &str) -> Mail {
         (status = 404, description = "No such token", body = ErrorBody),
         (status = 410, description = "The token was used or has expired", body = ErrorBody),
         (status = 422, description = "The password does not meet the policy", body = ErrorBody),
+        JsonBodyErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
 pub async fn reset_password(
@@ -201,9 +209,8 @@ pub async fn reset_password(
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed; other sessions are revoked"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 422, description = "Wrong current password, or a new one that does not meet the policy", body = ErrorBody),
-        (status = 429, description = "Too many wrong passwords", body = ErrorBody),
+        JsonBodyErrors, AuthErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
 pub async fn change_password(

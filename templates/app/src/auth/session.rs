@@ -22,6 +22,7 @@ use crate::{
     db::{Db, DbPool},
     error::{AppError, ErrorBody},
     extract::{AppJson, AppPath},
+    openapi::{AuthErrors, CrossSiteErrors, ServerErrors},
 };
 
 /// `last_seen_at` is written at most this often per session, not on every request.
@@ -212,7 +213,7 @@ struct SessionRow {
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The caller's sessions", body = Vec<SessionView>),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        AuthErrors, ServerErrors,
     )
 )]
 pub async fn list_sessions(
@@ -251,8 +252,8 @@ pub async fn list_sessions(
     params(("id" = Uuid, Path, description = "The session's id")),
     responses(
         (status = 204, description = "The session is revoked"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "The caller has no such session", body = ErrorBody),
+        AuthErrors, CrossSiteErrors, ServerErrors,
     )
 )]
 pub async fn revoke_session(

@@ -33,17 +33,23 @@ impl FromRequestParts<AppState> for Tenant {
 
 /// The query of a list request: `?limit=N&cursor=C`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// How many items to return, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
 }
 
 impl ListParams {
-    /// The page size, kept within 1 to 100.
-    pub fn limit(&self) -> i64 {
-        i64::from(self.limit.unwrap_or(20).clamp(1, 100))
+    /// The page size; one outside 1 to 100 is a 400, as the OpenAPI document says.
+    pub fn limit(&self) -> Result<i64, AppError> {
+        match self.limit.unwrap_or(20) {
+            limit @ 1..=100 => Ok(i64::from(limit)),
+            _ => Err(AppError::BadRequest("limit must be 1 to 100".to_owned())),
+        }
     }
 
     /// The id the page starts after; a cursor we did not hand out is a 400.

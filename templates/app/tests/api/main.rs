@@ -9,6 +9,7 @@ mod email_verification;
 mod health;
 mod http;
 mod jobs;
+mod openapi;
 mod overload;
 mod password;
 mod rate_limits;

@@ -27,13 +27,16 @@ impl Outbox {
         self.0.path()
     }
 
-    /// Every message so far.
+    /// Every message written in full so far. The mailer writes a file in more than one
+    /// step, so a file without its closing boundary yet is one still being written.
     pub fn messages(&self) -> Vec<Message> {
         std::fs::read_dir(self.path())
             .unwrap()
             .map(|entry| entry.unwrap().path())
             .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
-            .map(|path| parse(&std::fs::read_to_string(path).unwrap()))
+            .map(|path| std::fs::read_to_string(path).unwrap())
+            .filter(|raw| is_complete(raw))
+            .map(|raw| parse(&raw))
             .collect()
     }
 
@@ -77,6 +80,22 @@ pub fn token_in(text: &str) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()
+}
+
+/// Whether `raw` is a whole multipart message: its last line closes the outer boundary.
+fn is_complete(raw: &str) -> bool {
+    let Some((headers, _)) = raw.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let Some(boundary) = headers.split("boundary=").nth(1) else {
+        return false;
+    };
+    let boundary = boundary
+        .split(['\r', ';'])
+        .next()
+        .unwrap_or_default()
+        .trim_matches('"');
+    raw.trim_end().ends_with(&format!("--{boundary}--"))
 }
 
 /// Parses the parts of an RFC 5322 message this app writes: headers, and the

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Checks a generated app against its own OpenAPI document with schemathesis.
+Usage: scripts/contract.py
+
+Generates an SQLite app with a `Project` resource, builds it, serves it on a free
+port over a fresh database, signs up a user, creates an API token, and runs
+schemathesis against `/openapi.json` with that token. The run fails on a status the
+document does not list, a response that does not match its schema, and any 5xx.
+Exits with schemathesis' status.
+
+Environment: CONTRACT_TARGET_DIR, the app's cargo target directory (default
+target/tmp/generated, the one the end-to-end tests build their apps in, so the
+dependencies compile once);
+CONTRACT_MAX_EXAMPLES (default 50 per operation); CONTRACT_SEED (default 1);
+CONTRACT_PHASES and CONTRACT_CHECKS, to try other schemathesis phases and checks;
+CONTRACT_DATABASE_URL, an empty PostgreSQL database to test a PostgreSQL app instead.
+"""
+import http.cookiejar
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / "target" / "contract-venv"
+# The flags used below are those of `st run --help` in 4.x; 3.x named several differently.
+SCHEMATHESIS = "schemathesis>=4.32,<5"
+# The fields of tests/cli/common/mod.rs PROJECT_FIELDS: every kind of column once.
+PROJECT_FIELDS = [
+    "title:string",
+    "description:text?",
+    "done:bool",
+    "priority:i32",
+    "due_on:date?",
+    "budget:decimal?",
+    "meta:json?",
+]
+# A hung app fails the run instead of holding CI: the run takes well under a minute.
+RUN_TIMEOUT_SECONDS = 600
+CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
+
+
+def run(command, **kwargs):
+    print("+", " ".join(str(part) for part in command), flush=True)
+    subprocess.run(command, check=True, **kwargs)
+
+
+def schemathesis():
+    """The `st` executable, installed from PyPI into a virtualenv under target/ if missing."""
+    st = VENV / "bin" / "st"
+    if not st.exists():
+        run([sys.executable, "-m", "venv", VENV])
+        run([VENV / "bin" / "pip", "install", "--quiet", SCHEMATHESIS])
+    return st
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def build_app(work, database):
+    own_target = ROOT / "target"
+    run(["cargo", "build", "--quiet", "--bin", "saas"], cwd=ROOT,
+        env={**os.environ, "CARGO_TARGET_DIR": str(own_target)})
+    saas = own_target / "debug" / "saas"
+    run([saas, "new", "contract", "--db", database, "--yes", "--no-git", "--path", work],
+        stdout=subprocess.DEVNULL)
+    app = work / "contract"
+    run([saas, "add", "resource", "Project", *PROJECT_FIELDS], cwd=app, stdout=subprocess.DEVNULL)
+    target = Path(os.environ.get("CONTRACT_TARGET_DIR", ROOT / "target" / "tmp" / "generated"))
+    run(["cargo", "build", "--quiet"], cwd=app, env={**os.environ, "CARGO_TARGET_DIR": str(target)})
+    return target / "debug" / "contract"
+
+
+def wait_until_up(base, server):
+    for _ in range(300):
+        if server.poll() is not None:
+            sys.exit(f"the app exited with {server.returncode} before it answered")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    sys.exit("the app did not answer /health within 30 seconds")
+
+
+def api_token(base):
+    """Signs up a user (a session cookie) and creates an API token with that session."""
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def post(path, body):
+        request = urllib.request.Request(
+            f"{base}{path}", data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json"})
+        with browser.open(request, timeout=30) as response:
+            return json.load(response)
+
+    post("/auth/signup", {"email": "contract@example.com", "password": "contract password",
+                          "name": "Contract"})
+    return post("/auth/tokens", {"name": "schemathesis"})["token"]
+
+
+def main():
+    st = schemathesis()
+    work = Path(tempfile.mkdtemp(prefix="contract-"))
+    try:
+        database_url = os.environ.get("CONTRACT_DATABASE_URL", f"sqlite://{work}/contract.db?mode=rwc")
+        binary = build_app(work, database_url.split(":")[0])
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "APP_ENV": "test",
+            "BIND_ADDR": f"127.0.0.1:{port}",
+            "APP_URL": base,
+            "DATABASE_URL": database_url,
+            "MAIL_DIR": str(work / "mail"),
+            # Schemathesis sends thousands of requests from one address.
+            "AUTH_IP_LIMIT_PER_MINUTE": "1000000",
+            "AUTH_ACCOUNT_FAILURE_LIMIT": "1000000",
+            "RUST_LOG": "warn",
+        }
+        log = open(work / "app.log", "w")
+        server = subprocess.Popen([binary], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_up(base, server)
+            token = api_token(base)
+            started = time.monotonic()
+            result = subprocess.run([
+                st, "run", f"{base}/openapi.json",
+                "--header", f"Authorization: Bearer {token}",
+                "--checks", os.environ.get("CONTRACT_CHECKS", CHECKS),
+                "--phases", os.environ.get("CONTRACT_PHASES", "examples,coverage,fuzzing,stateful"),
+                "--max-examples", os.environ.get("CONTRACT_MAX_EXAMPLES", "50"),
+                "--seed", os.environ.get("CONTRACT_SEED", "1"),
+                "--generation-database", "none",
+                "--request-timeout", "10",
+                "--no-color",
+            ], cwd=work, timeout=RUN_TIMEOUT_SECONDS)
+            print(f"schemathesis took {time.monotonic() - started:.0f} s", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            log.close()
+        if result.returncode != 0:
+            print("--- the app's log (last 40 lines) ---")
+            print("\n".join((work / "app.log").read_text().splitlines()[-40:]))
+        return result.returncode
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
