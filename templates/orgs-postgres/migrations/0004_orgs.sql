@@ -32,8 +32,9 @@ create table invitations (
     -- Stored trimmed and lowercased, as users' emails are.
     email text not null,
     role text not null check (role in ('owner', 'admin', 'member')),
-    -- SHA-256 of the token, hex; the token itself is only ever in the mail.
-    token_hash text not null unique,
+    -- SHA-256 of the token, hex; the token itself is only ever in the mail. Null
+    -- until the job that sends the mail issues it.
+    token_hash text unique,
     -- Null once the inviter's account is deleted; the invitation still stands.
     invited_by uuid references users (id) on delete set null,
     created_at timestamptz not null,
