@@ -84,6 +84,14 @@ pub struct TestContext {
     pub parents_arg: &'static str,
     pub parents_ref: &'static str,
     pub parents_pattern: &'static str,
+    /// The collection's path as a `&str` expression, and inside `format!`.
+    pub base: &'static str,
+    pub base_in_format: &'static str,
+    /// What test code passes to `create` besides the app: the base with orgs.
+    pub base_arg: &'static str,
+    /// What a test binds from `set_up` before the parents, used and unused.
+    pub owner_binding: &'static str,
+    pub unused_owner: &'static str,
 }
 
 impl ResourceContext {
@@ -172,7 +180,7 @@ impl ResourceContext {
             has_references: !references.is_empty(),
             has_unique: fields.iter().any(|field| field.unique),
             uses_date: fields.iter().any(|field| field.ty == FieldType::Date),
-            tests: TestContext::new(fields, parents),
+            tests: TestContext::new(tenancy, fields, parents),
             references,
             fields: contexts,
             route_base: tenancy.route_base(&name),
@@ -396,7 +404,7 @@ fn migration_indexes(tenancy: &Tenancy, name: &ResourceName, fields: &[Field]) -
 }
 
 impl TestContext {
-    fn new(fields: &[Field], parents: &[Parent]) -> Self {
+    fn new(tenancy: &Tenancy, fields: &[Field], parents: &[Parent]) -> Self {
         let has_references = fields.iter().any(|field| field.ty == FieldType::References);
         let quoted = |names: Vec<String>| {
             names
@@ -475,6 +483,11 @@ impl TestContext {
             parents_arg: if has_references { ", &parents" } else { "" },
             parents_ref: if has_references { "&parents" } else { "" },
             parents_pattern: if has_references { "parents" } else { "()" },
+            base: if tenancy.orgs { "&base" } else { "PATH" },
+            base_in_format: if tenancy.orgs { "{base}" } else { "{PATH}" },
+            base_arg: if tenancy.orgs { ", &base" } else { "" },
+            owner_binding: if tenancy.orgs { "org_id, base" } else { "user_id" },
+            unused_owner: if tenancy.orgs { "_, base" } else { "_" },
         }
     }
 }

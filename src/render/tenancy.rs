@@ -4,7 +4,10 @@
 
 use serde::Serialize;
 
-use crate::{features::FeatureSet, naming::ResourceName};
+use crate::{
+    features::{Feature, FeatureSet},
+    naming::ResourceName,
+};
 
 /// The ownership of a generated resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,12 +28,38 @@ pub struct Tenancy {
     pub route_prefix: &'static str,
     /// The test helper that makes a tenant and signs in as it, returning its id.
     pub test_sign_in: &'static str,
+    /// How a handler takes the item id from its path.
+    pub id_extractor: &'static str,
+    /// The OpenAPI parameter of the route prefix, if it has one.
+    pub path_param: Option<&'static str>,
+    /// Whether members reach the rows through an organization (the `orgs` feature).
+    pub orgs: bool,
+    /// Whether every handler checks the resource's permission (the `rbac` feature).
+    pub permissions: bool,
 }
 
 impl Tenancy {
-    /// The ownership of resources in a project with `features`. Every feature set owns
-    /// rows by user for now; orgs will own them by organization.
-    pub fn of(_features: &FeatureSet) -> Self {
+    /// The ownership of resources in a project with `features`: by organization with
+    /// `orgs`, by user otherwise.
+    pub fn of(features: &FeatureSet) -> Self {
+        if features.contains(Feature::Orgs) {
+            return Self {
+                column: "org_id",
+                owner_table: "organizations",
+                owner_words: "organization",
+                extractor: "Tenant",
+                obtained_from: "the caller's membership of the organization in the path",
+                tenant_field: "org_id",
+                route_prefix: "/orgs/{org_id}",
+                test_sign_in: "app.signup",
+                id_extractor: "AppPath((_org_id, id)): AppPath<(Uuid, Uuid)>",
+                path_param: Some(
+                    "(\"org_id\" = Uuid, Path, description = \"The organization's id\")",
+                ),
+                orgs: true,
+                permissions: features.contains(Feature::Rbac),
+            };
+        }
         Self {
             column: "user_id",
             owner_table: "users",
@@ -40,6 +69,10 @@ impl Tenancy {
             tenant_field: "user_id",
             route_prefix: "",
             test_sign_in: "app.signup",
+            id_extractor: "AppPath(id): AppPath<Uuid>",
+            path_param: None,
+            orgs: false,
+            permissions: false,
         }
     }
 
