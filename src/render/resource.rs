@@ -486,7 +486,11 @@ impl TestContext {
             base: if tenancy.orgs { "&base" } else { "PATH" },
             base_in_format: if tenancy.orgs { "{base}" } else { "{PATH}" },
             base_arg: if tenancy.orgs { ", &base" } else { "" },
-            owner_binding: if tenancy.orgs { "org_id, base" } else { "user_id" },
+            owner_binding: if tenancy.orgs {
+                "org_id, base"
+            } else {
+                "user_id"
+            },
             unused_owner: if tenancy.orgs { "_, base" } else { "_" },
         }
     }
