@@ -38,6 +38,15 @@ pub struct Tenancy {
     pub permissions: bool,
 }
 
+/// One row of the permission table for a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PermissionRow {
+    /// The `Permission` variant handlers name (`ProjectsRead`).
+    pub variant: String,
+    /// The line in `permissions!` of src/access.rs.
+    pub line: String,
+}
+
 impl Tenancy {
     /// The ownership of resources in a project with `features`: by organization with
     /// `orgs`, by user otherwise.
@@ -76,6 +85,58 @@ impl Tenancy {
         }
     }
 
+    /// The OpenAPI response sets of a route that reads, and of one that writes.
+    pub fn read_errors(&self) -> &'static str {
+        match (self.orgs, self.permissions) {
+            (false, _) => "AuthErrors",
+            (true, false) => "MemberErrors",
+            (true, true) => "MemberErrors, PermissionErrors",
+        }
+    }
+
+    pub fn write_errors(&self) -> &'static str {
+        match (self.orgs, self.permissions) {
+            (false, _) => "AuthErrors, CrossSiteErrors",
+            (true, false) => "MemberErrors, CrossSiteErrors",
+            // `PermissionErrors` names the cross-site refusal too: both are 403.
+            (true, true) => "MemberErrors, PermissionErrors",
+        }
+    }
+
+    /// The resource's four rows of the permission table (`rbac` only; none otherwise),
+    /// as `src/access.rs` writes them: reading, creating and updating for every role,
+    /// deleting for owners and admins.
+    pub fn permission_rows(&self, name: &ResourceName) -> Vec<PermissionRow> {
+        if !self.permissions {
+            return Vec::new();
+        }
+        let plural_pascal: String = name
+            .plural
+            .split('_')
+            .map(|word| {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect();
+        [
+            ("Read", "read", "Owner, Admin, Member"),
+            ("Create", "create", "Owner, Admin, Member"),
+            ("Update", "update", "Owner, Admin, Member"),
+            ("Delete", "delete", "Owner, Admin"),
+        ]
+        .into_iter()
+        .map(|(variant, action, roles)| {
+            let variant = format!("{plural_pascal}{variant}");
+            PermissionRow {
+                line: format!("    {variant} = \"{}:{action}\" => [{roles}],", name.plural),
+                variant,
+            }
+        })
+        .collect()
+    }
+
     /// The route of a resource's collection: `/{path}` behind the prefix.
     pub fn route_base(&self, name: &ResourceName) -> String {
         format!("{}/{}", self.route_prefix, name.path)
@@ -92,5 +153,43 @@ mod tests {
         assert_eq!((tenancy.column, tenancy.owner_table), ("user_id", "users"));
         let name = ResourceName::parse("ProjectTask").unwrap();
         assert_eq!(tenancy.route_base(&name), "/project-tasks");
+        assert_eq!(tenancy.permission_rows(&name), []);
+    }
+
+    #[test]
+    fn with_orgs_rows_belong_to_the_organization_in_the_path() {
+        let features = FeatureSet::parse_list("orgs").unwrap();
+        let tenancy = Tenancy::of(&features);
+        assert_eq!(
+            (tenancy.column, tenancy.owner_table),
+            ("org_id", "organizations")
+        );
+        let name = ResourceName::parse("ProjectTask").unwrap();
+        assert_eq!(tenancy.route_base(&name), "/orgs/{org_id}/project-tasks");
+        assert_eq!(
+            tenancy.permission_rows(&name),
+            [],
+            "no permissions without rbac"
+        );
+    }
+
+    #[test]
+    fn with_rbac_a_resource_has_four_permissions_and_members_may_not_delete() {
+        let features = FeatureSet::parse_list("orgs,rbac").unwrap();
+        let name = ResourceName::parse("ProjectTask").unwrap();
+        let lines: Vec<String> = Tenancy::of(&features)
+            .permission_rows(&name)
+            .into_iter()
+            .map(|row| row.line)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "    ProjectTasksRead = \"project_tasks:read\" => [Owner, Admin, Member],",
+                "    ProjectTasksCreate = \"project_tasks:create\" => [Owner, Admin, Member],",
+                "    ProjectTasksUpdate = \"project_tasks:update\" => [Owner, Admin, Member],",
+                "    ProjectTasksDelete = \"project_tasks:delete\" => [Owner, Admin],",
+            ]
+        );
     }
 }
