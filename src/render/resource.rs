@@ -114,6 +114,10 @@ pub struct TestContext {
     pub base_arg: &'static str,
     /// What a test binds from `set_up` before the parents, used and unused.
     pub owner_binding: &'static str,
+    /// Every column that must name something of the same tenant: references and members.
+    pub checked_columns: Vec<String>,
+    /// The name of the test that a foreign reference is refused.
+    pub foreign_reference_test: &'static str,
     pub unused_owner: &'static str,
 }
 
@@ -507,32 +511,46 @@ impl TestContext {
                 invalid(field).map(|value| format!("(\"{}\", {value}),", field.column()))
             })
             .collect();
-        let parent_fields = fields
+        let checked_columns: Vec<String> = fields
             .iter()
-            .filter(|field| field.ty == FieldType::References)
-            .flat_map(|field| {
+            .filter(|field| matches!(field.ty, FieldType::References | FieldType::Member))
+            .map(Field::column)
+            .collect();
+        let parent_fields = checked_columns
+            .iter()
+            .flat_map(|column| {
                 [
-                    format!("{}: String,", field.column()),
-                    format!("other_{}: String,", field.column()),
+                    format!("{column}: String,"),
+                    format!("other_{column}: String,"),
                 ]
             })
             .collect();
         let parent_creations = fields
             .iter()
-            .filter(|field| field.ty == FieldType::References)
+            .filter(|field| matches!(field.ty, FieldType::References | FieldType::Member))
             .flat_map(|field| {
+                let column = field.column();
+                if field.ty == FieldType::Member {
+                    return [
+                        format!("{column}: new_member(app, org_id).await,"),
+                        format!("other_{column}: new_member(app, org_id).await,"),
+                    ];
+                }
                 let parent = parents.iter().find(|parent| parent.name.singular == field.name).expect("parents resolved");
                 let body: Vec<String> = parent
                     .fields
                     .iter()
                     .map(|parent_field| format!("\"{}\": {}", parent_field.column(), sample(parent_field, "n", "parents")))
                     .collect();
-                let path = &parent.name.path;
+                let path = if tenancy.orgs {
+                    format!("&format!(\"/orgs/{{org_id}}/{}\")", parent.name.path)
+                } else {
+                    format!("\"/{}\"", parent.name.path)
+                };
                 let body = body.join(", ");
-                let column = field.column();
                 [
-                    format!("{column}: create_parent(app, client, \"/{path}\", {{ let n = 0_usize; json!({{ {body} }}) }}).await,"),
-                    format!("other_{column}: create_parent(app, client, \"/{path}\", {{ let n = 1_usize; json!({{ {body} }}) }}).await,"),
+                    format!("{column}: create_parent(app, client, {path}, {{ let n = 0_usize; json!({{ {body} }}) }}).await,"),
+                    format!("other_{column}: create_parent(app, client, {path}, {{ let n = 1_usize; json!({{ {body} }}) }}).await,"),
                 ]
             })
             .collect();
@@ -552,6 +570,12 @@ impl TestContext {
             base: if tenancy.orgs { "&base" } else { "PATH" },
             base_in_format: if tenancy.orgs { "{base}" } else { "{PATH}" },
             base_arg: if tenancy.orgs { ", &base" } else { "" },
+            checked_columns,
+            foreign_reference_test: if tenancy.orgs {
+                "a_reference_to_another_organizations_row_or_member_is_422_and_changes_nothing"
+            } else {
+                "a_reference_to_another_users_row_is_422_and_changes_nothing"
+            },
             owner_binding: if tenancy.orgs {
                 "org_id, base"
             } else {
