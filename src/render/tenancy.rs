@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn with_orgs_rows_belong_to_the_organization_in_the_path() {
-        let features = FeatureSet::parse_list("orgs").unwrap();
+        let features = FeatureSet::parse("orgs").unwrap();
         let tenancy = Tenancy::of(&features);
         assert_eq!(
             (tenancy.column, tenancy.owner_table),
@@ -175,7 +175,7 @@ mod tests {
 
     #[test]
     fn with_rbac_a_resource_has_four_permissions_and_members_may_not_delete() {
-        let features = FeatureSet::parse_list("orgs,rbac").unwrap();
+        let features = FeatureSet::parse("orgs,rbac").unwrap();
         let name = ResourceName::parse("ProjectTask").unwrap();
         let lines: Vec<String> = Tenancy::of(&features)
             .permission_rows(&name)
