@@ -28,6 +28,8 @@ pub struct Tenancy {
     pub route_prefix: &'static str,
     /// The test helper that makes a tenant and signs in as it, returning its id.
     pub test_sign_in: &'static str,
+    /// How messages name a row of the same owner: "one of your" (projects).
+    pub one_of_owners: &'static str,
     /// How a handler takes the item id from its path.
     pub id_extractor: &'static str,
     /// The OpenAPI parameter of the route prefix, if it has one.
@@ -61,6 +63,7 @@ impl Tenancy {
                 tenant_field: "org_id",
                 route_prefix: "/orgs/{org_id}",
                 test_sign_in: "app.signup",
+                one_of_owners: "one of this organization's",
                 id_extractor: "AppPath((_org_id, id)): AppPath<(Uuid, Uuid)>",
                 path_param: Some(
                     "(\"org_id\" = Uuid, Path, description = \"The organization's id\")",
@@ -78,6 +81,7 @@ impl Tenancy {
             tenant_field: "user_id",
             route_prefix: "",
             test_sign_in: "app.signup",
+            one_of_owners: "one of your",
             id_extractor: "AppPath(id): AppPath<Uuid>",
             path_param: None,
             orgs: false,
