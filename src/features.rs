@@ -31,7 +31,7 @@ impl Feature {
     pub fn description(self) -> &'static str {
         match self {
             Self::Orgs => "organizations, memberships and invitations",
-            Self::Rbac => "roles and a permission table (needs orgs)",
+            Self::Rbac => "roles owner > admin > member and one permission table (pulls in orgs)",
             Self::Billing => "plans, subscriptions and Stripe",
         }
     }
@@ -47,7 +47,8 @@ impl Feature {
     /// Whether this version of `saas` has the templates for the feature.
     pub fn is_available(self) -> bool {
         match self {
-            Self::Orgs | Self::Rbac | Self::Billing => false,
+            Self::Orgs | Self::Rbac => true,
+            Self::Billing => false,
         }
     }
 
@@ -194,13 +195,22 @@ mod tests {
 
     #[test]
     fn a_feature_without_templates_is_refused_not_ignored() {
-        for list in ["orgs", "billing", "orgs,rbac"] {
+        for list in ["billing", "orgs,billing"] {
             let error = FeatureSet::parse(list).unwrap_err();
             assert!(
                 matches!(error, Error::FeatureNotAvailable(_)),
                 "{list}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn orgs_and_rbac_are_available() {
+        let features = FeatureSet::parse("rbac,orgs").unwrap();
+        assert_eq!(
+            features.iter().collect::<Vec<_>>(),
+            [Feature::Orgs, Feature::Rbac]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::{
     cli::NewArgs,
     plan::Plan,
     prompt,
-    render::{ProjectContext, Renderer},
+    render::{ProjectContext, Renderer, template_trees},
     sink::{self, StagingDir},
     spec::{Database, ProjectRequest, ProjectSpec},
 };
@@ -56,7 +56,8 @@ fn ask(args: NewArgs) -> Result<ProjectSpec, crate::Error> {
 pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
     let context = ProjectContext::new(spec);
     let mut plan = Plan::default();
-    Renderer::new().render_trees(&["app", context.db.name], &context, &mut plan)?;
+    let trees = template_trees(spec.database, &spec.features);
+    Renderer::new().render_trees(&trees, &context, &mut plan)?;
     Ok(plan)
 }
 

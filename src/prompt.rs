@@ -22,25 +22,56 @@ pub fn database() -> Result<Database, Error> {
     })
 }
 
-/// Asks which of the available features to include; all are preselected. The spec
-/// checks the choice.
+/// Asks which features to include, showing all three with what they bring; the
+/// available ones are preselected. Choosing `rbac` pulls in `orgs`, as the prompt says;
+/// the spec checks the rest (a feature this version lacks is refused by name).
 pub fn features() -> Result<Vec<Feature>, Error> {
-    let available: Vec<Feature> = Feature::ALL
+    let labels: Vec<String> = Feature::ALL
         .into_iter()
-        .filter(|f| f.is_available())
+        .map(|feature| {
+            let later = if feature.is_available() {
+                ""
+            } else {
+                " [not in this version]"
+            };
+            format!("{:<8} {}{later}", feature.as_str(), feature.description())
+        })
         .collect();
-    if available.is_empty() {
-        return Ok(Vec::new());
-    }
-    let labels: Vec<String> = available
-        .iter()
-        .map(|feature| format!("{:<8} {}", feature.as_str(), feature.description()))
-        .collect();
+    let defaults: Vec<bool> = Feature::ALL.map(Feature::is_available).to_vec();
     let chosen = MultiSelect::new()
-        .with_prompt("Features (space to toggle, enter to accept)")
+        .with_prompt("Features (space to toggle, enter to accept; rbac pulls in orgs)")
         .items(&labels)
-        .defaults(&vec![true; available.len()])
+        .defaults(&defaults)
         .interact()
         .map_err(Error::Prompt)?;
-    Ok(chosen.into_iter().map(|index| available[index]).collect())
+    Ok(with_requirements(
+        chosen
+            .into_iter()
+            .map(|index| Feature::ALL[index])
+            .collect(),
+    ))
+}
+
+/// The chosen features and each one's requirement, which the prompt promised to add.
+fn with_requirements(mut chosen: Vec<Feature>) -> Vec<Feature> {
+    let required: Vec<Feature> = chosen.iter().filter_map(|f| f.requires()).collect();
+    chosen.extend(required);
+    chosen.sort_unstable();
+    chosen.dedup();
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choosing_rbac_pulls_in_orgs() {
+        assert_eq!(
+            with_requirements(vec![Feature::Rbac]),
+            [Feature::Orgs, Feature::Rbac]
+        );
+        assert_eq!(with_requirements(vec![Feature::Orgs]), [Feature::Orgs]);
+        assert!(with_requirements(Vec::new()).is_empty());
+    }
 }

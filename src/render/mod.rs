@@ -12,13 +12,28 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, syntax::SyntaxConfig
 pub use self::context::{FeaturesContext, ProjectContext};
 pub use self::resource::ResourceContext;
 pub use self::tenancy::Tenancy;
-use crate::{Error, plan::Plan};
+use crate::{Error, features::FeatureSet, plan::Plan, spec::Database};
 
 /// Every template, embedded in the binary.
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 /// Files with this suffix are rendered (and lose it); all others are copied as they are.
 const TEMPLATE_SUFFIX: &str = ".jinja";
+
+/// The template trees of a project, in the order they overlay each other: the shared
+/// files, the database's, then for each feature its files and its database-specific
+/// files (such as its migration). A feature with no files of its own (or none for this
+/// database) simply has no tree; features never copy whole files per combination.
+pub fn template_trees(database: Database, features: &FeatureSet) -> Vec<String> {
+    let database = database.as_str();
+    let mut trees = vec!["app".to_owned(), database.to_owned()];
+    for feature in features.iter() {
+        trees.push(feature.as_str().to_owned());
+        trees.push(format!("{feature}-{database}"));
+    }
+    trees.retain(|tree| TEMPLATES.get_dir(tree).is_some());
+    trees
+}
 
 /// Renders template trees with one configured minijinja environment.
 pub struct Renderer {
@@ -53,7 +68,7 @@ impl Renderer {
     /// later root replaces the file of an earlier one at the same path.
     pub fn render_trees(
         &self,
-        roots: &[&str],
+        roots: &[String],
         context: &ProjectContext,
         plan: &mut Plan,
     ) -> Result<(), Error> {
@@ -136,11 +151,7 @@ fn collect_files<'a>(dir: &'a Dir<'static>, files: &mut Vec<&'a include_dir::Fil
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        features::FeatureSet,
-        naming::ProjectName,
-        spec::{Database, ProjectSpec},
-    };
+    use crate::{naming::ProjectName, spec::ProjectSpec};
 
     fn context(database: Database) -> ProjectContext {
         ProjectContext::new(&ProjectSpec {
@@ -173,11 +184,25 @@ mod tests {
     }
 
     #[test]
+    fn trees_are_shared_then_database_then_each_feature_with_its_database_files() {
+        assert_eq!(
+            template_trees(Database::Sqlite, &FeatureSet::default()),
+            ["app", "sqlite"]
+        );
+        assert_eq!(
+            template_trees(Database::Postgres, &FeatureSet::parse("orgs").unwrap()),
+            ["app", "postgres", "orgs", "orgs-postgres"]
+        );
+        let with_rbac = template_trees(Database::Sqlite, &FeatureSet::parse("orgs,rbac").unwrap());
+        assert_eq!(with_rbac[..4], ["app", "sqlite", "orgs", "orgs-sqlite"]);
+    }
+
+    #[test]
     fn templates_lose_their_suffix_and_overlays_replace_shared_files() {
         let mut plan = Plan::default();
         Renderer::new()
             .render_trees(
-                &["app", "postgres"],
+                &template_trees(Database::Postgres, &FeatureSet::default()),
                 &context(Database::Postgres),
                 &mut plan,
             )

@@ -8,7 +8,7 @@ use saas::manifest::Manifest;
 use crate::common::saas;
 
 #[test]
-fn new_with_yes_writes_a_sqlite_project_with_the_default_features() {
+fn new_with_yes_writes_a_sqlite_project_with_every_available_feature() {
     let parent = tempfile::tempdir().unwrap();
 
     saas()
@@ -16,7 +16,7 @@ fn new_with_yes_writes_a_sqlite_project_with_the_default_features() {
         .current_dir(parent.path())
         .assert()
         .success()
-        .stdout(contains("Created `acme` (sqlite; features: none)"))
+        .stdout(contains("Created `acme` (sqlite; features: orgs, rbac)"))
         .stdout(contains("cd ./acme"))
         .stdout(contains("cargo run"))
         .stdout(contains("cargo test"));
@@ -28,6 +28,9 @@ fn new_with_yes_writes_a_sqlite_project_with_the_default_features() {
         "src/lib.rs",
         "src/db.rs",
         "migrations/0001_setup.sql",
+        "migrations/0004_orgs.sql",
+        "src/access.rs",
+        "src/orgs/mod.rs",
         "tests/api/main.rs",
         "README.md",
         ".env.example",
@@ -43,7 +46,7 @@ fn new_with_yes_writes_a_sqlite_project_with_the_default_features() {
             saas_version: env!("CARGO_PKG_VERSION").to_owned(),
             name: "acme".to_owned(),
             database: saas::spec::Database::Sqlite,
-            features: saas::features::FeatureSet::default(),
+            features: saas::features::FeatureSet::parse("orgs,rbac").unwrap(),
             resources: vec![],
         }
     );

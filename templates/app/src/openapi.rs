@@ -129,7 +129,8 @@ impl IntoResponses for ServerErrors {
     }
 }
 
-fn refer(statuses: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
+/// References to shared responses, by status.
+pub fn refer(statuses: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
     statuses
         .iter()
         .map(|(status, name)| {
