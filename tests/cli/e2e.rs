@@ -1,6 +1,7 @@
-//! End to end: generate an app per database, hold it to fmt and clippy, run its own
-//! tests, add and remove resources and do it again, then start its binary and sign
-//! up, read `me` and log out over real HTTP. Without a reachable PostgreSQL the
+//! End to end: generate an app per database (bare, and with orgs: `orgs,rbac` on
+//! SQLite, `orgs` on PostgreSQL), hold it to fmt and clippy, run its own tests, add
+//! and remove resources and do it again; the bare apps then start their binary and
+//! sign up, read `me` and log out over real HTTP. Without a reachable PostgreSQL the
 //! PostgreSQL test says it is skipped, or fails under `SAAS_REQUIRE_POSTGRES=1`.
 //!
 //! Generated projects share one target directory, so their dependencies build once.
@@ -23,8 +24,12 @@ fn shared_target_dir() -> PathBuf {
 }
 
 fn generate(parent: &Path, name: &str, db: &str) -> PathBuf {
+    generate_with(parent, name, db, "none")
+}
+
+fn generate_with(parent: &Path, name: &str, db: &str, features: &str) -> PathBuf {
     saas()
-        .args(["new", name, "--db", db, "--features", "none", "--no-git"])
+        .args(["new", name, "--db", db, "--features", features, "--no-git"])
         .current_dir(parent)
         .assert()
         .success();
@@ -99,6 +104,33 @@ fn a_generated_sqlite_app_builds_passes_its_tests_and_serves() {
     exercise_auth(&server, "ada@example.com");
     server.stop_gracefully();
     assert!(project.join("data/app.db").is_file());
+}
+
+/// The feature variants get the checks without the server run, which the bare apps
+/// already cover: each variant compiles an app, so CI time grows with every one.
+#[test]
+fn a_generated_sqlite_app_with_orgs_and_rbac_passes_its_tests_before_and_after_resources() {
+    let parent = tempfile::tempdir().unwrap();
+    let project = generate_with(parent.path(), "acme-teams", "sqlite", "orgs,rbac");
+
+    check_project(&project, &[]);
+    add_and_remove_resources(&project, &[]);
+}
+
+#[test]
+fn a_generated_postgres_app_with_orgs_passes_its_tests_before_and_after_resources() {
+    let parent = tempfile::tempdir().unwrap();
+    let Some(server_url) = postgres::server_or_skip(
+        "a_generated_postgres_app_with_orgs_passes_its_tests_before_and_after_resources",
+    ) else {
+        return;
+    };
+    let project = generate_with(parent.path(), "acme-orgs-pg", "postgres", "orgs");
+    let test_database_url = format!("{server_url}/postgres");
+    let test_env = [("DATABASE_URL", test_database_url.as_str())];
+
+    check_project(&project, &test_env);
+    add_and_remove_resources(&project, &test_env);
 }
 
 #[test]

@@ -95,6 +95,72 @@ fn new_with_postgres_writes_the_postgres_dialect() {
 }
 
 #[test]
+fn features_orgs_writes_the_orgs_files_in_the_databases_dialect_and_records_the_feature() {
+    let parent = tempfile::tempdir().unwrap();
+
+    saas()
+        .args([
+            "new",
+            "acme",
+            "--db",
+            "postgres",
+            "--features",
+            "orgs",
+            "--no-git",
+        ])
+        .current_dir(parent.path())
+        .assert()
+        .success()
+        .stdout(contains("Created `acme` (postgres; features: orgs)"));
+
+    let project = parent.path().join("acme");
+    let migration = std::fs::read_to_string(project.join("migrations/0004_orgs.sql")).unwrap();
+    assert!(
+        migration.contains("org_id uuid not null references organizations (id) on delete cascade")
+    );
+    let access = std::fs::read_to_string(project.join("src/access.rs")).unwrap();
+    assert!(access.contains("// saas:permissions"));
+    assert!(
+        !access.contains("Admin"),
+        "without rbac the roles are owner and member"
+    );
+    let lib = std::fs::read_to_string(project.join("src/lib.rs")).unwrap();
+    assert!(lib.contains(".merge(orgs::router())"));
+    let manifest =
+        Manifest::parse(&std::fs::read_to_string(project.join("saas.toml")).unwrap()).unwrap();
+    assert_eq!(
+        manifest.features,
+        saas::features::FeatureSet::parse("orgs").unwrap()
+    );
+}
+
+#[test]
+fn features_none_writes_no_orgs_file_and_rbac_brings_the_admin_role() {
+    let parent = tempfile::tempdir().unwrap();
+    for (name, features) in [("bare", "none"), ("teams", "orgs,rbac")] {
+        saas()
+            .args(["new", name, "--features", features, "--no-git"])
+            .current_dir(parent.path())
+            .assert()
+            .success();
+    }
+
+    let bare = parent.path().join("bare");
+    for file in [
+        "src/access.rs",
+        "src/orgs/mod.rs",
+        "migrations/0004_orgs.sql",
+        "tests/api/orgs.rs",
+    ] {
+        assert!(!bare.join(file).exists(), "{file} is written without orgs");
+    }
+    let lib = std::fs::read_to_string(bare.join("src/lib.rs")).unwrap();
+    assert!(!lib.contains("orgs"), "{lib}");
+    let access = std::fs::read_to_string(parent.path().join("teams/src/access.rs")).unwrap();
+    assert!(access.contains("MembersManage = \"members:manage\" => [Owner, Admin],"));
+}
+
+#[test]
 fn new_creates_a_git_repository_with_a_first_commit() {
     let parent = tempfile::tempdir().unwrap();
 

@@ -14,15 +14,29 @@ use saas::{
     spec::{Database, ProjectSpec, ResourceSpec},
 };
 
+/// The feature sets snapshotted per database: none, then each variant saas offers.
+const VARIANTS: [&str; 3] = ["none", "orgs", "orgs,rbac"];
+
 fn plan_for(database: Database) -> Plan {
+    plan_with(database, "none")
+}
+
+fn plan_with(database: Database, features: &str) -> Plan {
     let spec = ProjectSpec {
         name: ProjectName::parse("acme").unwrap(),
         database,
-        features: FeatureSet::default(),
+        features: FeatureSet::parse(features).unwrap(),
         destination: PathBuf::from("acme"),
         git: false,
     };
     plan_project(&spec).unwrap()
+}
+
+/// Every generated project: each database with each variant.
+fn every_plan() -> impl Iterator<Item = Plan> {
+    [Database::Sqlite, Database::Postgres]
+        .into_iter()
+        .flat_map(|database| VARIANTS.map(|features| plan_with(database, features)))
 }
 
 fn files(plan: &Plan) -> impl Iterator<Item = (String, String)> + '_ {
@@ -50,10 +64,31 @@ fn every_generated_file_matches_its_snapshot() {
     }
 }
 
+/// With features, only what differs from the bare project of the same database, and
+/// the files the features add: the review reads what the features change.
+#[test]
+fn every_file_a_feature_adds_or_changes_matches_its_snapshot() {
+    for database in [Database::Sqlite, Database::Postgres] {
+        let bare: std::collections::BTreeMap<String, String> = files(&plan_for(database)).collect();
+        for features in &VARIANTS[1..] {
+            let variant = format!("{}-{}", database.as_str(), features.replace(',', "-"));
+            for (path, contents) in files(&plan_with(database, features)) {
+                if bare.get(&path) == Some(&contents) {
+                    continue;
+                }
+                let name = format!("{variant}__{}", path.replace('/', "__"));
+                insta::with_settings!({ snapshot_path => "snapshots/features", prepend_module_to_snapshot => false, description => path.clone() }, {
+                    insta::assert_snapshot!(name, contents);
+                });
+            }
+        }
+    }
+}
+
 #[test]
 fn generated_rust_parses() {
-    for database in [Database::Sqlite, Database::Postgres] {
-        for (path, contents) in files(&plan_for(database)) {
+    for plan in every_plan() {
+        for (path, contents) in files(&plan) {
             if path.ends_with(".rs") {
                 syn::parse_file(&contents).unwrap_or_else(|error| panic!("{path}: {error}"));
             }
@@ -63,8 +98,8 @@ fn generated_rust_parses() {
 
 #[test]
 fn generated_files_carry_no_template_noise() {
-    for database in [Database::Sqlite, Database::Postgres] {
-        for (path, contents) in files(&plan_for(database)) {
+    for plan in every_plan() {
+        for (path, contents) in files(&plan) {
             assert!(
                 !contents.contains("{{") && !contents.contains("{%"),
                 "{path}: template syntax left"

@@ -50,10 +50,7 @@ const SELECT_MEMBERS: &str = "select m.user_id, u.email, u.name, m.role, m.creat
 
 /// The caller as they are now, under the organization's lock: a role read before the
 /// lock may have changed since. `None` if they are no longer a member.
-async fn locked_actor(
-    tx: &mut Transaction<'static, Db>,
-    actor: &Actor,
-) -> Result<Actor, AppError> {
+async fn locked_actor(tx: &mut Transaction<'static, Db>, actor: &Actor) -> Result<Actor, AppError> {
     lock(tx, actor.org_id).await?;
     let role = role_of(tx, actor.org_id, actor.user_id)
         .await?
@@ -111,7 +108,9 @@ fn check_rank(actor: &Actor, role: Role) -> Result<(), AppError> {
     if actor.may_manage(role) {
         Ok(())
     } else {
-        Err(AppError::Forbidden("nobody may act on a role above their own"))
+        Err(AppError::Forbidden(
+            "nobody may act on a role above their own",
+        ))
     }
 }
 

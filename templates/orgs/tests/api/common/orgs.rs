@@ -1,12 +1,22 @@
 //! Organizations for tests: the personal org a sign-up created, and members added
 //! straight into the database, with any role.
 
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::TestApp;
 
 impl TestApp {
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Signs up `email` in the main client; returns the user's id and their personal org's.
     pub async fn signup_with_org(&self, email: &str) -> (Uuid, Uuid) {
         let user_id: Uuid = self.signup(email).await.parse().unwrap();
