@@ -75,6 +75,8 @@ pub struct AddResourceArgs {
     pub name: String,
     /// Fields: `name:type[?][:unique][:index]`, or `name:references[?]` to point at
     /// another resource. Types: string text bool i32 i64 f64 decimal date datetime uuid json.
+    /// With orgs, `name:references(user)[?]` holds a member of the row's organization
+    /// (`assignee:references(user)` is the column `assignee_id`).
     #[arg(value_name = "FIELD")]
     pub fields: Vec<String>,
     /// The plural, when English rules get it wrong (`--plural people`); the name is then

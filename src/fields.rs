@@ -1,5 +1,5 @@
 //! Field specs of `saas add resource`: `name:type[?][:unique][:index]` and
-//! `name:references[?]`, parsed into a typed `Field` with errors that name the token.
+//! `name:references[?]` and `name:references(user)[?]`, parsed into a typed `Field` with errors that name the token.
 
 use std::fmt;
 
@@ -24,10 +24,13 @@ pub enum FieldType {
     Json,
     /// The id of another resource of the same tenant; the field's name names it.
     References,
+    /// The id of a member of the row's organization (`assignee:references(user)`); only
+    /// with `orgs`.
+    Member,
 }
 
 impl FieldType {
-    const ALL: [FieldType; 12] = [
+    const ALL: [FieldType; 13] = [
         Self::String,
         Self::Text,
         Self::Bool,
@@ -40,6 +43,7 @@ impl FieldType {
         Self::Uuid,
         Self::Json,
         Self::References,
+        Self::Member,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +60,7 @@ impl FieldType {
             Self::Uuid => "uuid",
             Self::Json => "json",
             Self::References => "references",
+            Self::Member => "references(user)",
         }
     }
 
@@ -166,7 +171,7 @@ impl Field {
     /// The column and JSON key: the name, or `<name>_id` for a reference.
     pub fn column(&self) -> String {
         match self.ty {
-            FieldType::References => format!("{}_id", self.name),
+            FieldType::References | FieldType::Member => format!("{}_id", self.name),
             _ => self.name.clone(),
         }
     }

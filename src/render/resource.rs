@@ -32,7 +32,16 @@ pub struct ResourceContext {
     pub migration_columns: Vec<String>,
     pub migration_indexes: Vec<String>,
     pub references: Vec<ReferenceContext>,
+    /// Columns that name a member of the row's organization (`references(user)`).
+    pub members: Vec<MemberContext>,
+    /// Whether writes check references of any kind.
     pub has_references: bool,
+    /// The `Permission` variants handlers require (`rbac` only; empty otherwise).
+    pub permission: PermissionVariants,
+    /// The `openapi` response sets the module imports, and those of reads and writes.
+    pub openapi_imports: String,
+    pub read_errors: &'static str,
+    pub write_errors: &'static str,
     pub has_unique: bool,
     /// Whether the module must import `time::Date`.
     pub uses_date: bool,
@@ -68,6 +77,20 @@ pub struct ReferenceContext {
 }
 
 #[derive(Debug, Serialize)]
+pub struct MemberContext {
+    pub column: String,
+    pub optional: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct PermissionVariants {
+    pub read: String,
+    pub create: String,
+    pub update: String,
+    pub delete: String,
+}
+
+#[derive(Debug, Serialize)]
 pub struct TestContext {
     pub required: String,
     pub nullable: String,
@@ -84,6 +107,18 @@ pub struct TestContext {
     pub parents_arg: &'static str,
     pub parents_ref: &'static str,
     pub parents_pattern: &'static str,
+    /// The collection's path as a `&str` expression, and inside `format!`.
+    pub base: &'static str,
+    pub base_in_format: &'static str,
+    /// What test code passes to `create` besides the app: the base with orgs.
+    pub base_arg: &'static str,
+    /// What a test binds from `set_up` before the parents, used and unused.
+    pub owner_binding: &'static str,
+    /// Every column that must name something of the same tenant: references and members.
+    pub checked_columns: Vec<String>,
+    /// The name of the test that a foreign reference is refused.
+    pub foreign_reference_test: &'static str,
+    pub unused_owner: &'static str,
 }
 
 impl ResourceContext {
@@ -161,18 +196,51 @@ impl ResourceContext {
             })
             .collect();
 
+        let members: Vec<MemberContext> = fields
+            .iter()
+            .filter(|field| field.ty == FieldType::Member)
+            .map(|field| MemberContext {
+                column: field.column(),
+                optional: field.optional,
+            })
+            .collect();
+        let mut permission = PermissionVariants::default();
+        if let [read, create, update, delete] = &tenancy.permission_rows(&name)[..] {
+            permission = PermissionVariants {
+                read: read.variant.clone(),
+                create: create.variant.clone(),
+                update: update.variant.clone(),
+                delete: delete.variant.clone(),
+            };
+        }
+        // The sets of `access` (members, permissions) are imported from there.
+        let error_sets = format!("{}, {}", tenancy.read_errors(), tenancy.write_errors());
+        let mut openapi_imports = vec!["JsonBodyErrors", "QueryErrors", "ServerErrors"];
+        openapi_imports.extend(
+            error_sets
+                .split(", ")
+                .filter(|set| !set.starts_with("Member") && !set.starts_with("Permission")),
+        );
+        openapi_imports.sort_unstable();
+        openapi_imports.dedup();
+
         Self {
             crate_name: crate_name.to_owned(),
+            has_references: !references.is_empty() || !members.is_empty(),
+            members,
+            permission,
+            openapi_imports: openapi_imports.join(", "),
+            read_errors: tenancy.read_errors(),
+            write_errors: tenancy.write_errors(),
             select_columns: select_columns.join(", "),
             insert_columns: insert_columns.join(", "),
             insert_values: insert_values.join(", "),
             update_sets: update_sets.join(", "),
             migration_columns: migration_columns(tenancy, fields, parents, postgres),
             migration_indexes: migration_indexes(tenancy, &name, fields),
-            has_references: !references.is_empty(),
             has_unique: fields.iter().any(|field| field.unique),
             uses_date: fields.iter().any(|field| field.ty == FieldType::Date),
-            tests: TestContext::new(fields, parents),
+            tests: TestContext::new(tenancy, fields, parents),
             references,
             fields: contexts,
             route_base: tenancy.route_base(&name),
@@ -206,7 +274,9 @@ impl FieldContext {
             FieldType::Decimal => ("String", "String", "fields::decimal", false),
             FieldType::Date => ("Date", "String", "fields::date", true),
             FieldType::Datetime => ("OffsetDateTime", "String", "fields::datetime", true),
-            FieldType::Uuid | FieldType::References => ("Uuid", "String", "fields::uuid", true),
+            FieldType::Uuid | FieldType::References | FieldType::Member => {
+                ("Uuid", "String", "fields::uuid", true)
+            }
             FieldType::Json => (
                 "serde_json::Value",
                 "serde_json::Value",
@@ -279,7 +349,11 @@ const DECIMAL_PATTERN: &str = r#"r"^-?[0-9]+(\.[0-9]+)?$""#;
 fn input_schema(field: &Field, input_type: &str) -> String {
     let ty = match field.ty {
         FieldType::Json => "Value",
-        FieldType::Date | FieldType::Datetime | FieldType::Uuid | FieldType::References => "String",
+        FieldType::Date
+        | FieldType::Datetime
+        | FieldType::Uuid
+        | FieldType::References
+        | FieldType::Member => "String",
         _ => input_type,
     };
     let mut attributes = vec![if field.optional {
@@ -296,7 +370,9 @@ fn input_schema(field: &Field, input_type: &str) -> String {
         ]),
         FieldType::Date => attributes.push("format = Date".to_owned()),
         FieldType::Datetime => attributes.push("format = DateTime".to_owned()),
-        FieldType::Uuid | FieldType::References => attributes.push("format = Uuid".to_owned()),
+        FieldType::Uuid | FieldType::References | FieldType::Member => {
+            attributes.push("format = Uuid".to_owned())
+        }
         _ => {}
     }
     format!("#[schema({})]", attributes.join(", "))
@@ -315,8 +391,8 @@ fn sql_type(field: &Field, postgres: bool) -> &'static str {
         (FieldType::Date, true) => "date",
         (FieldType::Datetime, true) => "timestamptz",
         (FieldType::Decimal | FieldType::Date | FieldType::Datetime, false) => "text",
-        (FieldType::Uuid | FieldType::References, true) => "uuid",
-        (FieldType::Uuid | FieldType::References, false) => "blob",
+        (FieldType::Uuid | FieldType::References | FieldType::Member, true) => "uuid",
+        (FieldType::Uuid | FieldType::References | FieldType::Member, false) => "blob",
         (FieldType::Json, true) => "jsonb",
         (FieldType::Json, false) => "text",
     }
@@ -348,20 +424,22 @@ fn migration_columns(
         if !field.optional {
             column.push_str(" not null");
         }
+        let on_delete = if field.optional {
+            "set null"
+        } else {
+            "cascade"
+        };
         if field.ty == FieldType::References {
             let parent = parents
                 .iter()
                 .find(|parent| parent.name.singular == field.name)
                 .expect("parents resolved");
-            let on_delete = if field.optional {
-                "set null"
-            } else {
-                "cascade"
-            };
             column.push_str(&format!(
                 " references {} (id) on delete {on_delete}",
                 parent.name.plural
             ));
+        } else if field.ty == FieldType::Member {
+            column.push_str(&format!(" references users (id) on delete {on_delete}"));
         }
         if field.optional {
             column = format!("-- Null when not given.\n    {column}");
@@ -386,7 +464,7 @@ fn migration_indexes(tenancy: &Tenancy, name: &ResourceName, fields: &[Field]) -
             indexes.push(format!(
                 "create unique index {table}_{column}_unique on {table} ({owner}, {column});"
             ));
-        } else if field.index || field.ty == FieldType::References {
+        } else if field.index || matches!(field.ty, FieldType::References | FieldType::Member) {
             indexes.push(format!(
                 "create index {table}_{column} on {table} ({column});"
             ));
@@ -396,7 +474,7 @@ fn migration_indexes(tenancy: &Tenancy, name: &ResourceName, fields: &[Field]) -
 }
 
 impl TestContext {
-    fn new(fields: &[Field], parents: &[Parent]) -> Self {
+    fn new(tenancy: &Tenancy, fields: &[Field], parents: &[Parent]) -> Self {
         let has_references = fields.iter().any(|field| field.ty == FieldType::References);
         let quoted = |names: Vec<String>| {
             names
@@ -433,32 +511,46 @@ impl TestContext {
                 invalid(field).map(|value| format!("(\"{}\", {value}),", field.column()))
             })
             .collect();
-        let parent_fields = fields
+        let checked_columns: Vec<String> = fields
             .iter()
-            .filter(|field| field.ty == FieldType::References)
-            .flat_map(|field| {
+            .filter(|field| matches!(field.ty, FieldType::References | FieldType::Member))
+            .map(Field::column)
+            .collect();
+        let parent_fields = checked_columns
+            .iter()
+            .flat_map(|column| {
                 [
-                    format!("{}: String,", field.column()),
-                    format!("other_{}: String,", field.column()),
+                    format!("{column}: String,"),
+                    format!("other_{column}: String,"),
                 ]
             })
             .collect();
         let parent_creations = fields
             .iter()
-            .filter(|field| field.ty == FieldType::References)
+            .filter(|field| matches!(field.ty, FieldType::References | FieldType::Member))
             .flat_map(|field| {
+                let column = field.column();
+                if field.ty == FieldType::Member {
+                    return [
+                        format!("{column}: new_member(app, org_id).await,"),
+                        format!("other_{column}: new_member(app, org_id).await,"),
+                    ];
+                }
                 let parent = parents.iter().find(|parent| parent.name.singular == field.name).expect("parents resolved");
                 let body: Vec<String> = parent
                     .fields
                     .iter()
                     .map(|parent_field| format!("\"{}\": {}", parent_field.column(), sample(parent_field, "n", "parents")))
                     .collect();
-                let path = &parent.name.path;
+                let path = if tenancy.orgs {
+                    format!("&format!(\"/orgs/{{org_id}}/{}\")", parent.name.path)
+                } else {
+                    format!("\"/{}\"", parent.name.path)
+                };
                 let body = body.join(", ");
-                let column = field.column();
                 [
-                    format!("{column}: create_parent(app, client, \"/{path}\", {{ let n = 0_usize; json!({{ {body} }}) }}).await,"),
-                    format!("other_{column}: create_parent(app, client, \"/{path}\", {{ let n = 1_usize; json!({{ {body} }}) }}).await,"),
+                    format!("{column}: create_parent(app, client, {path}, {{ let n = 0_usize; json!({{ {body} }}) }}).await,"),
+                    format!("other_{column}: create_parent(app, client, {path}, {{ let n = 1_usize; json!({{ {body} }}) }}).await,"),
                 ]
             })
             .collect();
@@ -475,6 +567,21 @@ impl TestContext {
             parents_arg: if has_references { ", &parents" } else { "" },
             parents_ref: if has_references { "&parents" } else { "" },
             parents_pattern: if has_references { "parents" } else { "()" },
+            base: if tenancy.orgs { "&base" } else { "PATH" },
+            base_in_format: if tenancy.orgs { "{base}" } else { "{PATH}" },
+            base_arg: if tenancy.orgs { ", &base" } else { "" },
+            checked_columns,
+            foreign_reference_test: if tenancy.orgs {
+                "a_reference_to_another_organizations_row_or_member_is_422_and_changes_nothing"
+            } else {
+                "a_reference_to_another_users_row_is_422_and_changes_nothing"
+            },
+            owner_binding: if tenancy.orgs {
+                "org_id, base"
+            } else {
+                "user_id"
+            },
+            unused_owner: if tenancy.orgs { "_, base" } else { "_" },
         }
     }
 }
@@ -495,7 +602,9 @@ fn sample(field: &Field, n: &str, parents: &str) -> String {
         FieldType::Datetime => format!("format!(\"2027-01-31T09:{{:02}}:00Z\", {n} % 60)"),
         FieldType::Uuid => "uuid::Uuid::now_v7().to_string()".to_owned(),
         FieldType::Json => format!("json!({{ \"n\": {n} }})"),
-        FieldType::References => format!("{parents}.{}.clone()", field.column()),
+        FieldType::References | FieldType::Member => {
+            format!("{parents}.{}.clone()", field.column())
+        }
     }
 }
 
@@ -513,7 +622,9 @@ fn other(field: &Field) -> String {
         FieldType::Datetime => "\"2028-02-29T23:59:59Z\"".to_owned(),
         FieldType::Uuid => "\"0190f1d2-3c4b-7a8e-9f00-665544332211\"".to_owned(),
         FieldType::Json => "json!([1, 2, 3])".to_owned(),
-        FieldType::References => format!("parents.other_{}.clone()", field.column()),
+        FieldType::References | FieldType::Member => {
+            format!("parents.other_{}.clone()", field.column())
+        }
     }
 }
 
@@ -524,7 +635,9 @@ fn invalid(field: &Field) -> Option<String> {
         FieldType::Decimal => "json!(\"twelve\")".to_owned(),
         FieldType::Date => "json!(\"2027-13-45\")".to_owned(),
         FieldType::Datetime => "json!(\"tomorrow\")".to_owned(),
-        FieldType::Uuid | FieldType::References => "json!(\"not-a-uuid\")".to_owned(),
+        FieldType::Uuid | FieldType::References | FieldType::Member => {
+            "json!(\"not-a-uuid\")".to_owned()
+        }
         FieldType::Text
         | FieldType::Bool
         | FieldType::I32

@@ -4,7 +4,10 @@
 
 use serde::Serialize;
 
-use crate::{features::FeatureSet, naming::ResourceName};
+use crate::{
+    features::{Feature, FeatureSet},
+    naming::ResourceName,
+};
 
 /// The ownership of a generated resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,12 +28,50 @@ pub struct Tenancy {
     pub route_prefix: &'static str,
     /// The test helper that makes a tenant and signs in as it, returning its id.
     pub test_sign_in: &'static str,
+    /// How messages name a row of the same owner: "one of your" (projects).
+    pub one_of_owners: &'static str,
+    /// How a handler takes the item id from its path.
+    pub id_extractor: &'static str,
+    /// The OpenAPI parameter of the route prefix, if it has one.
+    pub path_param: Option<&'static str>,
+    /// Whether members reach the rows through an organization (the `orgs` feature).
+    pub orgs: bool,
+    /// Whether every handler checks the resource's permission (the `rbac` feature).
+    pub permissions: bool,
+}
+
+/// One row of the permission table for a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PermissionRow {
+    /// The `Permission` variant handlers name (`ProjectsRead`).
+    pub variant: String,
+    /// The line in `permissions!` of src/access.rs.
+    pub line: String,
 }
 
 impl Tenancy {
-    /// The ownership of resources in a project with `features`. Every feature set owns
-    /// rows by user for now; orgs will own them by organization.
-    pub fn of(_features: &FeatureSet) -> Self {
+    /// The ownership of resources in a project with `features`: by organization with
+    /// `orgs`, by user otherwise.
+    pub fn of(features: &FeatureSet) -> Self {
+        if features.contains(Feature::Orgs) {
+            return Self {
+                column: "org_id",
+                owner_table: "organizations",
+                owner_words: "organization",
+                extractor: "Tenant",
+                obtained_from: "the caller's membership of the organization in the path",
+                tenant_field: "org_id",
+                route_prefix: "/orgs/{org_id}",
+                test_sign_in: "app.signup",
+                one_of_owners: "one of this organization's",
+                id_extractor: "AppPath((_org_id, id)): AppPath<(Uuid, Uuid)>",
+                path_param: Some(
+                    "(\"org_id\" = Uuid, Path, description = \"The organization's id\")",
+                ),
+                orgs: true,
+                permissions: features.contains(Feature::Rbac),
+            };
+        }
         Self {
             column: "user_id",
             owner_table: "users",
@@ -40,7 +81,64 @@ impl Tenancy {
             tenant_field: "user_id",
             route_prefix: "",
             test_sign_in: "app.signup",
+            one_of_owners: "one of your",
+            id_extractor: "AppPath(id): AppPath<Uuid>",
+            path_param: None,
+            orgs: false,
+            permissions: false,
         }
+    }
+
+    /// The OpenAPI response sets of a route that reads, and of one that writes.
+    pub fn read_errors(&self) -> &'static str {
+        match (self.orgs, self.permissions) {
+            (false, _) => "AuthErrors",
+            (true, false) => "MemberErrors",
+            (true, true) => "MemberErrors, PermissionErrors",
+        }
+    }
+
+    pub fn write_errors(&self) -> &'static str {
+        match (self.orgs, self.permissions) {
+            (false, _) => "AuthErrors, CrossSiteErrors",
+            (true, false) => "MemberErrors, CrossSiteErrors",
+            // `PermissionErrors` names the cross-site refusal too: both are 403.
+            (true, true) => "MemberErrors, PermissionErrors",
+        }
+    }
+
+    /// The resource's four rows of the permission table (`rbac` only; none otherwise),
+    /// as `src/access.rs` writes them: reading, creating and updating for every role,
+    /// deleting for owners and admins.
+    pub fn permission_rows(&self, name: &ResourceName) -> Vec<PermissionRow> {
+        if !self.permissions {
+            return Vec::new();
+        }
+        let plural_pascal: String = name
+            .plural
+            .split('_')
+            .map(|word| {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect();
+        [
+            ("Read", "read", "Owner, Admin, Member"),
+            ("Create", "create", "Owner, Admin, Member"),
+            ("Update", "update", "Owner, Admin, Member"),
+            ("Delete", "delete", "Owner, Admin"),
+        ]
+        .into_iter()
+        .map(|(variant, action, roles)| {
+            let variant = format!("{plural_pascal}{variant}");
+            PermissionRow {
+                line: format!("    {variant} = \"{}:{action}\" => [{roles}],", name.plural),
+                variant,
+            }
+        })
+        .collect()
     }
 
     /// The route of a resource's collection: `/{path}` behind the prefix.
@@ -59,5 +157,43 @@ mod tests {
         assert_eq!((tenancy.column, tenancy.owner_table), ("user_id", "users"));
         let name = ResourceName::parse("ProjectTask").unwrap();
         assert_eq!(tenancy.route_base(&name), "/project-tasks");
+        assert_eq!(tenancy.permission_rows(&name), []);
+    }
+
+    #[test]
+    fn with_orgs_rows_belong_to_the_organization_in_the_path() {
+        let features = FeatureSet::parse("orgs").unwrap();
+        let tenancy = Tenancy::of(&features);
+        assert_eq!(
+            (tenancy.column, tenancy.owner_table),
+            ("org_id", "organizations")
+        );
+        let name = ResourceName::parse("ProjectTask").unwrap();
+        assert_eq!(tenancy.route_base(&name), "/orgs/{org_id}/project-tasks");
+        assert_eq!(
+            tenancy.permission_rows(&name),
+            [],
+            "no permissions without rbac"
+        );
+    }
+
+    #[test]
+    fn with_rbac_a_resource_has_four_permissions_and_members_may_not_delete() {
+        let features = FeatureSet::parse("orgs,rbac").unwrap();
+        let name = ResourceName::parse("ProjectTask").unwrap();
+        let lines: Vec<String> = Tenancy::of(&features)
+            .permission_rows(&name)
+            .into_iter()
+            .map(|row| row.line)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "    ProjectTasksRead = \"project_tasks:read\" => [Owner, Admin, Member],",
+                "    ProjectTasksCreate = \"project_tasks:create\" => [Owner, Admin, Member],",
+                "    ProjectTasksUpdate = \"project_tasks:update\" => [Owner, Admin, Member],",
+                "    ProjectTasksDelete = \"project_tasks:delete\" => [Owner, Admin],",
+            ]
+        );
     }
 }

@@ -37,6 +37,14 @@ const TEST_MODULES: Marker = Marker {
     place: "below the `mod` lines of tests/api/main.rs",
 };
 
+/// Where a resource's permissions join the permission table (`rbac` projects).
+const PERMISSIONS: Marker = Marker {
+    path: "src/access.rs",
+    marker: "// saas:permissions",
+    placement: Placement::BeforeMarker,
+    place: "as the last line inside `permissions! { … }` of src/access.rs",
+};
+
 /// What `saas add resource` will do.
 #[derive(Debug)]
 pub struct Addition {
@@ -94,29 +102,50 @@ pub fn plan_add(
     }
 
     let mut injections = Vec::new();
-    for (marker, line) in [
+    let mut lines = vec![
         (MODULES, format!("pub mod {table};")),
         (
             ROUTES,
             format!("        .merge(resources::{table}::router())"),
         ),
         (TEST_MODULES, format!("mod {table};")),
-    ] {
-        let path = project.root.join(marker.path);
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })?;
+    ];
+    lines.extend(
+        tenancy
+            .permission_rows(&spec.name)
+            .into_iter()
+            .map(|row| (PERMISSIONS, row.line)),
+    );
+    let mut edited_files: Vec<(&str, String)> = Vec::new();
+    for (marker, line) in lines {
+        let text = match edited_files.iter().find(|(path, _)| *path == marker.path) {
+            Some((_, text)) => text.clone(),
+            None => {
+                let path = project.root.join(marker.path);
+                std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })?
+            }
+        };
         // A line that is there already is the user's: neither added nor, later, removed.
         if let Some(edited) = inject::inject(&text, &marker, &line)? {
-            plan.ops.push(Op::Edit {
-                path: PathBuf::from(marker.path),
-                contents: edited.into_bytes(),
-                marker: Some(marker.marker.to_owned()),
-            });
+            edited_files.retain(|(path, _)| *path != marker.path);
+            edited_files.push((marker.path, edited));
             injections.push(Injection {
                 path: marker.path.to_owned(),
                 marker: marker.marker.to_owned(),
                 line,
             });
         }
+    }
+    for (path, contents) in edited_files {
+        let marker = injections
+            .iter()
+            .find(|injection| injection.path == path)
+            .map(|injection| injection.marker.clone());
+        plan.ops.push(Op::Edit {
+            path: PathBuf::from(path),
+            contents: contents.into_bytes(),
+            marker,
+        });
     }
 
     let entry = ResourceEntry {

@@ -7,6 +7,7 @@ use std::{collections::BTreeMap, fmt, path::PathBuf};
 use crate::{
     Error,
     cli::RemoveResourceArgs,
+    fields::{Field, FieldType},
     inject,
     manifest::{self, Injection},
     naming::ResourceName,
@@ -67,7 +68,8 @@ pub fn plan_remove(
             other
                 .fields
                 .iter()
-                .any(|spec| spec.starts_with(&format!("{}:references", name.singular)))
+                .filter_map(|spec| Field::parse(spec).ok())
+                .any(|field| field.ty == FieldType::References && field.name == name.singular)
         })
         .map(|other| other.name.as_str())
         .collect();

@@ -76,6 +76,18 @@ impl ResourceSpec {
                 });
             }
         }
+        if !manifest.features.contains(Feature::Orgs)
+            && let Some(member) = fields.iter().find(|field| field.ty == FieldType::Member)
+        {
+            return Err(Error::InvalidField {
+                spec: member.to_string(),
+                reason: "`references(user)` names a member of the row's organization, and this project has no organizations".to_owned(),
+                help: format!(
+                    "projects made with `--features orgs` have them; here, store a user's id as `{}:uuid`",
+                    member.column()
+                ),
+            });
+        }
         let parents = resolve_references(&fields, manifest, &name)?;
         Ok(Self {
             name,

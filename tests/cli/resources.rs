@@ -4,7 +4,9 @@
 use predicates::str::contains;
 use saas::manifest::Manifest;
 
-use crate::common::{PROJECT_FIELDS, add, fingerprint, new_project, read, saas};
+use crate::common::{
+    PROJECT_FIELDS, add, fingerprint, new_project, new_project_with, read, remove, saas,
+};
 
 #[test]
 fn adding_a_resource_writes_its_files_registers_it_and_records_it() {
@@ -286,4 +288,72 @@ fn removing_what_is_still_referenced_or_unknown_is_refused() {
         .stderr(contains("there is no resource `Widget`"));
 
     assert_eq!(fingerprint(&root), before);
+}
+
+/// The rows `saas add resource Project` writes into the permission table with `rbac`.
+const PROJECT_PERMISSIONS: [&str; 4] = [
+    "    ProjectsRead = \"projects:read\" => [Owner, Admin, Member],",
+    "    ProjectsCreate = \"projects:create\" => [Owner, Admin, Member],",
+    "    ProjectsUpdate = \"projects:update\" => [Owner, Admin, Member],",
+    "    ProjectsDelete = \"projects:delete\" => [Owner, Admin],",
+];
+
+#[test]
+fn with_rbac_a_resource_adds_its_four_permissions_and_remove_takes_them_out() {
+    let (_parent, root) = new_project_with("sqlite", "orgs,rbac");
+    let before = fingerprint(&root);
+    let table = read(&root, "src/access.rs");
+
+    add(&root, &["Project", "title:string"]).success();
+
+    let added = read(&root, "src/access.rs");
+    let marker = added
+        .lines()
+        .position(|line| line.trim() == "// saas:permissions")
+        .unwrap();
+    let above: Vec<&str> = added.lines().collect::<Vec<_>>()[marker - 4..marker].to_vec();
+    assert_eq!(
+        above, PROJECT_PERMISSIONS,
+        "the rows stand just above the marker"
+    );
+    assert_eq!(added.lines().count(), table.lines().count() + 4);
+    let manifest = read(&root, "saas.toml");
+    for line in PROJECT_PERMISSIONS {
+        assert!(manifest.contains(line.trim()), "saas.toml records {line}");
+    }
+
+    remove(&root, &["Project"]).success();
+
+    assert_eq!(read(&root, "src/access.rs"), table);
+    let mut after = fingerprint(&root);
+    after.retain(|path, _| !path.starts_with("migrations/2027"));
+    assert_eq!(
+        after, before,
+        "everything but the migrations is as before the add"
+    );
+}
+
+#[test]
+fn without_rbac_a_resource_adds_no_permissions() {
+    let (_parent, root) = new_project_with("sqlite", "orgs");
+    let table = read(&root, "src/access.rs");
+
+    add(&root, &["Project", "title:string"]).success();
+
+    assert_eq!(read(&root, "src/access.rs"), table);
+    assert!(read(&root, "src/resources/projects.rs").contains("/orgs/{org_id}/projects"));
+}
+
+#[test]
+fn a_member_column_needs_organizations() {
+    assert_add_refused(
+        &[],
+        &["Task", "title:string", "assignee:references(user)"],
+        "this project has no organizations",
+    );
+    assert_add_refused(
+        &[],
+        &["Task", "title:string", "assignee:references(user)"],
+        "help: projects made with `--features orgs` have them; here, store a user's id as `assignee_id:uuid`",
+    );
 }

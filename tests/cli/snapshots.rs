@@ -155,21 +155,33 @@ fn the_databases_share_every_file_but_their_own() {
     );
 }
 
-/// The plans of `saas add resource Project …` and then `Task …` in a new project.
-fn resource_plans(database: Database) -> Vec<(&'static str, Plan)> {
+/// The feature sets whose resources have snapshots, with their snapshots' prefix.
+const RESOURCE_VARIANTS: [(&str, &str); 3] = [
+    ("", "none"),
+    ("orgs__", "orgs"),
+    ("orgs-rbac__", "orgs,rbac"),
+];
+
+/// The plans of `saas add resource Project …` and then `Task …` in a new project with
+/// `features`; with orgs, `Task` also has an assignee (a member of the organization).
+fn resource_plans(database: Database, features: &str) -> Vec<(&'static str, Plan)> {
     let parent = tempfile::tempdir().unwrap();
     let root = parent.path().join("acme");
     let spec = ProjectSpec {
         name: ProjectName::parse("acme").unwrap(),
         database,
-        features: FeatureSet::default(),
+        features: FeatureSet::parse(features).unwrap(),
         destination: root.clone(),
         git: false,
     };
     saas::sink::ProjectDir::new(&root)
         .apply(&plan_project(&spec).unwrap())
         .unwrap();
-    let resources = [("Project", PROJECT_FIELDS), ("Task", TASK_FIELDS)];
+    let mut task_fields: Vec<&str> = TASK_FIELDS.to_vec();
+    if features != "none" {
+        task_fields.push("assignee:references(user)?");
+    }
+    let resources = [("Project", PROJECT_FIELDS), ("Task", &task_fields[..])];
     let mut plans = Vec::new();
     for (number, (name, fields)) in resources.into_iter().enumerate() {
         let args = AddResourceArgs {
@@ -194,30 +206,33 @@ fn resource_plans(database: Database) -> Vec<(&'static str, Plan)> {
 
 #[test]
 fn every_resource_file_and_injection_matches_its_snapshot() {
-    for database in [Database::Sqlite, Database::Postgres] {
-        for (resource, plan) in resource_plans(database) {
-            for op in &plan.ops {
-                let (kind, path, contents) = match op {
-                    Op::Create { path, contents } => ("create", path, contents),
-                    Op::Edit { path, contents, .. } => ("edit", path, contents),
-                    Op::Delete { .. } => panic!("an add deletes nothing"),
-                };
-                let path = path.to_string_lossy().replace('\\', "/");
-                if path == "saas.toml" && database == Database::Postgres {
-                    continue; // the same as SQLite's but for its database line
+    for (prefix, features) in RESOURCE_VARIANTS {
+        for database in [Database::Sqlite, Database::Postgres] {
+            for (resource, plan) in resource_plans(database, features) {
+                for op in &plan.ops {
+                    let (kind, path, contents) = match op {
+                        Op::Create { path, contents } => ("create", path, contents),
+                        Op::Edit { path, contents, .. } => ("edit", path, contents),
+                        Op::Delete { .. } => panic!("an add deletes nothing"),
+                    };
+                    let path = path.to_string_lossy().replace('\\', "/");
+                    if path == "saas.toml" && database == Database::Postgres {
+                        continue; // the same as SQLite's but for its database line
+                    }
+                    let name = format!(
+                        "{prefix}{}__{resource}__{kind}__{}",
+                        database.as_str(),
+                        path.replace('/', "__")
+                    );
+                    let contents = String::from_utf8(contents.clone()).unwrap();
+                    if path.ends_with(".rs") {
+                        syn::parse_file(&contents)
+                            .unwrap_or_else(|error| panic!("{path}: {error}"));
+                    }
+                    insta::with_settings!({ snapshot_path => "snapshots/resources", prepend_module_to_snapshot => false, description => format!("{kind} {path}") }, {
+                        insta::assert_snapshot!(name, contents);
+                    });
                 }
-                let name = format!(
-                    "{}__{resource}__{kind}__{}",
-                    database.as_str(),
-                    path.replace('/', "__")
-                );
-                let contents = String::from_utf8(contents.clone()).unwrap();
-                if path.ends_with(".rs") {
-                    syn::parse_file(&contents).unwrap_or_else(|error| panic!("{path}: {error}"));
-                }
-                insta::with_settings!({ snapshot_path => "snapshots/resources", prepend_module_to_snapshot => false, description => format!("{kind} {path}") }, {
-                    insta::assert_snapshot!(name, contents);
-                });
             }
         }
     }

@@ -68,9 +68,22 @@ pub fn fingerprint(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
 
 /// A new project (no git) in a temporary directory.
 pub fn new_project(db: &str) -> (tempfile::TempDir, PathBuf) {
+    new_project_with(db, "none")
+}
+
+/// A new project (no git) with `features` (`--features`) in a temporary directory.
+pub fn new_project_with(db: &str, features: &str) -> (tempfile::TempDir, PathBuf) {
     let parent = tempfile::tempdir().unwrap();
     saas()
-        .args(["new", "acme", "--db", db, "--features", "none", "--no-git"])
+        .args([
+            "new",
+            "acme",
+            "--db",
+            db,
+            "--features",
+            features,
+            "--no-git",
+        ])
         .current_dir(parent.path())
         .assert()
         .success();
