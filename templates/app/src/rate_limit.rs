@@ -30,7 +30,7 @@ pub async fn hit(db: &DbPool, key: &str, limit: u32, window: Duration) -> Result
 }
 
 /// Counts one hit on `key` and returns its window's start (Unix seconds) and hits so far.
-pub async fn record(db: &DbPool, key: &str, window: Duration) -> Result<(i64, i64), sqlx::Error> {
+async fn record(db: &DbPool, key: &str, window: Duration) -> Result<(i64, i64), sqlx::Error> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let window_secs = window.as_secs() as i64;
     // A window that has ended starts again at 1; otherwise the count goes up.
