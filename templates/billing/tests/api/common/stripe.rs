@@ -54,6 +54,59 @@ struct Failure {
     status: StatusCode,
 }
 
+/// A request made with an idempotency key, and what it was answered.
+#[derive(Debug)]
+struct Answered {
+    path: String,
+    form: Vec<(String, String)>,
+    body: Value,
+}
+
+/// An error as Stripe answers it.
+#[derive(Debug)]
+struct StripeError {
+    status: StatusCode,
+    kind: &'static str,
+    code: Option<&'static str>,
+    message: String,
+}
+
+impl StripeError {
+    fn invalid(status: StatusCode, code: Option<&'static str>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind: "invalid_request_error",
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The error Stripe sends with each status the tests inject.
+    fn injected(status: StatusCode) -> Self {
+        let (kind, code) = match status.as_u16() {
+            402 => ("card_error", Some("card_declined")),
+            400..=499 => ("invalid_request_error", None),
+            _ => ("api_error", None),
+        };
+        Self {
+            status,
+            kind,
+            code,
+            message: FAILURE_MESSAGE.to_owned(),
+        }
+    }
+}
+
+impl IntoResponse for StripeError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "type": self.kind, "message": self.message });
+        if let Some(code) = self.code {
+            error["code"] = json!(code);
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
 /// What the fake remembers.
 #[derive(Debug, Default)]
 struct Ledger {
@@ -61,7 +114,7 @@ struct Ledger {
     /// Customer ids, in the order they were created.
     customers: Vec<String>,
     /// Idempotency key -> the request it was first used with and the answer given.
-    idempotent: HashMap<String, (String, Vec<(String, String)>, Value)>,
+    idempotent: HashMap<String, Answered>,
     failures: Vec<Failure>,
     next_id: u32,
 }
@@ -131,25 +184,6 @@ impl FakeStripe {
     }
 }
 
-/// Stripe's error body.
-fn stripe_error(status: StatusCode, kind: &str, code: Option<&str>, message: &str) -> Response {
-    let mut error = json!({ "type": kind, "message": message });
-    if let Some(code) = code {
-        error["code"] = json!(code);
-    }
-    (status, Json(json!({ "error": error }))).into_response()
-}
-
-/// The error Stripe sends with each status the tests inject.
-fn injected_failure(status: StatusCode) -> Response {
-    let (kind, code) = match status.as_u16() {
-        402 => ("card_error", Some("card_declined")),
-        400..=499 => ("invalid_request_error", None),
-        _ => ("api_error", None),
-    };
-    stripe_error(status, kind, code, FAILURE_MESSAGE)
-}
-
 async fn answer(
     State(ledger): State<Arc<Mutex<Ledger>>>,
     method: Method,
@@ -175,84 +209,87 @@ async fn answer(
     let mut ledger = ledger.lock().unwrap();
     ledger.requests.push(request.clone());
 
-    if request.authorization.as_deref() != Some(&format!("Bearer {SECRET_KEY}")) {
-        return stripe_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            None,
-            "Invalid API Key provided",
-        );
-    }
-    if let Some(index) = ledger.failures.iter().position(|failure| {
-        failure
-            .path
-            .as_ref()
-            .is_none_or(|path| *path == request.path)
-    }) {
-        let failure = ledger.failures.remove(index);
-        return injected_failure(failure.status);
-    }
-    if method != Method::POST {
-        return stripe_error(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            None,
-            "Unrecognized request URL",
-        );
-    }
-    if let Some(key) = &request.idempotency_key {
-        if let Some((path, form, body)) = ledger.idempotent.get(key) {
-            if *path != request.path || *form != request.form {
-                return stripe_error(
-                    StatusCode::BAD_REQUEST,
-                    "idempotency_error",
-                    None,
-                    "Keys for idempotent requests can only be used with the same parameters they were first used with",
-                );
-            }
-            return Json(body.clone()).into_response();
-        }
-    }
-
-    let outcome = ledger.create(&request);
-    if let (Some(key), Ok(body)) = (&request.idempotency_key, &outcome) {
-        let saved = (request.path.clone(), request.form.clone(), body.clone());
-        ledger.idempotent.insert(key.clone(), saved);
-    }
-    match outcome {
+    match ledger.answer(&request) {
         Ok(body) => Json(body).into_response(),
-        Err(response) => response,
+        Err(error) => error.into_response(),
     }
 }
 
 impl Ledger {
+    fn answer(&mut self, request: &StripeRequest) -> Result<Value, StripeError> {
+        if request.authorization.as_deref() != Some(&format!("Bearer {SECRET_KEY}")) {
+            return Err(StripeError::invalid(
+                StatusCode::UNAUTHORIZED,
+                None,
+                "Invalid API Key provided",
+            ));
+        }
+        if let Some(index) = self.failures.iter().position(|failure| {
+            failure
+                .path
+                .as_ref()
+                .is_none_or(|path| *path == request.path)
+        }) {
+            let failure = self.failures.remove(index);
+            return Err(StripeError::injected(failure.status));
+        }
+        if request.method != "POST" {
+            return Err(StripeError::invalid(
+                StatusCode::NOT_FOUND,
+                None,
+                "Unrecognized request URL",
+            ));
+        }
+        if let Some(key) = &request.idempotency_key
+            && let Some(answered) = self.idempotent.get(key)
+        {
+            if answered.path != request.path || answered.form != request.form {
+                return Err(StripeError {
+                    status: StatusCode::BAD_REQUEST,
+                    kind: "idempotency_error",
+                    code: None,
+                    message: "Keys for idempotent requests can only be used with the same parameters they were first used with".to_owned(),
+                });
+            }
+            return Ok(answered.body.clone());
+        }
+        let body = self.create(request)?;
+        if let Some(key) = &request.idempotency_key {
+            let answered = Answered {
+                path: request.path.clone(),
+                form: request.form.clone(),
+                body: body.clone(),
+            };
+            self.idempotent.insert(key.clone(), answered);
+        }
+        Ok(body)
+    }
+
     fn new_id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         format!("{prefix}_test_{:06}", self.next_id)
     }
 
-    fn known_customer(&self, request: &StripeRequest) -> Result<String, Response> {
+    fn known_customer(&self, request: &StripeRequest) -> Result<String, StripeError> {
         let Some(customer) = request.field("customer") else {
-            return Err(stripe_error(
+            return Err(StripeError::invalid(
                 StatusCode::BAD_REQUEST,
-                "invalid_request_error",
                 Some("parameter_missing"),
                 "Missing required param: customer.",
             ));
         };
         if !self.customers.iter().any(|known| known == customer) {
-            return Err(stripe_error(
+            return Err(StripeError::invalid(
                 StatusCode::BAD_REQUEST,
-                "invalid_request_error",
                 Some("resource_missing"),
-                &format!("No such customer: '{customer}'"),
+                format!("No such customer: '{customer}'"),
             ));
         }
         Ok(customer.to_owned())
     }
 
     /// Creates what a POST to `request.path` creates, or says why not as Stripe would.
-    fn create(&mut self, request: &StripeRequest) -> Result<Value, Response> {
+    fn create(&mut self, request: &StripeRequest) -> Result<Value, StripeError> {
         match request.path.as_str() {
             "/v1/customers" => {
                 let id = self.new_id("cus");
@@ -278,9 +315,8 @@ impl Ledger {
                 if request.field("mode") != Some("subscription")
                     || request.field("line_items[0][price]").is_none()
                 {
-                    return Err(stripe_error(
+                    return Err(StripeError::invalid(
                         StatusCode::BAD_REQUEST,
-                        "invalid_request_error",
                         Some("parameter_missing"),
                         "A subscription Checkout session needs mode=subscription and line_items[0][price].",
                     ));
@@ -306,9 +342,8 @@ impl Ledger {
                     "url": format!("https://billing.stripe.test/p/session/{id}"),
                 }))
             }
-            _ => Err(stripe_error(
+            _ => Err(StripeError::invalid(
                 StatusCode::NOT_FOUND,
-                "invalid_request_error",
                 None,
                 "Unrecognized request URL",
             )),

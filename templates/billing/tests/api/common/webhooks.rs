@@ -214,8 +214,20 @@ pub async fn subscribe(app: &TestApp, owner_id: Uuid, price: &str, status: &str)
         &subscription.id,
     );
     let response = send_event(app, &completed).await;
-    assert_eq!(response.status(), reqwest::StatusCode::OK, "checkout.session.completed");
-    let response = send_event(app, &subscription.event("created", &stripe_id("evt"), created)).await;
-    assert_eq!(response.status(), reqwest::StatusCode::OK, "customer.subscription.created");
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::OK,
+        "checkout.session.completed"
+    );
+    let response = send_event(
+        app,
+        &subscription.event("created", &stripe_id("evt"), created),
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::OK,
+        "customer.subscription.created"
+    );
     subscription
 }
