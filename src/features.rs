@@ -47,8 +47,7 @@ impl Feature {
     /// Whether this version of `saas` has the templates for the feature.
     pub fn is_available(self) -> bool {
         match self {
-            Self::Orgs | Self::Rbac => true,
-            Self::Billing => false,
+            Self::Orgs | Self::Rbac | Self::Billing => true,
         }
     }
 
