@@ -201,29 +201,43 @@ async fn checkout_completed(
         tracing::warn!(event_id = %event.id, "webhook: checkout session without an owner or customer");
         return Ok(());
     };
-    let Some(account) = account::lock_existing(tx, owner_id).await? else {
+    let Some(account) = account::lock_for_owner(tx, owner_id).await? else {
         tracing::warn!(event_id = %event.id, %owner_id, "webhook: checkout for an unknown owner");
         return Ok(());
     };
     // A live subscription is not replaced by the one of a stale checkout.
     let replace = account.stripe_subscription_id.is_none()
         || account.status.as_deref().is_some_and(is_terminal);
-    let subscription = if replace {
-        session.subscription
+    if replace
+        && session.subscription.is_some()
+        && session.subscription != account.stripe_subscription_id
+    {
+        // A new subscription starts from nothing: the ended one's status, plan and
+        // event times must not hold back the new one's events.
+        sqlx::query(
+            "update billing_accounts
+             set stripe_customer_id = $2, stripe_subscription_id = $3, plan = null,
+                 status = null, current_period_end = null, cancel_at_period_end = false,
+                 trial_end = null, last_event_created = 0, updated_at = $4
+             where owner_id = $1",
+        )
+        .bind(owner_id)
+        .bind(&customer)
+        .bind(session.subscription)
+        .bind(OffsetDateTime::now_utc())
+        .execute(&mut **tx)
+        .await?;
     } else {
-        account.stripe_subscription_id
-    };
-    sqlx::query(
-        "update billing_accounts
-         set stripe_customer_id = $2, stripe_subscription_id = $3, updated_at = $4
-         where owner_id = $1",
-    )
-    .bind(owner_id)
-    .bind(&customer)
-    .bind(subscription)
-    .bind(OffsetDateTime::now_utc())
-    .execute(&mut **tx)
-    .await?;
+        sqlx::query(
+            "update billing_accounts set stripe_customer_id = $2, updated_at = $3
+             where owner_id = $1",
+        )
+        .bind(owner_id)
+        .bind(&customer)
+        .bind(OffsetDateTime::now_utc())
+        .execute(&mut **tx)
+        .await?;
+    }
     tracing::info!(event_id = %event.id, %owner_id, "webhook: checkout completed");
     Ok(())
 }
