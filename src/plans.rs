@@ -147,10 +147,11 @@ pub fn remove(text: &str, table: &str, feature: Option<&str>) -> Result<String, 
 }
 
 fn parse(text: &str) -> Result<DocumentMut, Error> {
-    text.parse().map_err(|error: toml_edit::TomlError| Error::PlansFile {
-        problem: format!("it is not valid TOML: {}", error.message()),
-        help: "correct the file, then run the command again".to_owned(),
-    })
+    text.parse()
+        .map_err(|error: toml_edit::TomlError| Error::PlansFile {
+            problem: format!("it is not valid TOML: {}", error.message()),
+            help: "correct the file, then run the command again".to_owned(),
+        })
 }
 
 fn no_plans() -> Error {
@@ -305,20 +306,31 @@ trial_days = 14
         );
         assert_eq!(added.feature_added_to, None);
 
-        let both = add(&added.text, "tasks", &[limit("free", 10), limit("pro", 100)], None)
-            .unwrap()
-            .text;
+        let both = add(
+            &added.text,
+            "tasks",
+            &[limit("free", 10), limit("pro", 100)],
+            None,
+        )
+        .unwrap()
+        .text;
         assert!(
             both.contains("limits = { projects = 3, tasks = 10 } # nothing yet\n"),
             "{both}"
         );
-        assert!(both.contains("limits = { tasks = 100 }\ntrial_days = 14\n"), "{both}");
+        assert!(
+            both.contains("limits = { tasks = 100 }\ntrial_days = 14\n"),
+            "{both}"
+        );
     }
 
     #[test]
     fn a_limit_goes_into_a_limits_table_when_the_user_wrote_one() {
-        let text = "[plans.free]\nname = \"Free\"\n\n[plans.free.limits]\n# Keep it small.\ntasks = 5\n";
-        let added = add(text, "projects", &[limit("free", 3)], None).unwrap().text;
+        let text =
+            "[plans.free]\nname = \"Free\"\n\n[plans.free.limits]\n# Keep it small.\ntasks = 5\n";
+        let added = add(text, "projects", &[limit("free", 3)], None)
+            .unwrap()
+            .text;
         assert_eq!(
             added,
             "[plans.free]\nname = \"Free\"\n\n[plans.free.limits]\n# Keep it small.\ntasks = 5\nprojects = 3\n"
@@ -329,15 +341,25 @@ trial_days = 14
     #[test]
     fn a_plan_without_limits_gets_an_inline_table() {
         let text = "[plans.free]\nname = \"Free\"\n";
-        let added = add(text, "projects", &[limit("free", 3)], None).unwrap().text;
-        assert_eq!(added, "[plans.free]\nname = \"Free\"\nlimits = { projects = 3 }\n");
+        let added = add(text, "projects", &[limit("free", 3)], None)
+            .unwrap()
+            .text;
+        assert_eq!(
+            added,
+            "[plans.free]\nname = \"Free\"\nlimits = { projects = 3 }\n"
+        );
     }
 
     #[test]
     fn an_unknown_plan_is_refused_naming_the_plans_and_the_fix() {
-        let error = add(PLANS, "projects", &[limit("free", 3), limit("gold", 9)], None)
-            .unwrap_err()
-            .to_string();
+        let error = add(
+            PLANS,
+            "projects",
+            &[limit("free", 3), limit("gold", 9)],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             error.starts_with("there is no plan `gold` in config/plans.toml\n"),
             "{error}"
@@ -356,7 +378,11 @@ trial_days = 14
             added.feature_added_to,
             Some(vec!["pro".to_owned(), "team".to_owned()])
         );
-        assert!(added.text.contains("features = []\nlimits = {} # nothing yet"));
+        assert!(
+            added
+                .text
+                .contains("features = []\nlimits = {} # nothing yet")
+        );
         assert!(
             added
                 .text
@@ -425,15 +451,28 @@ trial_days = 14
 
     #[test]
     fn malformed_files_are_refused_naming_the_key() {
-        let error = add("[plans.free]\nlimits = 3\n", "projects", &[limit("free", 1)], None)
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("`plans.free.limits` is not a table"), "{error}");
+        let error = add(
+            "[plans.free]\nlimits = 3\n",
+            "projects",
+            &[limit("free", 1)],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("`plans.free.limits` is not a table"),
+            "{error}"
+        );
         let error = add("[plans.pro]\nfeatures = \"x\"\n", "r", &[], Some("r"))
             .unwrap_err()
             .to_string();
-        assert!(error.contains("`plans.pro.features` is not an array"), "{error}");
-        let error = add("[plans.free\n", "r", &[], None).unwrap_err().to_string();
+        assert!(
+            error.contains("`plans.pro.features` is not an array"),
+            "{error}"
+        );
+        let error = add("[plans.free\n", "r", &[], None)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("it is not valid TOML"), "{error}");
     }
 }

@@ -259,13 +259,19 @@ mod tests {
             ]
         );
         for bad in ["free", "free=x", "free=-1", "=3", "free=3.5", "free="] {
-            let error = PlanLimit::parse_all(&strings(&[bad])).unwrap_err().to_string();
+            let error = PlanLimit::parse_all(&strings(&[bad]))
+                .unwrap_err()
+                .to_string();
             assert!(
-                error.starts_with(&format!("invalid `--limit {bad}`\nhelp: write `<plan>=<n>`")),
+                error.starts_with(&format!(
+                    "invalid `--limit {bad}`\nhelp: write `<plan>=<n>`"
+                )),
                 "{error}"
             );
         }
-        let error = PlanLimit::parse_all(&strings(&["free=0"])).unwrap_err().to_string();
+        let error = PlanLimit::parse_all(&strings(&["free=0"]))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("a limit is at least 1"), "{error}");
         let error = PlanLimit::parse_all(&strings(&["free=3", "free=4"]))
             .unwrap_err()
@@ -278,7 +284,16 @@ mod tests {
         for good in ["reports", "bulk_export", "v2_api"] {
             assert_eq!(parse_feature(good).unwrap(), good);
         }
-        for bad in ["Reports", "bulk-export", "2fa", "_x", "x_", "a__b", "", "rapports é"] {
+        for bad in [
+            "Reports",
+            "bulk-export",
+            "2fa",
+            "_x",
+            "x_",
+            "a__b",
+            "",
+            "rapports é",
+        ] {
             let error = parse_feature(bad).unwrap_err().to_string();
             assert!(error.contains("snake_case"), "{bad}: {error}");
         }

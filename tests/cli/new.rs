@@ -16,7 +16,9 @@ fn new_with_yes_writes_a_sqlite_project_with_every_feature() {
         .current_dir(parent.path())
         .assert()
         .success()
-        .stdout(contains("Created `acme` (sqlite; features: orgs, rbac, billing)"))
+        .stdout(contains(
+            "Created `acme` (sqlite; features: orgs, rbac, billing)",
+        ))
         .stdout(contains("cd ./acme"))
         .stdout(contains("cargo run"))
         .stdout(contains("cargo test"));

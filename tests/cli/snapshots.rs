@@ -15,7 +15,14 @@ use saas::{
 };
 
 /// The feature sets snapshotted per database: none, then each variant saas offers.
-const VARIANTS: [&str; 3] = ["none", "orgs", "orgs,rbac"];
+const VARIANTS: [&str; 6] = [
+    "none",
+    "orgs",
+    "orgs,rbac",
+    "billing",
+    "orgs,billing",
+    "orgs,rbac,billing",
+];
 
 fn plan_for(database: Database) -> Plan {
     plan_with(database, "none")
