@@ -83,7 +83,12 @@ fn add_and_remove_resources(project: &Path, test_env: &[(&str, &str)]) {
     } else {
         (&[], &[])
     };
-    run(&[&["add", "resource", "Project"], PROJECT_FIELDS, project_options].concat());
+    run(&[
+        &["add", "resource", "Project"],
+        PROJECT_FIELDS,
+        project_options,
+    ]
+    .concat());
     run(&[&["add", "resource", "Task"], TASK_FIELDS, task_options].concat());
     check_project(project, test_env);
 

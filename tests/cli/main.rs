@@ -13,3 +13,4 @@ mod refusals;
 mod remove;
 mod resources;
 mod snapshots;
+mod whitespace;
