@@ -1,9 +1,9 @@
-//! End to end: generate an app per database, bare and in the feature variants (orgs
-//! with and without rbac, and billing alone, with orgs and with every feature), hold
-//! it to fmt and clippy, run its own tests, add and remove resources and do it again;
-//! the bare apps then start their binary and sign up, read `me` and log out over real
-//! HTTP. Without a reachable PostgreSQL the
-//! PostgreSQL test says it is skipped, or fails under `SAAS_REQUIRE_POSTGRES=1`.
+//! End to end: every valid feature set (none, orgs, orgs+rbac, billing, orgs+billing,
+//! orgs+rbac+billing) on each database is generated, held to fmt and clippy, its own
+//! tests run; then resources are added and removed and it is checked again. The bare
+//! apps also start their binary and sign up, read `me` and log out over real HTTP.
+//! Without a reachable PostgreSQL the PostgreSQL tests say they are skipped, or fail
+//! under `SAAS_REQUIRE_POSTGRES=1`.
 //!
 //! Generated projects share one target directory, so their dependencies build once.
 
@@ -138,13 +138,23 @@ fn a_generated_sqlite_app_builds_passes_its_tests_and_serves() {
 }
 
 #[test]
-fn a_sqlite_app_with_orgs_and_rbac_passes_its_tests_before_and_after_resources() {
-    check_variant("acme-teams", "sqlite", "orgs,rbac");
+fn a_sqlite_app_with_orgs_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-orgs", "sqlite", "orgs");
 }
 
 #[test]
 fn a_postgres_app_with_orgs_passes_its_tests_before_and_after_resources() {
     check_variant("acme-orgs-pg", "postgres", "orgs");
+}
+
+#[test]
+fn a_sqlite_app_with_orgs_and_rbac_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-teams", "sqlite", "orgs,rbac");
+}
+
+#[test]
+fn a_postgres_app_with_orgs_and_rbac_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-teams-pg", "postgres", "orgs,rbac");
 }
 
 #[test]
