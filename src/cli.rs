@@ -83,10 +83,12 @@ pub struct AddResourceArgs {
     /// taken as the singular.
     #[arg(long, value_name = "WORD")]
     pub plural: Option<String>,
-    /// A plan limit, `<plan>=<n>` (needs the billing feature).
-    #[arg(long, value_name = "PLAN=N")]
+    /// At most N rows per billing owner on PLAN, written into config/plans.toml; repeat
+    /// it or separate with commas (`--limit free=3,pro=100`). Needs the billing feature.
+    #[arg(long, value_name = "PLAN=N", value_delimiter = ',')]
     pub limit: Vec<String>,
-    /// Put every route behind a plan feature (needs the billing feature).
+    /// Put every route behind the plan feature NAME (snake_case); a feature no plan lists
+    /// yet is added to every plan but `free`. Needs the billing feature.
     #[arg(long, value_name = "NAME")]
     pub feature: Option<String>,
     /// Print what would change, and change nothing.

@@ -16,11 +16,6 @@ pub enum Error {
     )]
     UnknownFeature(String),
     #[error(
-        "feature `{0}` is not available yet in saas {version}\nhelp: leave it out for now (for example `--features none`)",
-        version = env!("CARGO_PKG_VERSION")
-    )]
-    FeatureNotAvailable(&'static str),
-    #[error(
         "feature `{feature}` requires `{requires}`\nhelp: add it: --features {requires},{feature}"
     )]
     FeatureRequires {
@@ -72,9 +67,13 @@ pub enum Error {
         where_: &'static str,
     },
     #[error(
-        "`{option}` needs the `billing` feature, which this project does not have\nhelp: leave `{option}` out"
+        "`{option}` needs the `billing` feature, which this project does not have\nhelp: leave `{option}` out; plans come with projects made with `--features billing` (or `--yes`)"
     )]
     NeedsBilling { option: &'static str },
+    #[error("there is no plan `{plan}` in {file}\nhelp: {help}", file = crate::plans::FILE)]
+    UnknownPlan { plan: String, help: String },
+    #[error("{file}: {problem}\nhelp: {help}", file = crate::plans::FILE)]
+    PlansFile { problem: String, help: String },
     #[error("resource `{name}` is referenced by {by}\nhelp: remove {by} first")]
     StillReferenced { name: String, by: String },
     #[error("{} edited since `saas add` wrote {}: {}\nhelp: pass --force to delete {} anyway", if .0.len() == 1 { "this file was" } else { "these files were" }, if .0.len() == 1 { "it" } else { "them" }, .0.join(", "), if .0.len() == 1 { "it" } else { "them" })]
@@ -124,7 +123,6 @@ impl Error {
             self,
             Self::InvalidName { .. }
                 | Self::UnknownFeature(_)
-                | Self::FeatureNotAvailable(_)
                 | Self::FeatureRequires { .. }
                 | Self::DestinationNotEmpty(_)
                 | Self::DestinationNotADirectory(_)
@@ -138,6 +136,8 @@ impl Error {
                 | Self::FileExists { .. }
                 | Self::MissingMarker { .. }
                 | Self::NeedsBilling { .. }
+                | Self::UnknownPlan { .. }
+                | Self::PlansFile { .. }
                 | Self::StillReferenced { .. }
                 | Self::EditedFiles(_)
                 | Self::InjectionsChanged { .. }

@@ -44,16 +44,9 @@ impl Feature {
         }
     }
 
-    /// Whether this version of `saas` has the templates for the feature.
-    pub fn is_available(self) -> bool {
-        match self {
-            Self::Orgs | Self::Rbac | Self::Billing => true,
-        }
-    }
-
-    /// The features a project gets when nobody chose.
+    /// The features a project gets when nobody chose: all of them.
     pub fn defaults() -> FeatureSet {
-        FeatureSet(Self::ALL.into_iter().filter(|f| f.is_available()).collect())
+        FeatureSet(Self::ALL.to_vec())
     }
 
     fn from_name(name: &str) -> Result<Self, Error> {
@@ -88,9 +81,7 @@ impl fmt::Display for Feature {
     }
 }
 
-/// A valid set of features: each with what it requires, and each available when the
-/// user chose it now (a project's recorded set may name features of a later version).
-/// Sorted.
+/// A valid set of features: each with what it requires. Sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(try_from = "Vec<Feature>")]
 pub struct FeatureSet(Vec<Feature>);
@@ -124,13 +115,9 @@ impl FeatureSet {
         Self::new(features)
     }
 
-    /// Checks the features against the rules: available, and with their requirements.
+    /// Checks the features against the rules: each with its requirements.
     pub fn new(features: Vec<Feature>) -> Result<Self, Error> {
-        let features = Self::with_requirements(features)?;
-        if let Some(unavailable) = features.iter().find(|f| !f.is_available()) {
-            return Err(Error::FeatureNotAvailable(unavailable.as_str()));
-        }
-        Ok(features)
+        Self::with_requirements(features)
     }
 
     fn with_requirements(mut features: Vec<Feature>) -> Result<Self, Error> {
@@ -193,29 +180,27 @@ mod tests {
     }
 
     #[test]
-    fn a_feature_without_templates_is_refused_not_ignored() {
-        for list in ["billing", "orgs,billing"] {
-            let error = FeatureSet::parse(list).unwrap_err();
-            assert!(
-                matches!(error, Error::FeatureNotAvailable(_)),
-                "{list}: {error}"
-            );
+    fn billing_goes_alone_or_with_orgs_and_rbac() {
+        for (list, expected) in [
+            ("billing", &[Feature::Billing][..]),
+            ("billing,orgs", &[Feature::Orgs, Feature::Billing]),
+            (
+                "billing, rbac, orgs",
+                &[Feature::Orgs, Feature::Rbac, Feature::Billing],
+            ),
+        ] {
+            let features = FeatureSet::parse(list).unwrap();
+            assert_eq!(features.iter().collect::<Vec<_>>(), expected, "{list}");
         }
     }
 
     #[test]
-    fn orgs_and_rbac_are_available() {
-        let features = FeatureSet::parse("rbac,orgs").unwrap();
-        assert_eq!(
-            features.iter().collect::<Vec<_>>(),
-            [Feature::Orgs, Feature::Rbac]
-        );
-    }
-
-    #[test]
-    fn the_defaults_are_the_available_features() {
+    fn the_defaults_are_orgs_rbac_and_billing() {
         let defaults = Feature::defaults();
-        assert!(defaults.iter().all(Feature::is_available));
+        assert_eq!(
+            defaults.iter().collect::<Vec<_>>(),
+            [Feature::Orgs, Feature::Rbac, Feature::Billing]
+        );
         assert_eq!(
             FeatureSet::new(defaults.iter().collect()).unwrap(),
             defaults

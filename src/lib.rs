@@ -10,6 +10,7 @@ pub mod migration; // versions of new migrations
 pub mod naming; // project names, validated as cargo validates package names
 pub mod new; // `saas new`
 pub mod plan; // a generation as a list of files, applied in one step
+pub mod plans; // `config/plans.toml` of billing projects: limits and features
 mod prompt; // interactive questions, only on a terminal
 pub mod render; // templates -> file contents
 pub mod resource; // `saas add resource` and `saas remove resource`

@@ -2,7 +2,10 @@
 //! resources), so later commands know it without guessing from its code. Edited
 //! with toml_edit, so the user's comments and layout survive.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use serde::Deserialize;
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
@@ -33,6 +36,12 @@ pub struct ResourceEntry {
     pub table: String,
     /// The field specs, canonical (`title:string`, `due_on:date?`).
     pub fields: Vec<String>,
+    /// The plan limits given with `--limit` (billing projects): plan id -> maximum.
+    #[serde(default)]
+    pub limits: BTreeMap<String, u32>,
+    /// The plan feature every route needs (`--feature`).
+    #[serde(default)]
+    pub feature: Option<String>,
     /// Each file written, with the SHA-256 of what was written.
     pub files: Vec<FileRecord>,
     /// Each line injected at a marker (a line that was there already is not recorded).
@@ -145,6 +154,18 @@ impl ResourceEntry {
         table.insert("name", toml_edit::value(&self.name));
         table.insert("table", toml_edit::value(&self.table));
         table.insert("fields", toml_edit::value(Array::from_iter(&self.fields)));
+        if !self.limits.is_empty() {
+            let mut limits: InlineTable = self
+                .limits
+                .iter()
+                .map(|(plan, max)| (plan.as_str(), Value::from(i64::from(*max))))
+                .collect();
+            limits.fmt();
+            table.insert("limits", toml_edit::value(limits));
+        }
+        if let Some(feature) = &self.feature {
+            table.insert("feature", toml_edit::value(feature));
+        }
         let files = self.files.iter().map(|file| {
             let mut record = InlineTable::new();
             record.insert("path", file.path.as_str().into());
@@ -187,6 +208,8 @@ mod tests {
             name: "Project".to_owned(),
             table: "projects".to_owned(),
             fields: vec!["title:string".to_owned()],
+            limits: BTreeMap::new(),
+            feature: None,
             files: vec![FileRecord {
                 path: "src/resources/projects.rs".to_owned(),
                 sha256: "ab".to_owned(),
@@ -267,5 +290,35 @@ mod tests {
         assert_eq!(Manifest::parse(&removed).unwrap().resources, []);
         assert!(removed.contains("resources = []"));
         assert!(removed.starts_with("# mine\n"));
+    }
+
+    #[test]
+    fn limits_and_feature_are_recorded_only_when_given_and_read_back() {
+        let plain = add_resource(NEW, &entry()).unwrap();
+        assert!(!plain.contains("limits"), "{plain}");
+        assert!(!plain.contains("feature ="), "{plain}");
+
+        let billed = ResourceEntry {
+            limits: BTreeMap::from([("pro".to_owned(), 100), ("free".to_owned(), 3)]),
+            feature: Some("reports".to_owned()),
+            ..entry()
+        };
+        let text = add_resource(NEW, &billed).unwrap();
+        assert!(
+            text.contains("limits = { free = 3, pro = 100 }\nfeature = \"reports\"\n"),
+            "{text}"
+        );
+        assert_eq!(Manifest::parse(&text).unwrap().resources, [billed]);
+    }
+
+    #[test]
+    fn a_resource_recorded_before_limits_existed_is_read_without_them() {
+        let old = format!(
+            "{NEW}\n[[resources]]\nname = \"Project\"\ntable = \"projects\"\nfields = [\"title:string\"]\nfiles = []\ninjections = []\n"
+        )
+        .replace("resources = []\n", "");
+        let resource = &Manifest::parse(&old).unwrap().resources[0];
+        assert!(resource.limits.is_empty());
+        assert_eq!(resource.feature, None);
     }
 }

@@ -22,22 +22,17 @@ pub fn database() -> Result<Database, Error> {
     })
 }
 
-/// Asks which features to include, showing all three with what they bring; the
-/// available ones are preselected. Choosing `rbac` pulls in `orgs`, as the prompt says;
-/// the spec checks the rest (a feature this version lacks is refused by name).
+/// Asks which features to include, showing all three with what they bring, all
+/// preselected. Choosing `rbac` pulls in `orgs`, as the prompt says; the spec checks the
+/// rest.
 pub fn features() -> Result<Vec<Feature>, Error> {
     let labels: Vec<String> = Feature::ALL
         .into_iter()
-        .map(|feature| {
-            let later = if feature.is_available() {
-                ""
-            } else {
-                " [not in this version]"
-            };
-            format!("{:<8} {}{later}", feature.as_str(), feature.description())
-        })
+        .map(|feature| format!("{:<8} {}", feature.as_str(), feature.description()))
         .collect();
-    let defaults: Vec<bool> = Feature::ALL.map(Feature::is_available).to_vec();
+    let defaults: Vec<bool> = Feature::ALL
+        .map(|feature| Feature::defaults().contains(feature))
+        .to_vec();
     let chosen = MultiSelect::new()
         .with_prompt("Features (space to toggle, enter to accept; rbac pulls in orgs)")
         .items(&labels)

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{context::FeaturesContext, tenancy::Tenancy};
 use crate::{
-    features::FeatureSet,
+    features::{Feature, FeatureSet},
     fields::{Field, FieldType},
     naming::ResourceName,
     spec::{Database, Parent, ResourceSpec},
@@ -19,6 +19,12 @@ pub struct ResourceContext {
     pub features: FeaturesContext,
     /// Who owns the rows; see `Tenancy`.
     pub tenancy: Tenancy,
+    /// Whether the project has billing (plans, limits and feature gates).
+    pub billing: bool,
+    /// Whether some plan limits this resource (`--limit`): creates check the plan.
+    pub limited: bool,
+    /// The plan feature every route needs (`--feature`), if any.
+    pub feature: Option<String>,
     /// `/{path}`, where the collection is served.
     pub route_base: String,
     pub sqlite: bool,
@@ -244,6 +250,9 @@ impl ResourceContext {
             references,
             fields: contexts,
             route_base: tenancy.route_base(&name),
+            billing: features.contains(Feature::Billing),
+            limited: !spec.limits.is_empty(),
+            feature: spec.feature.clone(),
             features: FeaturesContext::new(features),
             tenancy: tenancy.clone(),
             name,
@@ -650,6 +659,7 @@ fn invalid(field: &Field) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::PlanLimit;
 
     fn schema_of(spec: &str) -> String {
         let field = Field::parse(spec).unwrap();
@@ -680,5 +690,39 @@ mod tests {
             "#[schema(value_type = Option<Value>)]"
         );
         assert_eq!(schema_of("done:bool"), "#[schema(value_type = bool)]");
+    }
+
+    #[test]
+    fn billing_options_reach_the_templates() {
+        let spec = |limits: Vec<PlanLimit>, feature: Option<&str>| ResourceSpec {
+            name: ResourceName::parse("Report").unwrap(),
+            fields: vec![Field::parse("title:string").unwrap()],
+            parents: vec![],
+            limits,
+            feature: feature.map(ToOwned::to_owned),
+        };
+        let context = |features: &str, spec: &ResourceSpec| {
+            let features = FeatureSet::parse(features).unwrap();
+            ResourceContext::new(
+                "acme",
+                Database::Sqlite,
+                &features,
+                &Tenancy::of(&features),
+                spec,
+            )
+        };
+        let free = PlanLimit {
+            plan: "free".to_owned(),
+            max: 3,
+        };
+
+        let limited = context("orgs,billing", &spec(vec![free], None));
+        assert!(limited.billing && limited.limited);
+        assert_eq!(limited.feature, None);
+        let gated = context("billing", &spec(vec![], Some("reports")));
+        assert!(gated.billing && !gated.limited);
+        assert_eq!(gated.feature.as_deref(), Some("reports"));
+        let plain = context("orgs", &spec(vec![], None));
+        assert!(!plain.billing && !plain.limited);
     }
 }

@@ -1,13 +1,15 @@
 //! The plan of `saas add resource`: render the resource's files, inject its
 //! registrations at the marker comments, and record both in `saas.toml`.
 
-use std::path::PathBuf;
+use std::{io, path::PathBuf};
 
 use crate::{
     Error,
+    features::Feature,
     inject::{self, Marker, Placement},
     manifest::{self, FileRecord, Injection, ResourceEntry},
     plan::{Op, Plan},
+    plans,
     render::{Renderer, ResourceContext, Tenancy},
     rustfmt::{self, Unformatted},
     spec::ResourceSpec,
@@ -45,12 +47,22 @@ const PERMISSIONS: Marker = Marker {
     place: "as the last line inside `permissions! { … }` of src/access.rs",
 };
 
+/// Where a resource's table joins the tables plans may limit (`billing` projects).
+const TABLES: Marker = Marker {
+    path: "src/resources/mod.rs",
+    marker: "// saas:resource-tables",
+    placement: Placement::BeforeMarker,
+    place: "as the last line inside `pub const TABLES: &[&str] = &[ … ];` of src/resources/mod.rs",
+};
+
 /// What `saas add resource` will do.
 #[derive(Debug)]
 pub struct Addition {
     pub plan: Plan,
     /// Set when the Rust files could not be formatted.
     pub unformatted: Option<Unformatted>,
+    /// With `--feature` naming a feature no plan had: the plans it was added to.
+    pub feature_added_to: Option<Vec<String>>,
 }
 
 /// Everything `saas add resource` will write for `spec`, checked; reads the project but
@@ -116,6 +128,10 @@ pub fn plan_add(
             .into_iter()
             .map(|row| (PERMISSIONS, row.line)),
     );
+    let billing = manifest.features.contains(Feature::Billing);
+    if billing {
+        lines.push((TABLES, format!("    \"{table}\",")));
+    }
     let mut edited_files: Vec<(&str, String)> = Vec::new();
     for (marker, line) in lines {
         let text = match edited_files.iter().find(|(path, _)| *path == marker.path) {
@@ -148,10 +164,37 @@ pub fn plan_add(
         });
     }
 
+    let mut feature_added_to = None;
+    if billing && (!spec.limits.is_empty() || spec.feature.is_some()) {
+        let path = project.root.join(plans::FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => Error::PlansFile {
+                problem: "the file is missing, and `--limit` and `--feature` write into it".to_owned(),
+                help: "put the plans back (`saas new` wrote them; the app needs them to start), or leave the options out".to_owned(),
+            },
+            _ => Error::Read { path, source },
+        })?;
+        let added = plans::add(&text, table, &spec.limits, spec.feature.as_deref())?;
+        feature_added_to = added.feature_added_to;
+        if added.text != text {
+            plan.ops.push(Op::Edit {
+                path: PathBuf::from(plans::FILE),
+                contents: added.text.into_bytes(),
+                marker: None,
+            });
+        }
+    }
+
     let entry = ResourceEntry {
         name: spec.name.pascal.clone(),
         table: table.clone(),
         fields: spec.fields.iter().map(ToString::to_string).collect(),
+        limits: spec
+            .limits
+            .iter()
+            .map(|limit| (limit.plan.clone(), limit.max))
+            .collect(),
+        feature: spec.feature.clone(),
         files,
         injections,
     };
@@ -160,5 +203,9 @@ pub fn plan_add(
         contents: manifest::add_resource(&project.manifest_text, &entry)?.into_bytes(),
         marker: None,
     });
-    Ok(Addition { plan, unformatted })
+    Ok(Addition {
+        plan,
+        unformatted,
+        feature_added_to,
+    })
 }

@@ -58,6 +58,14 @@ pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
     if let Some(problem) = &addition.unformatted {
         eprintln!("{}", problem.warning());
     }
+    if !args.json
+        && let Some(feature) = &spec.feature
+    {
+        println!(
+            "\n{}",
+            feature_note(feature, addition.feature_added_to.as_deref(), args.dry_run)
+        );
+    }
     if args.dry_run {
         return Ok(());
     }
@@ -94,6 +102,28 @@ pub fn remove(args: RemoveResourceArgs, cwd: &Path) -> anyhow::Result<()> {
         removal.name
     );
     Ok(())
+}
+
+/// What `--feature` did to `config/plans.toml`, for people.
+fn feature_note(feature: &str, added_to: Option<&[String]>, dry_run: bool) -> String {
+    let file = crate::plans::FILE;
+    let would = if dry_run { "would be" } else { "is" };
+    match added_to {
+        None => format!(
+            "Feature `{feature}`: {file} lists it already, so its plans are left as they are."
+        ),
+        Some([]) => format!(
+            "Feature `{feature}` is new, and {file} has no plan but `free`: add it to the `features` of the plans that should have it."
+        ),
+        Some(plans) => {
+            let names: Vec<String> = plans.iter().map(|plan| format!("`{plan}`")).collect();
+            let plural = if plans.len() == 1 { "" } else { "s" };
+            format!(
+                "Feature `{feature}` is new: it {would} added to the `features` of plan{plural} {} in {file} (every plan but `free`); edit that file to choose otherwise.",
+                names.join(", ")
+            )
+        }
+    }
 }
 
 fn sha256(contents: &[u8]) -> String {

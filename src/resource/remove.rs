@@ -7,11 +7,13 @@ use std::{collections::BTreeMap, fmt, path::PathBuf};
 use crate::{
     Error,
     cli::RemoveResourceArgs,
+    features::Feature,
     fields::{Field, FieldType},
     inject,
     manifest::{self, Injection},
     naming::ResourceName,
     plan::{Op, Plan},
+    plans,
     spec::resource::find_resource,
 };
 
@@ -144,6 +146,31 @@ pub fn plan_remove(
                 contents: text.into_bytes(),
                 marker: Some(marker.to_owned()),
             });
+        }
+    }
+
+    if manifest.features.contains(Feature::Billing) {
+        let path = project.root.join(plans::FILE);
+        // No plans file, nothing to undo in it (the app will say it is missing).
+        if path.is_file() {
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })?;
+            // A feature another resource still needs stays in the plans.
+            let feature = entry.feature.as_deref().filter(|feature| {
+                !manifest.resources.iter().any(|other| {
+                    other.table != entry.table && other.feature.as_deref() == Some(*feature)
+                })
+            });
+            // Every plan's key goes, also one written by hand: the app refuses to start
+            // with a limit on a table it does not have.
+            let without = plans::remove(&text, &entry.table, feature)?;
+            if without != text {
+                plan.ops.push(Op::Edit {
+                    path: PathBuf::from(plans::FILE),
+                    contents: without.into_bytes(),
+                    marker: None,
+                });
+            }
         }
     }
 

@@ -17,7 +17,7 @@ use crate::{
     naming::ProjectName,
 };
 
-pub use self::resource::{Parent, ResourceSpec};
+pub use self::resource::{Parent, PlanLimit, ResourceSpec};
 
 /// A database the generated app can be written for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -178,10 +178,10 @@ mod tests {
             .complete(None, Some(vec![Feature::Rbac]))
             .unwrap_err();
         assert!(matches!(error, Error::FeatureRequires { .. }), "{error}");
-        let error = request(None)
+        let spec = request(None)
             .complete(None, Some(vec![Feature::Billing]))
-            .unwrap_err();
-        assert!(matches!(error, Error::FeatureNotAvailable(_)), "{error}");
+            .unwrap();
+        assert_eq!(spec.features, FeatureSet::parse("billing").unwrap());
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub struct Parent {
     pub fields: Vec<Field>,
 }
 
-/// A `--limit <plan>=<n>`: at most `max` rows per tenant on `plan`.
+/// A `--limit <plan>=<n>`: at most `max` rows per billing owner on `plan`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanLimit {
     pub plan: String,
@@ -54,11 +54,8 @@ impl ResourceSpec {
                 option: "--feature",
             });
         }
-        let limits = args
-            .limit
-            .iter()
-            .map(|limit| PlanLimit::parse(limit))
-            .collect::<Result<_, _>>()?;
+        let limits = PlanLimit::parse_all(&args.limit)?;
+        let feature = args.feature.as_deref().map(parse_feature).transpose()?;
         let fields = args
             .fields
             .iter()
@@ -94,27 +91,72 @@ impl ResourceSpec {
             fields,
             parents,
             limits,
-            feature: args.feature.clone(),
+            feature,
         })
     }
 }
 
 impl PlanLimit {
+    /// Parses the `--limit` values (clap has split `free=3,pro=100` at commas): each
+    /// plan once, each maximum a whole number from 1. Whether the plans exist is checked
+    /// against `config/plans.toml` when the edit is planned.
+    pub fn parse_all(raw: &[String]) -> Result<Vec<Self>, Error> {
+        let mut limits: Vec<Self> = Vec::new();
+        for raw in raw {
+            let limit = Self::parse(raw)?;
+            if limits.iter().any(|earlier| earlier.plan == limit.plan) {
+                return Err(Error::InvalidOption {
+                    option: "--limit",
+                    value: raw.clone(),
+                    help: format!("give plan `{}` one limit", limit.plan),
+                });
+            }
+            limits.push(limit);
+        }
+        Ok(limits)
+    }
+
     fn parse(raw: &str) -> Result<Self, Error> {
-        let invalid = || Error::InvalidOption {
+        let invalid = |help: &str| Error::InvalidOption {
             option: "--limit",
             value: raw.to_owned(),
-            help: "write `<plan>=<n>`, e.g. `--limit free=3`".to_owned(),
+            help: help.to_owned(),
         };
-        let (plan, max) = raw.split_once('=').ok_or_else(invalid)?;
-        let max = max.trim().parse().map_err(|_| invalid())?;
+        let shape = "write `<plan>=<n>` with a whole number n, e.g. `--limit free=3` (several: `--limit free=3,pro=100`)";
+        let (plan, max) = raw.split_once('=').ok_or_else(|| invalid(shape))?;
         let plan = plan.trim();
         if plan.is_empty() {
-            return Err(invalid());
+            return Err(invalid(shape));
+        }
+        let max: u32 = max.trim().parse().map_err(|_| invalid(shape))?;
+        if max == 0 {
+            return Err(invalid(&format!(
+                "a limit is at least 1; to keep the resource off plan `{plan}` entirely, gate it with `--feature <name>` and leave the feature out of that plan"
+            )));
         }
         Ok(Self {
             plan: plan.to_owned(),
             max,
+        })
+    }
+}
+
+/// `--feature`: a plan feature's name, as `config/plans.toml` lists it and the generated
+/// code checks it.
+fn parse_feature(raw: &str) -> Result<String, Error> {
+    let snake_case = raw.starts_with(|c: char| c.is_ascii_lowercase())
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !raw.ends_with('_')
+        && !raw.contains("__");
+    if snake_case {
+        Ok(raw.to_owned())
+    } else {
+        Err(Error::InvalidOption {
+            option: "--feature",
+            value: raw.to_owned(),
+            help: "a feature is named in snake_case: lowercase letters, digits and single underscores, starting with a letter, such as `reports` or `bulk_export`".to_owned(),
         })
     }
 }
@@ -191,4 +233,69 @@ fn resolve_references(
         });
     }
     Ok(parents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn limits_are_plan_equals_a_whole_number_from_one() {
+        assert_eq!(
+            PlanLimit::parse_all(&strings(&["free=3", " pro = 100"])).unwrap(),
+            [
+                PlanLimit {
+                    plan: "free".to_owned(),
+                    max: 3
+                },
+                PlanLimit {
+                    plan: "pro".to_owned(),
+                    max: 100
+                }
+            ]
+        );
+        for bad in ["free", "free=x", "free=-1", "=3", "free=3.5", "free="] {
+            let error = PlanLimit::parse_all(&strings(&[bad]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with(&format!(
+                    "invalid `--limit {bad}`\nhelp: write `<plan>=<n>`"
+                )),
+                "{error}"
+            );
+        }
+        let error = PlanLimit::parse_all(&strings(&["free=0"]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("a limit is at least 1"), "{error}");
+        let error = PlanLimit::parse_all(&strings(&["free=3", "free=4"]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("give plan `free` one limit"), "{error}");
+    }
+
+    #[test]
+    fn feature_names_are_snake_case() {
+        for good in ["reports", "bulk_export", "v2_api"] {
+            assert_eq!(parse_feature(good).unwrap(), good);
+        }
+        for bad in [
+            "Reports",
+            "bulk-export",
+            "2fa",
+            "_x",
+            "x_",
+            "a__b",
+            "",
+            "rapports é",
+        ] {
+            let error = parse_feature(bad).unwrap_err().to_string();
+            assert!(error.contains("snake_case"), "{bad}: {error}");
+        }
+    }
 }

@@ -1,8 +1,9 @@
-//! End to end: generate an app per database (bare, and with orgs: `orgs,rbac` on
-//! SQLite, `orgs` on PostgreSQL), hold it to fmt and clippy, run its own tests, add
-//! and remove resources and do it again; the bare apps then start their binary and
-//! sign up, read `me` and log out over real HTTP. Without a reachable PostgreSQL the
-//! PostgreSQL test says it is skipped, or fails under `SAAS_REQUIRE_POSTGRES=1`.
+//! End to end: every valid feature set (none, orgs, orgs+rbac, billing, orgs+billing,
+//! orgs+rbac+billing) on each database is generated, held to fmt and clippy, its own
+//! tests run; then resources are added and removed and it is checked again. The bare
+//! apps also start their binary and sign up, read `me` and log out over real HTTP.
+//! Without a reachable PostgreSQL the PostgreSQL tests say they are skipped, or fail
+//! under `SAAS_REQUIRE_POSTGRES=1`.
 //!
 //! Generated projects share one target directory, so their dependencies build once.
 
@@ -67,27 +68,57 @@ fn check_project(project: &Path, test_env: &[(&str, &str)]) {
 }
 
 /// `saas add resource` twice (every field type, a reference), then `saas remove
-/// resource`: after each, the project is formatted, lint-free and its tests pass.
+/// resource`: after each, the project is formatted, lint-free and its tests pass. With
+/// billing, `Project` is limited on the free plan and `Task` needs the plan feature
+/// `reports`, and both are removed again.
 fn add_and_remove_resources(project: &Path, test_env: &[(&str, &str)]) {
-    let add = |args: &[&str]| {
-        saas()
-            .args(["add", "resource"])
-            .args(args)
-            .current_dir(project)
-            .assert()
-            .success();
+    let run = |args: &[&str]| {
+        saas().args(args).current_dir(project).assert().success();
     };
-    add(&[&["Project"], PROJECT_FIELDS].concat());
-    add(&[&["Task"], TASK_FIELDS].concat());
+    let billing = std::fs::read_to_string(project.join("saas.toml"))
+        .unwrap()
+        .contains("\"billing\"");
+    let (project_options, task_options): (&[&str], &[&str]) = if billing {
+        (&["--limit", "free=3"], &["--feature", "reports"])
+    } else {
+        (&[], &[])
+    };
+    run(&[
+        &["add", "resource", "Project"],
+        PROJECT_FIELDS,
+        project_options,
+    ]
+    .concat());
+    run(&[&["add", "resource", "Task"], TASK_FIELDS, task_options].concat());
     check_project(project, test_env);
 
-    saas()
-        .args(["remove", "resource", "Task"])
-        .current_dir(project)
-        .assert()
-        .success();
+    run(&["remove", "resource", "Task"]);
+    if billing {
+        run(&["remove", "resource", "Project"]);
+    }
     cargo(project, &["fmt", "--check"], &[]);
     cargo(project, &["test"], test_env);
+}
+
+/// A feature variant: generated, checked, then with resources added and removed. The
+/// bare apps also start their binary; each variant compiles an app, so CI time grows
+/// with every one.
+fn check_variant(name: &str, database: &str, features: &str) {
+    let parent = tempfile::tempdir().unwrap();
+    let test_database_url;
+    let test_env: Vec<(&str, &str)> = if database == "postgres" {
+        let Some(server_url) = postgres::server_or_skip(name) else {
+            return;
+        };
+        test_database_url = format!("{server_url}/postgres");
+        vec![("DATABASE_URL", test_database_url.as_str())]
+    } else {
+        Vec::new()
+    };
+    let project = generate_with(parent.path(), name, database, features);
+
+    check_project(&project, &test_env);
+    add_and_remove_resources(&project, &test_env);
 }
 
 #[test]
@@ -106,31 +137,54 @@ fn a_generated_sqlite_app_builds_passes_its_tests_and_serves() {
     assert!(project.join("data/app.db").is_file());
 }
 
-/// The feature variants get the checks without the server run, which the bare apps
-/// already cover: each variant compiles an app, so CI time grows with every one.
 #[test]
-fn a_generated_sqlite_app_with_orgs_and_rbac_passes_its_tests_before_and_after_resources() {
-    let parent = tempfile::tempdir().unwrap();
-    let project = generate_with(parent.path(), "acme-teams", "sqlite", "orgs,rbac");
-
-    check_project(&project, &[]);
-    add_and_remove_resources(&project, &[]);
+fn a_sqlite_app_with_orgs_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-orgs", "sqlite", "orgs");
 }
 
 #[test]
-fn a_generated_postgres_app_with_orgs_passes_its_tests_before_and_after_resources() {
-    let parent = tempfile::tempdir().unwrap();
-    let Some(server_url) = postgres::server_or_skip(
-        "a_generated_postgres_app_with_orgs_passes_its_tests_before_and_after_resources",
-    ) else {
-        return;
-    };
-    let project = generate_with(parent.path(), "acme-orgs-pg", "postgres", "orgs");
-    let test_database_url = format!("{server_url}/postgres");
-    let test_env = [("DATABASE_URL", test_database_url.as_str())];
+fn a_postgres_app_with_orgs_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-orgs-pg", "postgres", "orgs");
+}
 
-    check_project(&project, &test_env);
-    add_and_remove_resources(&project, &test_env);
+#[test]
+fn a_sqlite_app_with_orgs_and_rbac_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-teams", "sqlite", "orgs,rbac");
+}
+
+#[test]
+fn a_postgres_app_with_orgs_and_rbac_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-teams-pg", "postgres", "orgs,rbac");
+}
+
+#[test]
+fn a_sqlite_app_with_billing_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-billing", "sqlite", "billing");
+}
+
+#[test]
+fn a_postgres_app_with_billing_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-billing-pg", "postgres", "billing");
+}
+
+#[test]
+fn a_sqlite_app_with_orgs_and_billing_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-orgs-billing", "sqlite", "orgs,billing");
+}
+
+#[test]
+fn a_postgres_app_with_orgs_and_billing_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-orgs-billing-pg", "postgres", "orgs,billing");
+}
+
+#[test]
+fn a_sqlite_app_with_every_feature_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-all", "sqlite", "orgs,rbac,billing");
+}
+
+#[test]
+fn a_postgres_app_with_every_feature_passes_its_tests_before_and_after_resources() {
+    check_variant("acme-all-pg", "postgres", "orgs,rbac,billing");
 }
 
 #[test]

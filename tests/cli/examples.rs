@@ -8,7 +8,7 @@ use std::path::Path;
 use clap::CommandFactory;
 use predicates::str::contains;
 
-use crate::common::{add, fingerprint, new_project, read, saas};
+use crate::common::{add, fingerprint, new_project, new_project_with, read, saas};
 
 /// The `saas …` commands in `text`, split at `&&`: whole lines (help output, README
 /// code blocks) and, with `code_spans`, inline code spans too (the README's prose; the
@@ -103,7 +103,8 @@ fn every_example_in_the_readme_works_in_a_generated_project() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let all = examples(&readme, true);
-    let (_parent, root) = new_project("sqlite");
+    // The project `saas new acme --yes` makes: the README's billing examples need it.
+    let (_parent, root) = new_project_with("sqlite", "orgs,rbac,billing");
     run_all(&root, &all, "README.md");
     assert!(all.len() >= 5, "the README shows too few examples: {all:?}");
 }

@@ -1,6 +1,7 @@
 //! The scaffolder's integration tests, in one binary: the CLI as a user runs it, the
 //! generated files as snapshots, and generated apps built, tested and served.
 
+mod billing;
 mod common;
 mod e2e;
 mod examples;
@@ -12,3 +13,4 @@ mod refusals;
 mod remove;
 mod resources;
 mod snapshots;
+mod whitespace;

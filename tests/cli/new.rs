@@ -8,7 +8,7 @@ use saas::manifest::Manifest;
 use crate::common::saas;
 
 #[test]
-fn new_with_yes_writes_a_sqlite_project_with_every_available_feature() {
+fn new_with_yes_writes_a_sqlite_project_with_every_feature() {
     let parent = tempfile::tempdir().unwrap();
 
     saas()
@@ -16,7 +16,9 @@ fn new_with_yes_writes_a_sqlite_project_with_every_available_feature() {
         .current_dir(parent.path())
         .assert()
         .success()
-        .stdout(contains("Created `acme` (sqlite; features: orgs, rbac)"))
+        .stdout(contains(
+            "Created `acme` (sqlite; features: orgs, rbac, billing)",
+        ))
         .stdout(contains("cd ./acme"))
         .stdout(contains("cargo run"))
         .stdout(contains("cargo test"));
@@ -46,7 +48,7 @@ fn new_with_yes_writes_a_sqlite_project_with_every_available_feature() {
             saas_version: env!("CARGO_PKG_VERSION").to_owned(),
             name: "acme".to_owned(),
             database: saas::spec::Database::Sqlite,
-            features: saas::features::FeatureSet::parse("orgs,rbac").unwrap(),
+            features: saas::features::FeatureSet::parse("orgs,rbac,billing").unwrap(),
             resources: vec![],
         }
     );

@@ -217,6 +217,11 @@ fn billing_options_need_the_billing_feature() {
         &["Report", "title:string", "--feature", "reports"],
         "`--feature` needs the `billing` feature",
     );
+    assert_add_refused(
+        &[],
+        &["Project", "title:string", "--limit", "free=3"],
+        "help: leave `--limit` out; plans come with projects made with `--features billing`",
+    );
 }
 
 #[test]

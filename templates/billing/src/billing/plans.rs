@@ -242,21 +242,19 @@ mod tests {
     }
 
     #[test]
-    fn the_generated_file_parses_to_free_and_pro() {
+    fn the_plans_file_of_this_app_is_valid() {
         let plans = Plans::parse(
             include_str!("../../config/plans.toml"),
             "config/plans.toml",
-            &[],
-            |_| Some("price_pro".to_owned()),
+            crate::resources::TABLES,
+            |variable| Some(format!("price_for_{variable}")),
         )
         .unwrap();
-        let ids: Vec<&str> = plans.iter().map(|plan| plan.id.as_str()).collect();
-        assert_eq!(ids, ["free", "pro"]);
         assert_eq!(plans.free().price_id, None);
-        assert_eq!(
-            plans.get("pro").unwrap().price_id.as_deref(),
-            Some("price_pro")
-        );
+        for plan in plans.iter().filter(|plan| !plan.is_free()) {
+            let expected = format!("price_for_STRIPE_PRICE_{}", plan.id.to_ascii_uppercase());
+            assert_eq!(plan.price_id.as_deref(), Some(expected.as_str()));
+        }
     }
 
     #[test]
