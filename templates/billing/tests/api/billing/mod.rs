@@ -3,4 +3,5 @@
 
 mod checkout;
 mod events;
+mod plans;
 mod signatures;
