@@ -17,6 +17,15 @@ pub enum StripeError {
     Refused { status: u16, message: String },
 }
 
+impl StripeError {
+    /// Whether Stripe stored this answer for the request's idempotency key: it does for
+    /// its own 5xx, and replays them. A call that never got an answer may well have
+    /// succeeded, and its key is what finds out.
+    pub fn is_replayed(&self) -> bool {
+        matches!(self, Self::Refused { status, .. } if *status >= 500)
+    }
+}
+
 /// An authenticated client of the Stripe API.
 #[derive(Debug, Clone)]
 pub struct Stripe {
@@ -78,19 +87,21 @@ impl Stripe {
         })
     }
 
-    /// Creates the customer of a billing owner. The idempotency key is the owner's, so
-    /// two concurrent calls for one owner (within Stripe's 24 hours) make one customer.
+    /// Creates the customer of a billing owner. Calls with the same `idempotency_key`
+    /// (within Stripe's 24 hours) make one customer and get the same answer.
     pub async fn create_customer(
         &self,
         owner_id: Uuid,
         description: &str,
+        idempotency_key: &str,
     ) -> Result<String, StripeError> {
         let form = [
             ("description", description.to_owned()),
             ("metadata[owner_id]", owner_id.to_string()),
         ];
-        let key = format!("customer-{owner_id}");
-        let created: Created = self.post("/v1/customers", Some(&key), &form).await?;
+        let created: Created = self
+            .post("/v1/customers", Some(idempotency_key), &form)
+            .await?;
         Ok(created.id)
     }
 

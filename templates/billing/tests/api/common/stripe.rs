@@ -4,7 +4,7 @@
 //! Requests are form-encoded with a bearer secret key; answers are Stripe's JSON
 //! shapes, errors included (`{"error": {"type", "message", "code"}}`). Like Stripe, a
 //! POST repeated with the same `Idempotency-Key` and the same parameters gets the first
-//! answer again instead of creating a second object.
+//! answer again instead of creating a second object, a 5xx of Stripe's own included.
 
 use std::{
     collections::HashMap,
@@ -59,11 +59,11 @@ struct Failure {
 struct Answered {
     path: String,
     form: Vec<(String, String)>,
-    body: Value,
+    answer: Result<Value, StripeError>,
 }
 
 /// An error as Stripe answers it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct StripeError {
     status: StatusCode,
     kind: &'static str,
@@ -224,15 +224,6 @@ impl Ledger {
                 "Invalid API Key provided",
             ));
         }
-        if let Some(index) = self.failures.iter().position(|failure| {
-            failure
-                .path
-                .as_ref()
-                .is_none_or(|path| *path == request.path)
-        }) {
-            let failure = self.failures.remove(index);
-            return Err(StripeError::injected(failure.status));
-        }
         if request.method != "POST" {
             return Err(StripeError::invalid(
                 StatusCode::NOT_FOUND,
@@ -251,18 +242,34 @@ impl Ledger {
                     message: "Keys for idempotent requests can only be used with the same parameters they were first used with".to_owned(),
                 });
             }
-            return Ok(answered.body.clone());
+            return answered.answer.clone();
         }
-        let body = self.create(request)?;
-        if let Some(key) = &request.idempotency_key {
+        let answer = match self.failures.iter().position(|failure| {
+            failure
+                .path
+                .as_ref()
+                .is_none_or(|path| *path == request.path)
+        }) {
+            Some(index) => Err(StripeError::injected(self.failures.remove(index).status)),
+            None => self.create(request),
+        };
+        // Like Stripe, keep the answer for the key: a success, or a 5xx of its own (an
+        // invalid request is not kept, as it never ran).
+        let kept = match &answer {
+            Ok(_) => true,
+            Err(error) => error.status.is_server_error(),
+        };
+        if let Some(key) = &request.idempotency_key
+            && kept
+        {
             let answered = Answered {
                 path: request.path.clone(),
                 form: request.form.clone(),
-                body: body.clone(),
+                answer: answer.clone(),
             };
             self.idempotent.insert(key.clone(), answered);
         }
-        Ok(body)
+        answer
     }
 
     fn new_id(&mut self, prefix: &str) -> String {
