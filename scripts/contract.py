@@ -77,7 +77,10 @@ def build_app(work, database):
     app = work / "contract"
     run([saas, "add", "resource", "Project", *PROJECT_FIELDS], cwd=app, stdout=subprocess.DEVNULL)
     target = Path(os.environ.get("CONTRACT_TARGET_DIR", ROOT / "target" / "tmp" / "generated"))
-    run(["cargo", "build", "--quiet"], cwd=app, env={**os.environ, "CARGO_TARGET_DIR": str(target)})
+    # --locked and no debug info, as the end-to-end tests build their apps in the same
+    # target directory: the dependencies compiled there are reused.
+    env = {**os.environ, "CARGO_TARGET_DIR": str(target), "CARGO_PROFILE_DEV_DEBUG": "0"}
+    run(["cargo", "build", "--quiet", "--locked"], cwd=app, env=env)
     return target / "debug" / "contract"
 
 

@@ -5,6 +5,7 @@ mod error; // the library's error type
 pub mod features; // the optional features and the rules between them
 pub mod fields; // field specs of `saas add resource`
 pub mod inject; // idempotent edits at marker comments
+pub mod lockfile; // the Cargo.lock a new project ships, per dependency set
 pub mod manifest; // `saas.toml`, the memory of a generated project
 pub mod migration; // versions of new migrations
 pub mod naming; // project names, validated as cargo validates package names

@@ -7,6 +7,8 @@ use anyhow::Context;
 
 use crate::{
     cli::NewArgs,
+    features::Feature,
+    lockfile,
     plan::Plan,
     prompt,
     render::{ProjectContext, Renderer, template_trees},
@@ -58,6 +60,9 @@ pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
     let mut plan = Plan::default();
     let trees = template_trees(spec.database, &spec.features);
     Renderer::new().render_trees(&trees, &context, &mut plan)?;
+    let billing = spec.features.contains(Feature::Billing);
+    let lock = lockfile::for_project(spec.database, billing, &context.package);
+    plan.create("Cargo.lock".into(), lock.into_bytes());
     Ok(plan)
 }
 

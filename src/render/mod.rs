@@ -15,7 +15,7 @@ pub use self::tenancy::Tenancy;
 use crate::{Error, features::FeatureSet, plan::Plan, spec::Database};
 
 /// Every template, embedded in the binary.
-static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+pub(crate) static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 /// Files with this suffix are rendered (and lose it); all others are copied as they are.
 const TEMPLATE_SUFFIX: &str = ".jinja";

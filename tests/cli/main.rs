@@ -6,6 +6,7 @@ mod common;
 mod e2e;
 mod examples;
 mod formatting;
+mod golden;
 mod manifest;
 mod new;
 mod postgres;

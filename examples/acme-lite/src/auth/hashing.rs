@@ -1,0 +1,140 @@
+//! Argon2id password hashing, kept off the async runtime and bounded in concurrency.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use argon2::{
+    Algorithm, Argon2, Params, Version,
+    password_hash::{PasswordHasher as _, PasswordVerifier as _},
+};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+
+use super::user::PasswordHash;
+use crate::error::AppError;
+
+/// A hash of a random password, verified when a login names no account, so that an
+/// unknown email costs the same time as a wrong password.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$2BEIJmTa9DvIk+0lejNrkg$vTUeeW7t4zWSfeWgc3QaQZqCqrcO6/sZIHJp3T0+ba4";
+
+/// Hashes and verifies passwords; cheap to clone.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    /// Each hash takes 19 MiB and a core for tens of milliseconds: at most one per core.
+    permits: Arc<Semaphore>,
+    /// How long a request waits for a permit before it is answered 503 `busy`. A
+    /// flood of password requests then costs its senders errors, not every other
+    /// user their logins.
+    max_wait: Duration,
+}
+
+impl PasswordHasher {
+    pub fn new(max_wait: Duration) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            permits: Arc::new(Semaphore::new(cores)),
+            max_wait,
+        }
+    }
+
+    /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+    pub async fn hash(&self, password: SecretString) -> Result<PasswordHash, AppError> {
+        self.run(move || {
+            argon2()
+                .hash_password(password.expose_secret().as_bytes())
+                .map(|hash| PasswordHash::new(hash.to_string()))
+                .map_err(|error| anyhow::anyhow!("could not hash password: {error}"))
+        })
+        .await
+    }
+
+    /// Whether `password` matches `hash`; with no hash (no such account) it checks a dummy
+    /// and answers `false`, taking the same time either way.
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        hash: Option<PasswordHash>,
+    ) -> Result<bool, AppError> {
+        self.run(move || {
+            let known = hash.is_some();
+            let hash = hash.as_ref().map_or(DUMMY_HASH, PasswordHash::as_str);
+            let matches = argon2()
+                .verify_password(password.expose_secret().as_bytes(), hash)
+                .is_ok();
+            Ok(known && matches)
+        })
+        .await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let _permit = tokio::time::timeout(self.max_wait, self.permits.acquire())
+            .await
+            .map_err(|_| {
+                tracing::warn!("password hashing is saturated: request refused");
+                AppError::Busy
+            })?
+            .context("hasher closed")?;
+        let result = tokio::task::spawn_blocking(work)
+            .await
+            .context("password hashing task failed")?;
+        Ok(result?)
+    }
+}
+
+/// Argon2id with OWASP's parameters, pinned so a change of crate defaults cannot weaken them.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid Argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_no_other() {
+        let hasher = PasswordHasher::new(WAIT);
+        let hash = hasher.hash("correct horse".into()).await.unwrap();
+        assert!(
+            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_str()
+        );
+        assert!(
+            hasher
+                .verify("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("Correct horse".into(), Some(hash))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_is_well_formed_and_never_matches() {
+        argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).unwrap();
+        let hasher = PasswordHasher::new(WAIT);
+        assert!(!hasher.verify("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_waits_too_long_for_a_permit_is_told_busy() {
+        let hasher = PasswordHasher::new(Duration::from_millis(20));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Every permit held, as by hashes in flight.
+        let held = hasher.permits.acquire_many(cores as u32).await.unwrap();
+        let refused = hasher.hash("correct horse".into()).await.unwrap_err();
+        assert!(matches!(refused, AppError::Busy), "{refused:?}");
+        drop(held);
+        assert!(hasher.hash("correct horse".into()).await.is_ok());
+    }
+}

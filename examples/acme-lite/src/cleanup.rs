@@ -1,0 +1,120 @@
+//! Deletes what has ended, so that no table grows without bound: expired sessions,
+//! one-time tokens, rate-limit windows and finished jobs. Every instance runs it every
+//! `CLEANUP_INTERVAL_MINUTES`, in batches small enough not to hold the database up.
+//!
+//! SQLite keeps timestamps as RFC 3339 text with as many fractional digits as needed
+//! (`…:05Z`, `…:05.25Z`), which text comparison orders wrongly within a second
+//! (`.` sorts before `Z`): comparisons go through `julianday`, which parses both.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::{sync::watch, time::MissedTickBehavior};
+
+use crate::{
+    AppState,
+    config::Config,
+    db::{Db, DbPool},
+};
+
+/// Rows deleted per statement.
+const BATCH_SIZE: i64 = 500;
+/// How long a one-time token is kept after it expires, used or not, so that an old
+/// link still answers "expired" rather than "not found" for a while.
+const ONE_TIME_TOKEN_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
+/// No rate limit of this app has a window longer than this; a counter whose window
+/// began longer ago than this has ended whatever its key. A longer window must raise it.
+const LONGEST_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long a done or failed job is kept, to look into what happened.
+const FINISHED_JOB_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Deletes ended rows now and then every `CLEANUP_INTERVAL_MINUTES`, until `stop`'s
+/// sender is dropped.
+pub async fn run(state: AppState, mut stop: watch::Receiver<()>) {
+    let mut ticks = tokio::time::interval(state.config.cleanup_interval);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match delete_ended(&state.db, &state.config, OffsetDateTime::now_utc()).await {
+            Ok(deleted) => tracing::info!(?deleted, "cleanup done"),
+            Err(error) => tracing::error!(%error, "cleanup failed; trying again next time"),
+        }
+    }
+}
+
+/// How many rows one cleanup deleted, per table.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Deleted {
+    pub sessions: u64,
+    pub one_time_tokens: u64,
+    pub rate_limits: u64,
+    pub jobs: u64,
+}
+
+/// Deletes every row that had ended at `now`.
+pub async fn delete_ended(
+    db: &DbPool,
+    config: &Config,
+    now: OffsetDateTime,
+) -> Result<Deleted, sqlx::Error> {
+    // The same rules as `session::authenticate`: idle too long, or too old.
+    let idle = "delete from sessions where id in (
+        select id from sessions where julianday(last_seen_at) < julianday($1) limit $2)";
+    let too_old = "delete from sessions where id in (
+        select id from sessions where julianday(created_at) < julianday($1) limit $2)";
+    let sessions = in_batches(db, idle, now - config.session_idle).await?
+        + in_batches(db, too_old, now - config.session_max_age).await?;
+    let one_time_tokens = in_batches(
+        db,
+        "delete from one_time_tokens where id in (
+            select id from one_time_tokens where julianday(expires_at) < julianday($1) limit $2)",
+        now - ONE_TIME_TOKEN_GRACE,
+    )
+    .await?;
+    let rate_limits = in_batches(
+        db,
+        "delete from rate_limits where key in (
+            select key from rate_limits where window_start < $1 limit $2)",
+        (now - LONGEST_RATE_LIMIT_WINDOW).unix_timestamp(),
+    )
+    .await?;
+    let jobs = in_batches(
+        db,
+        "delete from jobs where id in (
+            select id from jobs
+            where state <> 'pending' and julianday(finished_at) < julianday($1) limit $2)",
+        now - FINISHED_JOB_RETENTION,
+    )
+    .await?;
+    Ok(Deleted {
+        sessions,
+        one_time_tokens,
+        rate_limits,
+        jobs,
+    })
+}
+
+/// Runs `delete`, which deletes at most `$2` rows older than `$1`, until it deletes
+/// less than a full batch; returns the total. Each batch is its own statement, so
+/// other writers wait at most one batch.
+async fn in_batches<T>(db: &DbPool, delete: &'static str, cutoff: T) -> Result<u64, sqlx::Error>
+where
+    T: for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db> + Copy + Send + 'static,
+{
+    let mut total = 0;
+    loop {
+        let deleted = sqlx::query(delete)
+            .bind(cutoff)
+            .bind(BATCH_SIZE)
+            .execute(db)
+            .await?
+            .rows_affected();
+        total += deleted;
+        if deleted < BATCH_SIZE as u64 {
+            return Ok(total);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The Acme Lite API: `app()` builds the router that `main` serves and the tests call.
+
+pub mod auth;
+pub mod background;
+pub mod cleanup;
+pub mod client_ip;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod jobs;
+pub mod mail;
+pub mod middleware;
+pub mod openapi;
+pub mod rate_limit;
+pub mod resources;
+pub mod telemetry;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use axum::{Router, extract::DefaultBodyLimit, routing::get};
+use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{
+    auth::{SecuritySchemes, cross_site::refuse_cross_site, hashing::PasswordHasher},
+    background::BackgroundTasks,
+    config::Config,
+    db::DbPool,
+    error::AppError,
+    jobs::WorkerHandle,
+    mail::Mailer,
+    openapi::SharedResponses,
+};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DbPool,
+    pub config: Arc<Config>,
+    pub passwords: PasswordHasher,
+    pub mailer: Mailer,
+    /// Wakes the job worker after a transaction that enqueued a job commits.
+    pub jobs: WorkerHandle,
+}
+
+impl AppState {
+    /// Fails if the mailer cannot be set up (a bad `SMTP_URL` or `MAIL_FROM`).
+    pub fn new(config: Config, db: DbPool) -> anyhow::Result<Self> {
+        Ok(Self {
+            db,
+            mailer: Mailer::from_config(&config)?,
+            passwords: PasswordHasher::new(config.password_hash_max_wait),
+            config: Arc::new(config),
+            jobs: WorkerHandle::default(),
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Acme Lite", description = "The Acme Lite HTTP API."),
+    modifiers(&SecuritySchemes, &SharedResponses)
+)]
+struct ApiDoc;
+
+/// Builds the application: every route, the OpenAPI document, and the middleware.
+pub fn app(state: AppState) -> Router {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(resources::notes::router())
+        // saas:routes
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+
+    let router = router
+        .route(
+            "/openapi.json",
+            get(move || async move { axum::Json(openapi.as_ref().clone()) }),
+        )
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refuse_cross_site,
+        ))
+        .with_state(state.clone());
+    middleware::around(router, &state.config)
+}
+
+/// Serves the app on `BIND_ADDR` until Ctrl-C or SIGTERM, letting requests in flight finish.
+pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.bind_addr).await?;
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    serve_on(listener, AppState::new(config, db)?, shutdown_signal()).await
+}
+
+/// Serves the app on an already bound listener, and runs the background tasks beside
+/// it, until `shutdown` completes.
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let background = BackgroundTasks::start(&state);
+    // Connect info gives handlers the client's address, for rate limits.
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    // Requests in flight have finished, so no job is enqueued after this.
+    background.stop().await?;
+    Ok(served?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c()
+            .await
+            .expect("failed to listen for Ctrl-C");
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("failed to listen for SIGTERM")
+            .recv()
+            .await;
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

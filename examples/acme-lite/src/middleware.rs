@@ -1,0 +1,131 @@
+//! What wraps every route: request ids, the request log, the security headers every
+//! answer carries, and the handler that turns a panic into a 500.
+
+use std::any::Any;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderName, HeaderValue, Request, Response, header},
+    response::IntoResponse,
+};
+use tower_http::{
+    ServiceBuilderExt, catch_panic::CatchPanicLayer, request_id::MakeRequestUuid,
+    set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
+
+use crate::{config::Config, error::AppError};
+
+/// `router` wrapped in the middleware every route shares.
+pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Config) -> Router<S> {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    // Only where browsers reach the app over HTTPS: it makes them refuse plain HTTP for a year.
+    let hsts = config
+        .is_https()
+        .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    let layers = tower::ServiceBuilder::new()
+        .set_request_id(x_request_id.clone(), MakeRequestUuid)
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            // Only the method, path and request id: headers carry cookies and tokens.
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
+        .propagate_request_id(x_request_id)
+        // Every answer carries these, errors and caught panics included: the panic
+        // handler sits inside them.
+        .layer(set_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(set_header(header::X_FRAME_OPTIONS, "DENY"))
+        // A JSON API loads nothing and is framed by no one.
+        .layer(set_header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            hsts,
+        ))
+        // Answers are per user: no shared cache may keep one.
+        .layer(set_header(header::CACHE_CONTROL, "no-store"))
+        .layer(CatchPanicLayer::custom(answer_panic));
+    router.layer(layers)
+}
+
+fn set_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}
+
+/// A panicking handler answers 500 with our error body; the process keeps serving.
+fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    AppError::Internal(anyhow::anyhow!("handler panicked: {detail}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::net::TcpListener;
+
+    /// Serves `router` wrapped in the middleware and GETs `path` from it.
+    async fn get_from(router: Router, app_url: &str, path: &str) -> reqwest::Response {
+        let config = Config::from_vars([("APP_URL", app_url)]).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(axum::serve(listener, around(router, &config)).into_future());
+        reqwest::get(format!("http://{address}{path}"))
+            .await
+            .unwrap()
+    }
+
+    fn assert_security_headers(response: &reqwest::Response) {
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(
+            headers["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(!headers["x-request-id"].is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_an_opaque_500_that_still_carries_the_security_headers() {
+        async fn boom() -> &'static str {
+            panic!("secret detail")
+        }
+        let router = Router::new().route("/boom", get(boom));
+
+        let response = get_from(router, "https://app.example", "/boom").await;
+
+        assert_eq!(response.status(), 500);
+        assert_security_headers(&response);
+        assert_eq!(
+            response.headers()["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
+        let body = response.text().await.unwrap();
+        assert!(body.contains("\"internal\""), "{body}");
+        assert!(!body.contains("secret detail"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn hsts_is_sent_only_when_app_url_is_https() {
+        let router = Router::new().route("/", get(|| async { "ok" }));
+
+        let response = get_from(router, "http://localhost:3000", "/").await;
+
+        assert_security_headers(&response);
+        assert!(!response.headers().contains_key("strict-transport-security"));
+    }
+}

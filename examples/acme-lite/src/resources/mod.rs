@@ -1,0 +1,91 @@
+//! Domain resources: one module each, written by `saas add resource` and yours to edit.
+//!
+//! Every query on a resource table takes the [`Tenant`] first, so no query can be
+//! written without saying whose rows it touches; another tenant's row is simply not
+//! found (404).
+
+pub mod fields;
+pub mod notes;
+// saas:resource-modules
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use serde::{Deserialize, Deserializer};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::{AppState, auth::extract::CurrentUser, error::AppError};
+
+/// Whose rows a request may touch: the signed-in user's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tenant {
+    pub user_id: Uuid,
+}
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let current = CurrentUser::from_request_parts(parts, state).await?;
+        Ok(Self {
+            user_id: current.user.id,
+        })
+    }
+}
+
+/// The query of a list request: `?limit=N&cursor=C`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// How many items to return, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(format = Uuid)]
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    /// The page size; one outside 1 to 100 is a 400, as the OpenAPI document says.
+    pub fn limit(&self) -> Result<i64, AppError> {
+        match self.limit.unwrap_or(20) {
+            limit @ 1..=100 => Ok(i64::from(limit)),
+            _ => Err(AppError::BadRequest("limit must be 1 to 100".to_owned())),
+        }
+    }
+
+    /// The id the page starts after; a cursor we did not hand out is a 400.
+    pub fn after(&self) -> Result<Option<Uuid>, AppError> {
+        self.cursor
+            .as_deref()
+            .map(|cursor| {
+                cursor
+                    .parse()
+                    .map_err(|_| AppError::BadRequest("invalid cursor".to_owned()))
+            })
+            .transpose()
+    }
+}
+
+/// Splits `rows` (fetched with `limit + 1`) into a page and the cursor of the next one.
+pub fn paginate<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    id: impl Fn(&T) -> Uuid,
+) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(|row| id(row).to_string());
+    (rows, next)
+}
+
+/// For PATCH bodies: an absent field is `None`, `null` is `Some(None)`.
+pub fn absent_or_nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,31 @@
+//! `GET /health`.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use acme_lite::db::DbPool;
+
+use crate::common::{assert_error, spawn_app};
+
+#[sqlx::test]
+async fn health_is_ok_when_the_database_answers(db: DbPool) {
+    let app = spawn_app(db).await;
+
+    let response = app.get("/health").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({ "status": "ok" })
+    );
+}
+
+#[sqlx::test]
+async fn health_is_503_when_the_database_is_gone(db: DbPool) {
+    let app = spawn_app(db).await;
+    app.db.close().await;
+
+    let response = app.get("/health").await;
+
+    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+}

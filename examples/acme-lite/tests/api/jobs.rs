@@ -1,0 +1,212 @@
+//! The job worker: the outbox is transactional, failures are retried and then given
+//! up, abandoned jobs are picked up again, and several instances share the work.
+
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+use acme_lite::{
+    AppState,
+    config::Config,
+    db::{self, DbPool},
+    jobs::{self, Job},
+    mail::Mail,
+};
+
+use crate::common::{spawn_app, spawn_app_with};
+
+const SUBJECT: &str = "Hello from a job";
+
+fn mail_to(to: &str) -> Job {
+    Job::SendMail(Mail::notice(to, SUBJECT, "Sent by the job worker."))
+}
+
+/// Enqueues `job` in a transaction of its own, as a handler would, and returns its id.
+async fn enqueue(db: &DbPool, job: Job) -> Uuid {
+    let mut tx = db::begin_write(db).await.unwrap();
+    let id = jobs::enqueue(&mut tx, job).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// A job's state and attempts.
+async fn job_state(db: &DbPool, id: Uuid) -> (String, i32) {
+    sqlx::query_as("select state, attempts from jobs where id = $1")
+        .bind(id)
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn a_mail_enqueued_in_a_transaction_that_rolls_back_is_never_sent(db: DbPool) {
+    let app = spawn_app(db).await;
+
+    let mut rolled_back = db::begin_write(&app.db).await.unwrap();
+    jobs::enqueue(&mut rolled_back, mail_to("lost@example.com"))
+        .await
+        .unwrap();
+    rolled_back.rollback().await.unwrap();
+    app.state.jobs.wake();
+    enqueue(&app.db, mail_to("kept@example.com")).await;
+    app.state.jobs.wake();
+
+    app.outbox.wait_for("kept@example.com", SUBJECT, 1).await;
+    app.wait_for_jobs().await;
+    assert!(app.outbox.messages_to("lost@example.com", "").is_empty());
+    assert_eq!(app.count("jobs").await, 1);
+}
+
+#[sqlx::test]
+async fn a_failing_job_is_retried_with_doubling_waits_then_marked_failed(db: DbPool) {
+    let app = spawn_app_with(
+        db,
+        &[
+            ("JOB_MAX_ATTEMPTS", "3"),
+            ("JOB_FIRST_RETRY_MILLISECONDS", "300"),
+        ],
+    )
+    .await;
+    // The mailer refuses this recipient every time.
+    let id = enqueue(&app.db, mail_to("not an address")).await;
+    app.state.jobs.wake();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while job_state(&app.db, id).await.0 != "failed" {
+        assert!(Instant::now() < deadline, "the job is not marked failed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let (attempts, last_error, created_at, run_at, finished_at): (
+        i32,
+        String,
+        OffsetDateTime,
+        OffsetDateTime,
+        Option<OffsetDateTime>,
+    ) = sqlx::query_as("select attempts, last_error, created_at, run_at, finished_at from jobs")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    // The third attempt was due 300 ms and then 600 ms after the failures before it:
+    // 900 ms after the job was enqueued at the earliest (600 ms without doubling).
+    let waited = run_at - created_at;
+    assert!(waited >= time::Duration::milliseconds(900), "{waited}");
+    assert_eq!(attempts, 3);
+    assert!(last_error.contains("invalid recipient"), "{last_error}");
+    assert!(finished_at.is_some());
+    assert!(app.outbox.messages().is_empty());
+}
+
+#[sqlx::test]
+async fn a_job_whose_worker_died_mid_run_runs_again_once_its_lease_ends(db: DbPool) {
+    let now = OffsetDateTime::now_utc();
+    let abandoned = enqueue(&db, mail_to("abandoned@example.com")).await;
+    let running = enqueue(&db, mail_to("running@example.com")).await;
+    // As a worker that crashed, and one still at work, leave their claims.
+    for (id, locked_until) in [
+        (abandoned, now - time::Duration::seconds(1)),
+        (running, now + time::Duration::minutes(5)),
+    ] {
+        sqlx::query("update jobs set attempts = 1, locked_until = $1 where id = $2")
+            .bind(locked_until)
+            .bind(id)
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+
+    // Jobs run in the order they were enqueued: once this one is done, the worker
+    // has looked at the other two.
+    let last = enqueue(&db, mail_to("last@example.com")).await;
+
+    let app = spawn_app(db).await;
+
+    app.outbox.wait_for("last@example.com", SUBJECT, 1).await;
+    app.outbox
+        .wait_for("abandoned@example.com", SUBJECT, 1)
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while job_state(&app.db, last).await.0 != "done" {
+        assert!(Instant::now() < deadline, "the last job is not marked done");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(job_state(&app.db, abandoned).await, ("done".to_owned(), 2));
+    assert_eq!(job_state(&app.db, running).await, ("pending".to_owned(), 1));
+    assert!(app.outbox.messages_to("running@example.com", "").is_empty());
+}
+
+#[sqlx::test]
+async fn jobs_left_pending_by_the_last_run_are_delivered_when_the_app_starts(db: DbPool) {
+    let ids = [
+        enqueue(&db, mail_to("ada@example.com")).await,
+        enqueue(&db, mail_to("grace@example.com")).await,
+    ];
+
+    let app = spawn_app(db).await;
+
+    app.outbox.wait_for("ada@example.com", SUBJECT, 1).await;
+    app.outbox.wait_for("grace@example.com", SUBJECT, 1).await;
+    app.wait_for_jobs().await;
+    for id in ids {
+        assert_eq!(job_state(&app.db, id).await, ("done".to_owned(), 1));
+    }
+}
+
+#[sqlx::test]
+async fn two_instances_deliver_each_job_exactly_once(db: DbPool) {
+    let recipients: Vec<String> = (0..30).map(|n| format!("user{n}@example.com")).collect();
+    for to in &recipients {
+        enqueue(&db, mail_to(to)).await;
+    }
+    // A pool of its own, as another process would have.
+    let other_pool = DbPool::connect_with(db.connect_options().as_ref().clone())
+        .await
+        .unwrap();
+
+    let first = spawn_app(db).await;
+    let second = spawn_app(other_pool).await;
+
+    first.wait_for_jobs().await;
+    let mut delivered: Vec<String> = first
+        .outbox
+        .messages()
+        .into_iter()
+        .chain(second.outbox.messages())
+        .map(|message| message.to)
+        .collect();
+    delivered.sort();
+    let mut expected = recipients.clone();
+    expected.sort();
+    assert_eq!(delivered, expected);
+    let retried: i64 =
+        sqlx::query_scalar("select count(*) from jobs where attempts <> 1 or state <> 'done'")
+            .fetch_one(&first.db)
+            .await
+            .unwrap();
+    assert_eq!(retried, 0);
+}
+
+#[sqlx::test]
+async fn shutting_down_stops_the_server_and_the_worker(db: DbPool) {
+    let outbox = tempfile::tempdir().unwrap();
+    let mail_dir = outbox.path().to_str().unwrap();
+    let config = Config::from_vars([("APP_ENV", "test"), ("MAIL_DIR", mail_dir)]).unwrap();
+    let state = AppState::new(config, db.clone()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (shut_down, shutdown) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(acme_lite::serve_on(listener, state.clone(), async {
+        shutdown.await.ok();
+    }));
+
+    shut_down.send(()).unwrap();
+
+    let stopped = tokio::time::timeout(Duration::from_secs(5), server).await;
+    stopped.expect("serve_on returns").unwrap().unwrap();
+    // Nobody runs a job now: it waits for the next start.
+    let id = enqueue(&db, mail_to("later@example.com")).await;
+    state.jobs.wake();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(job_state(&db, id).await, ("pending".to_owned(), 0));
+}

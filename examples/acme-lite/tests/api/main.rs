@@ -1,0 +1,20 @@
+//! The API tests: one binary, so the app links once. Each test gets a fresh database
+//! and talks to the real app over HTTP.
+
+mod auth;
+mod cleanup;
+mod client_ip;
+mod common;
+mod email_verification;
+mod health;
+mod http;
+mod jobs;
+mod notes;
+mod openapi;
+mod overload;
+mod password;
+mod rate_limits;
+mod sessions;
+mod throttling;
+mod tokens;
+// saas:test-modules

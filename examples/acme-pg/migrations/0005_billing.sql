@@ -1,0 +1,35 @@
+-- Billing: each billing owner's Stripe customer and subscription, and every Stripe
+-- event applied, so a redelivered event is recognised and changes nothing.
+
+create table billing_accounts (
+    owner_id uuid primary key references organizations (id) on delete cascade,
+    stripe_customer_id text unique,
+    -- The Idempotency-Key of creating the customer: shared by concurrent checkouts so
+    -- Stripe makes one customer; replaced after Stripe answers 5xx, which it replays.
+    customer_idempotency_key text,
+    stripe_subscription_id text,
+    -- The plan of the subscription's price; null when it is none of config/plans.toml.
+    plan text,
+    -- The subscription's Stripe status; null before the first subscription.
+    status text,
+    current_period_end timestamptz,
+    cancel_at_period_end boolean not null default false,
+    trial_end timestamptz,
+    -- Stripe's `created` (Unix seconds) of the last subscription event applied: an
+    -- older event arriving late does not overwrite a newer one.
+    last_event_created bigint not null default 0,
+    payment_failed_at timestamptz,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+);
+
+create trigger billing_accounts_updated_at before update on billing_accounts
+for each row execute function set_updated_at();
+
+-- Kept for good: Stripe redelivers for days, and the rows are small.
+create table stripe_events (
+    id text primary key,
+    type text not null,
+    created bigint not null,
+    received_at timestamptz not null
+);

@@ -1,0 +1,244 @@
+//! A billing owner's row in `billing_accounts`: its Stripe customer and subscription,
+//! as the webhook last left them, and what that subscription entitles it to.
+
+use sqlx::FromRow;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::db::Db;
+
+/// The columns every query of this module reads.
+pub const COLUMNS: &str = "owner_id, stripe_customer_id, stripe_subscription_id, plan, status, \
+     current_period_end, cancel_at_period_end, trial_end, last_event_created, payment_failed_at";
+
+/// One owner's billing state. An owner without a row has never been billed: free.
+#[derive(Debug, Clone, FromRow)]
+pub struct Account {
+    pub owner_id: Uuid,
+    pub stripe_customer_id: Option<String>,
+    pub stripe_subscription_id: Option<String>,
+    /// The plan of the subscription's price, when that price is one of ours.
+    pub plan: Option<String>,
+    /// The subscription's Stripe status (`active`, `past_due`, …).
+    pub status: Option<String>,
+    pub current_period_end: Option<OffsetDateTime>,
+    pub cancel_at_period_end: bool,
+    pub trial_end: Option<OffsetDateTime>,
+    /// The `created` time of the last subscription event applied (Unix seconds).
+    pub last_event_created: i64,
+    pub payment_failed_at: Option<OffsetDateTime>,
+}
+
+/// Whether a subscription with this status has ended for good: Stripe never brings a
+/// `canceled` or `incomplete_expired` subscription back (a new one gets a new id).
+pub fn is_terminal(status: &str) -> bool {
+    matches!(status, "canceled" | "incomplete_expired")
+}
+
+impl Account {
+    /// The id of the paid plan this account is entitled to now, if any: `trialing` and
+    /// `active` keep it; `past_due` keeps it until `grace` after the period ends, while
+    /// Stripe retries the payment; every other status, known or not, falls back to free.
+    pub fn paid_plan(&self, grace: Duration, now: OffsetDateTime) -> Option<&str> {
+        let entitled = match self.status.as_deref()? {
+            "trialing" | "active" => true,
+            "past_due" => self
+                .current_period_end
+                .is_some_and(|period_end| now < period_end + grace),
+            _ => false,
+        };
+        entitled.then_some(self.plan.as_deref()).flatten()
+    }
+}
+
+/// The owner's account, if it has one.
+pub async fn find<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    owner_id: Uuid,
+) -> Result<Option<Account>, sqlx::Error> {
+    let sql = format!("select {COLUMNS} from billing_accounts where owner_id = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(owner_id)
+        .fetch_optional(executor)
+        .await
+}
+
+/// The owner's account, created if missing, locked until the transaction ends: what
+/// makes a plan-limit check and the insert it allows one step for concurrent requests.
+pub async fn lock(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    owner_id: Uuid,
+) -> Result<Account, sqlx::Error> {
+    sqlx::query(
+        "insert into billing_accounts (owner_id) values ($1) on conflict (owner_id) do nothing",
+    )
+    .bind(owner_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query_as(sqlx::AssertSqlSafe(locking_select("owner_id")))
+        .bind(owner_id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// The owner's account if it has one, locked until the transaction ends.
+pub async fn lock_existing(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    owner_id: Uuid,
+) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(locking_select("owner_id")))
+        .bind(owner_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// The owner's account, created if the owner exists but has none yet (a checkout
+/// completed before this app stored its customer), locked until the transaction ends;
+/// `None` when there is no such owner.
+pub async fn lock_for_owner(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    owner_id: Uuid,
+) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query(
+        "insert into billing_accounts (owner_id) select id from organizations where id = $1
+         on conflict (owner_id) do nothing",
+    )
+    .bind(owner_id)
+    .execute(&mut **tx)
+    .await?;
+    lock_existing(tx, owner_id).await
+}
+
+/// The account of a Stripe customer, locked until the transaction ends.
+pub async fn lock_of_customer(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    customer_id: &str,
+) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(locking_select("stripe_customer_id")))
+        .bind(customer_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Selects the account whose `column` is `$1`, locking its row.
+fn locking_select(column: &str) -> String {
+    format!("select {COLUMNS} from billing_accounts where {column} = $1 for update")
+}
+
+/// The Idempotency-Key for creating the owner's Stripe customer: one per owner, made on
+/// first use in one statement, so concurrent checkouts send the same key and Stripe
+/// makes one customer.
+pub async fn customer_idempotency_key<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    owner_id: Uuid,
+) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into billing_accounts (owner_id, customer_idempotency_key) values ($1, $2)
+         on conflict (owner_id) do update
+         set customer_idempotency_key = coalesce(
+             billing_accounts.customer_idempotency_key,
+             excluded.customer_idempotency_key
+         )
+         returning customer_idempotency_key",
+    )
+    .bind(owner_id)
+    .bind(format!("customer-{owner_id}-{}", Uuid::now_v7()))
+    .fetch_one(executor)
+    .await
+}
+
+/// Drops `key` after Stripe answered it with a 5xx: Stripe replays that answer to the
+/// same key for a day, so the next attempt needs a new one.
+pub async fn forget_customer_idempotency_key<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    owner_id: Uuid,
+    key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update billing_accounts set customer_idempotency_key = null
+         where owner_id = $1 and customer_idempotency_key = $2",
+    )
+    .bind(owner_id)
+    .bind(key)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Records the owner's Stripe customer unless it has one already; returns the one
+/// that stays. One statement, so two concurrent checkouts agree on it.
+pub async fn keep_customer<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    owner_id: Uuid,
+    customer_id: &str,
+) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into billing_accounts (owner_id, stripe_customer_id) values ($1, $2)
+         on conflict (owner_id) do update
+         set stripe_customer_id = coalesce(billing_accounts.stripe_customer_id, excluded.stripe_customer_id)
+         returning stripe_customer_id",
+    )
+    .bind(owner_id)
+    .bind(customer_id)
+    .fetch_one(executor)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(status: &str, period_end: OffsetDateTime) -> Account {
+        Account {
+            owner_id: Uuid::nil(),
+            stripe_customer_id: Some("cus_1".to_owned()),
+            stripe_subscription_id: Some("sub_1".to_owned()),
+            plan: Some("pro".to_owned()),
+            status: Some(status.to_owned()),
+            current_period_end: Some(period_end),
+            cancel_at_period_end: false,
+            trial_end: None,
+            last_event_created: 0,
+            payment_failed_at: None,
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_the_paid_plan_or_to_free() {
+        let now = OffsetDateTime::now_utc();
+        let grace = Duration::days(7);
+        let later = now + Duration::days(3);
+        for (status, paid) in [
+            ("trialing", true),
+            ("active", true),
+            ("past_due", true),
+            ("incomplete", false),
+            ("incomplete_expired", false),
+            ("unpaid", false),
+            ("canceled", false),
+            ("paused", false),
+            ("a_status_stripe_adds_later", false),
+        ] {
+            let entitled = account(status, later).paid_plan(grace, now).is_some();
+            assert_eq!(entitled, paid, "{status}");
+        }
+    }
+
+    #[test]
+    fn past_due_keeps_the_plan_only_during_the_grace_period() {
+        let now = OffsetDateTime::now_utc();
+        let grace = Duration::days(7);
+        let within = account("past_due", now - Duration::days(6));
+        assert_eq!(within.paid_plan(grace, now), Some("pro"));
+        let after = account("past_due", now - Duration::days(8));
+        assert_eq!(after.paid_plan(grace, now), None);
+    }
+
+    #[test]
+    fn a_price_that_is_none_of_our_plans_entitles_to_nothing() {
+        let now = OffsetDateTime::now_utc();
+        let mut unknown = account("active", now);
+        unknown.plan = None;
+        assert_eq!(unknown.paid_plan(Duration::days(7), now), None);
+    }
+}

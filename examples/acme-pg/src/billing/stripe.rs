@@ -1,0 +1,176 @@
+//! The few Stripe API calls the app makes: a customer per billing owner, Checkout
+//! sessions and customer-portal sessions. Form-encoded requests, JSON answers, against
+//! `STRIPE_API_BASE` so tests can point it at a local fake.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+/// A Stripe call that did not succeed; the cause is logged, the client sees 502.
+#[derive(Debug, thiserror::Error)]
+pub enum StripeError {
+    #[error("could not reach Stripe: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("Stripe answered {status}: {message}")]
+    Refused { status: u16, message: String },
+}
+
+impl StripeError {
+    /// Whether Stripe stored this answer for the request's idempotency key: it does for
+    /// its own 5xx, and replays them. A call that never got an answer may well have
+    /// succeeded, and its key is what finds out.
+    pub fn is_replayed(&self) -> bool {
+        matches!(self, Self::Refused { status, .. } if *status >= 500)
+    }
+}
+
+/// An authenticated client of the Stripe API.
+#[derive(Debug, Clone)]
+pub struct Stripe {
+    http: reqwest::Client,
+    api_base: String,
+    secret_key: SecretString,
+}
+
+/// A Checkout session for a subscription to one price.
+#[derive(Debug)]
+pub struct CheckoutRequest<'a> {
+    pub customer: &'a str,
+    pub owner_id: Uuid,
+    pub price_id: &'a str,
+    pub trial_days: Option<u32>,
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Session {
+    url: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    message: Option<String>,
+}
+
+/// Makes ring the process's TLS crypto provider, which every `reqwest::Client` needs
+/// before it is built: reqwest is compiled without one of its own (see Cargo.toml), as
+/// ring is what the rest of the app already uses. Calling it again does nothing.
+pub fn install_tls_provider() {
+    // An error means a provider is installed already, which is all this is for.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Stripe {
+    pub fn new(api_base: &str, secret_key: SecretString) -> anyhow::Result<Self> {
+        install_tls_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .build()?;
+        Ok(Self {
+            http,
+            api_base: api_base.trim_end_matches('/').to_owned(),
+            secret_key,
+        })
+    }
+
+    /// Creates the customer of a billing owner. Calls with the same `idempotency_key`
+    /// (within Stripe's 24 hours) make one customer and get the same answer.
+    pub async fn create_customer(
+        &self,
+        owner_id: Uuid,
+        description: &str,
+        idempotency_key: &str,
+    ) -> Result<String, StripeError> {
+        let form = [
+            ("description", description.to_owned()),
+            ("metadata[owner_id]", owner_id.to_string()),
+        ];
+        let created: Created = self
+            .post("/v1/customers", Some(idempotency_key), &form)
+            .await?;
+        Ok(created.id)
+    }
+
+    /// Creates a Checkout session and returns the URL to send the customer to.
+    pub async fn create_checkout_session(
+        &self,
+        request: &CheckoutRequest<'_>,
+    ) -> Result<String, StripeError> {
+        let owner = request.owner_id.to_string();
+        let mut form = vec![
+            ("mode", "subscription".to_owned()),
+            ("customer", request.customer.to_owned()),
+            ("client_reference_id", owner.clone()),
+            ("line_items[0][price]", request.price_id.to_owned()),
+            ("line_items[0][quantity]", "1".to_owned()),
+            ("success_url", request.success_url.clone()),
+            ("cancel_url", request.cancel_url.clone()),
+            ("metadata[owner_id]", owner.clone()),
+            ("subscription_data[metadata][owner_id]", owner),
+        ];
+        if let Some(days) = request.trial_days {
+            form.push(("subscription_data[trial_period_days]", days.to_string()));
+        }
+        let session: Session = self.post("/v1/checkout/sessions", None, &form).await?;
+        Ok(session.url)
+    }
+
+    /// Creates a customer-portal session and returns its URL.
+    pub async fn create_portal_session(
+        &self,
+        customer: &str,
+        return_url: &str,
+    ) -> Result<String, StripeError> {
+        let form = [
+            ("customer", customer.to_owned()),
+            ("return_url", return_url.to_owned()),
+        ];
+        let session: Session = self
+            .post("/v1/billing_portal/sessions", None, &form)
+            .await?;
+        Ok(session.url)
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        idempotency_key: Option<&str>,
+        form: &[(&str, String)],
+    ) -> Result<T, StripeError> {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.api_base))
+            .bearer_auth(self.secret_key.expose_secret())
+            .form(form);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response.json().await?);
+        }
+        let message = match response.json::<ErrorAnswer>().await {
+            Ok(answer) => answer.error.message.unwrap_or_default(),
+            Err(_) => "an answer that is not a Stripe error".to_owned(),
+        };
+        Err(StripeError::Refused {
+            status: status.as_u16(),
+            message,
+        })
+    }
+}

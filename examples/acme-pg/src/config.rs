@@ -1,0 +1,451 @@
+//! Typed configuration, read once from the environment at start-up.
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::{billing::plans::Plans, client_ip::IpNet, resources};
+
+/// The database used in development and tests when `DATABASE_URL` is not set.
+const DEFAULT_DATABASE_URL: &str = "postgres://postgres@localhost:5432/acme_pg";
+
+/// The sender of mail in development and tests when `MAIL_FROM` is not set.
+const DEFAULT_MAIL_FROM: &str = "Acme Pg <no-reply@localhost>";
+
+/// Where the app runs; decides cookie names, log format and which settings are required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+/// Everything the app reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub bind_addr: SocketAddr,
+    /// The public address of the app, without a trailing slash; links in mail start with it.
+    pub app_url: String,
+    /// The origin of `app_url` (scheme, host and port, as browsers write it in `Origin`).
+    pub app_origin: String,
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    /// How long a request waits for a database connection before it is answered with 503.
+    pub database_acquire_timeout: Duration,
+    pub body_limit_bytes: usize,
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// A session ends this long after login, however much it is used.
+    pub session_max_age: Duration,
+    /// Where mail is written as `.eml` files outside production.
+    pub mail_dir: PathBuf,
+    /// The SMTP server mail is sent through in production (`smtps://user:pass@host`).
+    pub smtp_url: Option<SecretString>,
+    /// The `From` of every mail the app sends.
+    pub mail_from: String,
+    /// Requests per client IP per minute to sign-up, login, forgot-password and resend.
+    pub auth_ip_limit_per_minute: u32,
+    /// Failed logins per account per 15 minutes before its logins are throttled.
+    pub auth_account_failure_limit: u32,
+    /// Take the client IP from `X-Forwarded-For`: only behind a proxy you run.
+    pub trust_proxy_headers: bool,
+    /// The proxies whose `X-Forwarded-For` is believed (with `trust_proxy_headers`).
+    pub trusted_proxies: Vec<IpNet>,
+    /// How long a request waits to hash a password before it is answered 503 `busy`.
+    pub password_hash_max_wait: Duration,
+    /// How long an email verification link works.
+    pub email_verification_ttl: Duration,
+    /// How long a password reset link works.
+    pub password_reset_ttl: Duration,
+    /// How long an invitation to an organization can be accepted.
+    pub invitation_ttl: Duration,
+    /// How often the job worker looks for jobs that another instance enqueued or left
+    /// unfinished; a job enqueued in this instance wakes it at once.
+    pub job_poll_interval: Duration,
+    /// Attempts at a job before it is marked failed.
+    pub job_max_attempts: u32,
+    /// The wait before a failed job's first retry; it doubles with each further failure.
+    pub job_first_retry: Duration,
+    /// How often ended sessions, tokens, rate-limit windows and old jobs are deleted.
+    pub cleanup_interval: Duration,
+    pub billing: BillingConfig,
+}
+
+/// Plans and Stripe. Nothing here is required: without a secret key, checkout and the
+/// portal answer 503 `billing_not_configured` and everyone is on the free plan.
+#[derive(Debug, Clone)]
+pub struct BillingConfig {
+    /// The plans of `PLANS_FILE`, with their prices from `STRIPE_PRICE_<PLAN>`.
+    pub plans: Plans,
+    pub stripe_secret_key: Option<SecretString>,
+    /// Where Stripe calls go; tests point it at a local fake.
+    pub stripe_api_base: String,
+    /// `STRIPE_WEBHOOK_SECRET`, comma-separated while rolling to a new secret.
+    pub webhook_secrets: Vec<SecretString>,
+    /// Days `past_due` keeps the paid plan after the period ends, while Stripe retries.
+    pub grace_days: u32,
+}
+
+/// A setting that is missing or does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is required when APP_ENV=production")]
+    RequiredInProduction { name: &'static str },
+    #[error("{name}={value:?} is not valid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Plans(#[from] crate::billing::plans::PlansError),
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads the configuration from the given variables; unset ones take their defaults.
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Self, ConfigError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars = Vars(
+            vars.into_iter()
+                .map(|(key, value)| (key.into(), value.into()))
+                .collect(),
+        );
+        let environment = match vars.get("APP_ENV").unwrap_or("development") {
+            "development" => Environment::Development,
+            "test" => Environment::Test,
+            "production" => Environment::Production,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "APP_ENV",
+                    value: other.to_owned(),
+                    reason: "expected development, test or production".to_owned(),
+                });
+            }
+        };
+        let production = environment == Environment::Production;
+        // In production a default would silently point at the wrong place.
+        let required = |name: &'static str, default: &str| match vars.get(name) {
+            Some(value) => Ok(value.to_owned()),
+            None if production => Err(ConfigError::RequiredInProduction { name }),
+            None => Ok(default.to_owned()),
+        };
+
+        let app_url = required("APP_URL", "http://localhost:3000")?;
+        let (app_url, app_origin) =
+            parse_app_url(&app_url).map_err(|reason| ConfigError::Invalid {
+                name: "APP_URL",
+                value: app_url.clone(),
+                reason,
+            })?;
+
+        Ok(Self {
+            environment,
+            bind_addr: vars.parse("BIND_ADDR", "127.0.0.1:3000")?,
+            app_url,
+            app_origin,
+            database_url: required("DATABASE_URL", DEFAULT_DATABASE_URL)?.into(),
+            database_max_connections: vars.parse("DATABASE_MAX_CONNECTIONS", "10")?,
+            database_acquire_timeout: Duration::from_secs(
+                vars.parse("DATABASE_ACQUIRE_TIMEOUT_SECONDS", "3")?,
+            ),
+            body_limit_bytes: vars.parse("BODY_LIMIT_BYTES", "1048576")?,
+            session_idle: Duration::from_secs(
+                60 * vars.parse::<u64>("SESSION_IDLE_MINUTES", "30")?,
+            ),
+            session_max_age: Duration::from_secs(
+                3600 * vars.parse::<u64>("SESSION_MAX_HOURS", "12")?,
+            ),
+            mail_dir: vars.parse("MAIL_DIR", "tmp/mail")?,
+            smtp_url: match vars.get("SMTP_URL") {
+                Some(url) => Some(url.to_owned().into()),
+                None if production => {
+                    return Err(ConfigError::RequiredInProduction { name: "SMTP_URL" });
+                }
+                None => None,
+            },
+            mail_from: required("MAIL_FROM", DEFAULT_MAIL_FROM)?,
+            auth_ip_limit_per_minute: vars.parse("AUTH_IP_LIMIT_PER_MINUTE", "30")?,
+            auth_account_failure_limit: vars.parse("AUTH_ACCOUNT_FAILURE_LIMIT", "10")?,
+            trust_proxy_headers: vars.parse("TRUST_PROXY_HEADERS", "false")?,
+            trusted_proxies: vars.list("TRUSTED_PROXIES", "127.0.0.1/32,::1/128")?,
+            password_hash_max_wait: Duration::from_millis(
+                vars.parse("PASSWORD_HASH_MAX_WAIT_MS", "5000")?,
+            ),
+            email_verification_ttl: Duration::from_secs(
+                3600 * vars.parse::<u64>("EMAIL_VERIFICATION_HOURS", "24")?,
+            ),
+            password_reset_ttl: Duration::from_secs(
+                60 * vars.parse::<u64>("PASSWORD_RESET_MINUTES", "60")?,
+            ),
+            // Zero would make every invitation expire as it is made.
+            invitation_ttl: Duration::from_secs(
+                24 * 3600
+                    * vars
+                        .parse::<std::num::NonZeroU64>("INVITATION_DAYS", "7")?
+                        .get(),
+            ),
+            // Zero would make the worker or the cleanup spin, or never try a job.
+            job_poll_interval: Duration::from_secs(
+                vars.parse::<std::num::NonZeroU64>("JOB_POLL_SECONDS", "5")?
+                    .get(),
+            ),
+            job_max_attempts: vars
+                .parse::<std::num::NonZeroU32>("JOB_MAX_ATTEMPTS", "10")?
+                .get(),
+            job_first_retry: Duration::from_millis(
+                vars.parse::<std::num::NonZeroU64>("JOB_FIRST_RETRY_MILLISECONDS", "30000")?
+                    .get(),
+            ),
+            cleanup_interval: Duration::from_secs(
+                60 * vars
+                    .parse::<std::num::NonZeroU64>("CLEANUP_INTERVAL_MINUTES", "60")?
+                    .get(),
+            ),
+            billing: billing_config(&vars)?,
+        })
+    }
+
+    /// Whether browsers reach the app over HTTPS, so it may ask them to always do so.
+    pub fn is_https(&self) -> bool {
+        self.app_origin.starts_with("https://")
+    }
+
+    /// The name of the session cookie: `__Host-` prefixed (and so `Secure`) in production.
+    pub fn session_cookie_name(&self) -> &'static str {
+        match self.environment {
+            Environment::Production => "__Host-session",
+            Environment::Development | Environment::Test => "session",
+        }
+    }
+}
+
+fn billing_config(vars: &Vars) -> Result<BillingConfig, ConfigError> {
+    let plans_file = vars.get("PLANS_FILE").unwrap_or("config/plans.toml");
+    let plans = Plans::load(
+        std::path::Path::new(plans_file),
+        resources::TABLES,
+        |variable| vars.get(variable).map(str::to_owned),
+    )?;
+    let stripe_api_base = vars
+        .get("STRIPE_API_BASE")
+        .unwrap_or("https://api.stripe.com");
+    Url::parse(stripe_api_base).map_err(|error| ConfigError::Invalid {
+        name: "STRIPE_API_BASE",
+        value: stripe_api_base.to_owned(),
+        reason: error.to_string(),
+    })?;
+    Ok(BillingConfig {
+        plans,
+        stripe_secret_key: vars
+            .get("STRIPE_SECRET_KEY")
+            .map(|key| key.to_owned().into()),
+        stripe_api_base: stripe_api_base.to_owned(),
+        webhook_secrets: vars
+            .get("STRIPE_WEBHOOK_SECRET")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|secret| !secret.is_empty())
+            .map(|secret| secret.to_owned().into())
+            .collect(),
+        grace_days: vars.parse("BILLING_GRACE_DAYS", "7")?,
+    })
+}
+
+/// `APP_URL` as links use it (no trailing slash) and its origin; an http(s) URL with a
+/// host and nothing after its path.
+fn parse_app_url(raw: &str) -> Result<(String, String), String> {
+    let url = Url::parse(raw)
+        .map_err(|error| format!("{error}; expected a URL such as https://app.example.com"))?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(
+            "expected an http or https URL with a host, such as https://app.example.com".to_owned(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err("expected no user, query or fragment".to_owned());
+    }
+    let origin = url.origin().ascii_serialization();
+    Ok((url.as_str().trim_end_matches('/').to_owned(), origin))
+}
+
+/// The environment as read, with typed look-ups.
+struct Vars(HashMap<String, String>);
+
+impl Vars {
+    /// The value of `name`, treating an empty value as unset.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|value| !value.is_empty())
+    }
+
+    /// A comma-separated list, each item parsed.
+    fn list<T>(&self, name: &'static str, default: &str) -> Result<Vec<T>, ConfigError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let value = self.get(name).unwrap_or(default);
+        value
+            .split(',')
+            .filter(|item| !item.trim().is_empty())
+            .map(|item| {
+                item.trim()
+                    .parse()
+                    .map_err(|error: T::Err| ConfigError::Invalid {
+                        name,
+                        value: value.to_owned(),
+                        reason: error.to_string(),
+                    })
+            })
+            .collect()
+    }
+
+    fn parse<T>(&self, name: &'static str, default: &str) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let value = self.get(name).unwrap_or(default);
+        value.parse().map_err(|error: T::Err| ConfigError::Invalid {
+            name,
+            value: value.to_owned(),
+            reason: error.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_suit_local_development() {
+        let config = Config::from_vars::<&str, &str>([]).unwrap();
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.session_idle, Duration::from_secs(30 * 60));
+        assert_eq!(config.session_cookie_name(), "session");
+    }
+
+    #[test]
+    fn billing_is_optional_and_webhook_secrets_are_a_list() {
+        let config = Config::from_vars::<&str, &str>([]).unwrap();
+        assert!(config.billing.stripe_secret_key.is_none());
+        assert!(config.billing.webhook_secrets.is_empty());
+        assert_eq!(config.billing.plans.free().id, "free");
+
+        let config = Config::from_vars([
+            ("STRIPE_WEBHOOK_SECRET", "whsec_old, whsec_new"),
+            ("STRIPE_PRICE_PRO", "price_123"),
+        ])
+        .unwrap();
+        assert_eq!(config.billing.webhook_secrets.len(), 2);
+        let pro = config.billing.plans.get("pro").unwrap();
+        assert_eq!(pro.price_id.as_deref(), Some("price_123"));
+    }
+
+    #[test]
+    fn a_missing_plans_file_stops_start_up_naming_it() {
+        let error = Config::from_vars([("PLANS_FILE", "config/missing.toml")]).unwrap_err();
+        assert!(error.to_string().contains("config/missing.toml"), "{error}");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_its_secrets() {
+        let vars = [
+            ("APP_ENV", "production"),
+            ("APP_URL", "https://a.example"),
+            ("DATABASE_URL", "postgres://db.internal/app"),
+            ("MAIL_FROM", "Acme <hello@a.example>"),
+            ("SMTP_URL", "smtps://user:secret@smtp.a.example"),
+        ];
+        assert!(Config::from_vars(vars).is_ok());
+        for missing in ["APP_URL", "DATABASE_URL", "MAIL_FROM", "SMTP_URL"] {
+            let without = vars.iter().filter(|(name, _)| *name != missing).copied();
+            let error = Config::from_vars(without).unwrap_err();
+            assert!(error.to_string().contains(missing), "{error}");
+        }
+    }
+
+    #[test]
+    fn app_url_is_parsed_and_reduced_to_its_origin_for_the_origin_check() {
+        let config = Config::from_vars([("APP_URL", "https://App.Example.com/console/")]).unwrap();
+        assert_eq!(config.app_url, "https://app.example.com/console");
+        assert_eq!(config.app_origin, "https://app.example.com");
+        assert!(config.is_https());
+        let config = Config::from_vars([("APP_URL", "http://localhost:3000")]).unwrap();
+        assert_eq!(config.app_origin, "http://localhost:3000");
+        assert!(!config.is_https());
+        let config = Config::from_vars([("APP_URL", "https://app.example.com:443")]).unwrap();
+        assert_eq!(
+            config.app_origin, "https://app.example.com",
+            "default port dropped"
+        );
+    }
+
+    #[test]
+    fn an_invalid_app_url_stops_start_up_naming_the_variable() {
+        for bad in [
+            "app.example.com",
+            "ftp://app.example.com",
+            "https://",
+            "https://a.example/?x=1",
+            "http://user@a.example",
+        ] {
+            let error = Config::from_vars([("APP_URL", bad)]).unwrap_err();
+            assert!(error.to_string().starts_with("APP_URL="), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_list_of_blocks() {
+        let config = Config::from_vars([("TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8")]).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+        let error = Config::from_vars([("TRUSTED_PROXIES", "10.0.0.0/8,nonsense")]).unwrap_err();
+        assert!(error.to_string().starts_with("TRUSTED_PROXIES="), "{error}");
+        assert_eq!(
+            Config::from_vars::<&str, &str>([])
+                .unwrap()
+                .trusted_proxies
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_malformed_number_names_the_variable() {
+        let error = Config::from_vars([("SESSION_IDLE_MINUTES", "soon")]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("SESSION_IDLE_MINUTES=\"soon\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn background_intervals_and_attempts_of_zero_are_refused() {
+        for name in [
+            "JOB_POLL_SECONDS",
+            "JOB_MAX_ATTEMPTS",
+            "JOB_FIRST_RETRY_MILLISECONDS",
+            "CLEANUP_INTERVAL_MINUTES",
+        ] {
+            let error = Config::from_vars([(name, "0")]).unwrap_err();
+            assert!(error.to_string().starts_with(name), "{error}");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The `jobs` table: inserting a job, claiming a due one, and recording how it went.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{FromRow, Transaction, types::Json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Job;
+use crate::db::{self, Db, DbPool};
+
+/// The most of an error message kept in `last_error`.
+const MAX_ERROR_CHARS: usize = 2000;
+
+/// A job as the table keeps it: the variant's name and its fields.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    kind: String,
+    payload: Value,
+}
+
+/// Inserts `job` in `tx`, due now.
+pub async fn insert(tx: &mut Transaction<'static, Db>, job: &Job) -> Result<Uuid, sqlx::Error> {
+    let stored: Stored = serde_json::to_value(job)
+        .and_then(serde_json::from_value)
+        .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+    let id = Uuid::now_v7();
+    let now = OffsetDateTime::now_utc();
+    sqlx::query(
+        "insert into jobs (id, kind, payload, run_at, created_at) values ($1, $2, $3, $4, $4)",
+    )
+    .bind(id)
+    .bind(stored.kind)
+    .bind(Json(stored.payload))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// A job this worker holds the lease of.
+#[derive(Debug, FromRow)]
+pub struct Claimed {
+    pub id: Uuid,
+    pub kind: String,
+    payload: Json<Value>,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+}
+
+impl Claimed {
+    /// The job to run; an error if no variant of [`Job`] has this kind or these fields.
+    pub fn job(&self) -> Result<Job, serde_json::Error> {
+        serde_json::from_value(serde_json::json!({
+            "kind": self.kind,
+            "payload": self.payload.0,
+        }))
+    }
+}
+
+/// Claims the oldest due job for `lease`, counting the attempt; `None` if none is due.
+/// A job is due when its `run_at` has come and nobody holds a lease on it that has
+/// not run out. Safe with any number of workers: each job goes to one of them.
+pub async fn claim(db: &DbPool, lease: Duration) -> Result<Option<Claimed>, sqlx::Error> {
+    let now = OffsetDateTime::now_utc();
+    // `skip locked`: concurrent workers each take a different row, without waiting.
+    let mut tx = db::begin_write(db).await?;
+    let claimed = sqlx::query_as(
+        "update jobs set locked_until = $2, attempts = attempts + 1
+         where id = (
+             select id from jobs
+             where state = 'pending' and run_at <= $1
+                 and (locked_until is null or locked_until <= $1)
+             order by id
+             limit 1
+             for update skip locked
+         )
+         returning id, kind, payload, attempts",
+    )
+    .bind(now)
+    .bind(now + lease)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Marks a job done: it never runs again.
+pub async fn complete(db: &DbPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update jobs set state = 'done', locked_until = null, finished_at = $1 where id = $2",
+    )
+    .bind(OffsetDateTime::now_utc())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Releases a failed job, due again at `run_at`.
+pub async fn retry(
+    db: &DbPool,
+    id: Uuid,
+    run_at: OffsetDateTime,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update jobs set locked_until = null, run_at = $1, last_error = $2 where id = $3")
+        .bind(run_at)
+        .bind(truncate(error))
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks a job failed for good: it is not tried again.
+pub async fn fail(db: &DbPool, id: Uuid, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update jobs set state = 'failed', locked_until = null, last_error = $1, finished_at = $2
+         where id = $3",
+    )
+    .bind(truncate(error))
+    .bind(OffsetDateTime::now_utc())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+fn truncate(error: &str) -> String {
+    error.chars().take(MAX_ERROR_CHARS).collect()
+}

@@ -1,0 +1,312 @@
+//! What every route shares: error bodies, limits, headers, the OpenAPI document.
+
+use std::{collections::BTreeSet, time::Duration};
+
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+
+use acme_pg::db::DbPool;
+
+use crate::common::{PASSWORD, assert_error, spawn_app, spawn_app_with};
+
+#[sqlx::test]
+async fn a_body_that_is_not_json_is_415_and_changes_nothing(db: DbPool) {
+    let app = spawn_app(db).await;
+    let body = r#"{"email":"a@example.com","password":"long enough","name":"A"}"#;
+
+    let response = app
+        .client
+        .post(app.url("/auth/signup"))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+
+    assert_error(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[sqlx::test]
+async fn malformed_json_and_wrong_types_are_400(db: DbPool) {
+    let app = spawn_app(db).await;
+
+    let malformed = app
+        .client
+        .post(app.url("/auth/signup"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body("{\"email\":")
+        .send()
+        .await
+        .unwrap();
+    let wrong_type = app
+        .post(
+            "/auth/signup",
+            &json!({ "email": 42, "password": "long enough", "name": "A" }),
+        )
+        .await;
+    let missing_field = app
+        .post("/auth/login", &json!({ "email": "a@example.com" }))
+        .await;
+
+    assert_error(malformed, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_error(wrong_type, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_error(missing_field, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[sqlx::test]
+async fn a_body_over_the_limit_is_413(db: DbPool) {
+    let app = spawn_app(db).await;
+    let name = "x".repeat(1024 * 1024);
+
+    let response = app
+        .post(
+            "/auth/signup",
+            &json!({ "email": "a@example.com", "password": "long enough", "name": name }),
+        )
+        .await;
+
+    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[sqlx::test]
+async fn unknown_routes_and_methods_answer_with_the_error_body(db: DbPool) {
+    let app = spawn_app(db).await;
+
+    assert_error(
+        app.get("/no/such/route").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.delete("/auth/me").await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+}
+
+#[sqlx::test]
+async fn every_response_carries_the_security_headers_and_a_request_id(db: DbPool) {
+    let app = spawn_app(db).await;
+
+    let responses = [
+        app.get("/health").await,
+        app.get("/auth/me").await,
+        app.get("/nowhere").await,
+        app.delete("/health").await,
+        app.post("/auth/login", &json!({ "email": 1 })).await,
+    ];
+
+    for response in responses {
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(
+            headers["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(!headers["x-request-id"].is_empty());
+        // Plain HTTP here (APP_URL is http://localhost:3000): no HSTS.
+        assert!(!headers.contains_key("strict-transport-security"));
+    }
+}
+
+#[sqlx::test]
+async fn an_exhausted_connection_pool_is_503_not_a_hung_request(db: DbPool) {
+    let connect_options = db.connect_options();
+    let small_pool = sqlx::pool::PoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_millis(200))
+        .connect_with((*connect_options).clone())
+        .await
+        .unwrap();
+    let app = spawn_app(small_pool).await;
+    app.signup("alice@example.com").await;
+    let _held = app.db.acquire().await.unwrap();
+
+    let response = app.get("/auth/me").await;
+
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+}
+
+#[sqlx::test]
+async fn the_openapi_document_describes_the_built_in_routes(db: DbPool) {
+    let app = spawn_app(db).await;
+
+    let response = app.get("/openapi.json").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let document: Value = response.json().await.unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let operations: BTreeSet<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .collect();
+    // Resources added later check their own routes; these are always there.
+    let always = [
+        "GET /health",
+        "POST /auth/signup",
+        "POST /auth/login",
+        "POST /auth/logout",
+        "GET /auth/me",
+        "GET /auth/sessions",
+        "DELETE /auth/sessions/{id}",
+        "POST /auth/tokens",
+        "GET /auth/tokens",
+        "DELETE /auth/tokens/{id}",
+        "POST /auth/verify-email",
+        "POST /auth/verify-email/resend",
+        "POST /auth/password/forgot",
+        "POST /auth/password/reset",
+        "POST /auth/password/change",
+    ];
+    for operation in always {
+        assert!(
+            operations.contains(operation),
+            "{operation} is not documented"
+        );
+    }
+}
+
+#[sqlx::test]
+async fn a_database_failure_is_an_opaque_500_and_rolls_back(db: DbPool) {
+    let app = spawn_app(db).await;
+    // Sabotage: sign-up writes the user, then fails to write the session.
+    sqlx::query("drop table sessions")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let response = app
+        .post(
+            "/auth/signup",
+            &json!({ "email": "a@example.com", "password": "long enough", "name": "A" }),
+        )
+        .await;
+
+    let body = assert_error(response, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
+    assert_eq!(body["error"]["message"], "Internal Server Error");
+    assert!(
+        !body.to_string().contains("sessions"),
+        "internals leaked: {body}"
+    );
+    assert_eq!(
+        app.count("users").await,
+        0,
+        "the user insert was rolled back"
+    );
+}
+
+#[sqlx::test]
+async fn cross_site_browser_requests_are_refused_and_change_nothing(db: DbPool) {
+    let app = spawn_app(db).await;
+    app.signup("alice@example.com").await;
+    let create = |headers: &[(&'static str, &'static str)]| {
+        let mut request = app
+            .client
+            .post(app.url("/auth/tokens"))
+            .json(&json!({ "name": "x" }));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+
+    let cross_site = create(&[("sec-fetch-site", "cross-site")]).await.unwrap();
+    let foreign_origin = create(&[("origin", "https://evil.example")]).await.unwrap();
+
+    assert_error(cross_site, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_error(foreign_origin, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("api_tokens").await, 0);
+    let same_origin = create(&[
+        ("sec-fetch-site", "same-origin"),
+        ("origin", "http://localhost:3000"),
+    ])
+    .await
+    .unwrap();
+    let no_browser_headers = create(&[]).await.unwrap();
+    assert_eq!(same_origin.status(), StatusCode::CREATED);
+    assert_eq!(no_browser_headers.status(), StatusCode::CREATED);
+}
+
+#[sqlx::test]
+async fn a_cross_site_sign_up_creates_no_account(db: DbPool) {
+    let app = spawn_app(db).await;
+
+    let response = app
+        .client
+        .post(app.url("/auth/signup"))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "email": "a@example.com", "password": "long enough", "name": "A" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[sqlx::test]
+async fn bearer_requests_are_not_judged_by_their_origin(db: DbPool) {
+    let app = spawn_app(db).await;
+    app.signup("alice@example.com").await;
+    let created: Value = app
+        .post("/auth/tokens", &json!({ "name": "ci" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let response = app
+        .another_client()
+        .post(app.url("/auth/verify-email/resend"))
+        .bearer_auth(created["token"].as_str().unwrap())
+        .header("origin", "https://elsewhere.example")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+}
+
+#[sqlx::test]
+async fn the_origin_check_compares_origins_whatever_the_path_and_case_of_app_url(db: DbPool) {
+    let app = spawn_app_with(db, &[("APP_URL", "https://App.Example.com/console/")]).await;
+    let signup = |origin: &'static str, email: &'static str| {
+        app.another_client()
+            .post(app.url("/auth/signup"))
+            .header("origin", origin)
+            .json(&json!({ "email": email, "password": PASSWORD, "name": "A" }))
+            .send()
+    };
+
+    let ours = signup("https://app.example.com", "a@example.com")
+        .await
+        .unwrap();
+    let theirs = signup("https://app.example.com.evil.example", "b@example.com")
+        .await
+        .unwrap();
+
+    assert_eq!(ours.status(), StatusCode::CREATED);
+    assert_error(theirs, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("users").await, 1);
+}

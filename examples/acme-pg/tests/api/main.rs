@@ -1,0 +1,26 @@
+//! The API tests: one binary, so the app links once. Each test gets a fresh database
+//! and talks to the real app over HTTP.
+
+mod auth;
+mod billing;
+mod cleanup;
+mod client_ip;
+mod common;
+mod email_verification;
+mod health;
+mod http;
+mod invitations;
+mod jobs;
+mod members;
+mod openapi;
+mod orgs;
+mod overload;
+mod password;
+mod permissions;
+mod projects;
+mod rate_limits;
+mod sessions;
+mod tasks;
+mod throttling;
+mod tokens;
+// saas:test-modules
