@@ -2,6 +2,7 @@
 //! and what each status grants), and checkout and portal against a fake Stripe.
 
 mod checkout;
+mod delivery;
 mod events;
 mod plans;
 mod signatures;
