@@ -1,7 +1,7 @@
 //! `saas new`: validate, ask for what the flags left out, plan, stage, and move the new
 //! project into place.
 
-use std::{io::IsTerminal, process::Command};
+use std::{io::IsTerminal, path::PathBuf, process::Command};
 
 use anyhow::Context;
 
@@ -9,9 +9,10 @@ use crate::{
     cli::NewArgs,
     features::Feature,
     lockfile,
-    plan::Plan,
+    plan::{Op, Plan},
     prompt,
     render::{ProjectContext, Renderer, template_trees},
+    rustfmt,
     sink::{self, StagingDir},
     spec::{Database, ProjectRequest, ProjectSpec},
 };
@@ -22,6 +23,9 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
 
     let mut staging = StagingDir::create(&spec.destination)?;
     sink::apply(&plan, &mut staging)?;
+    if let Some(problem) = rustfmt::format_in_place(staging.path(), &rust_files(&plan)) {
+        eprintln!("{}", problem.warning());
+    }
     if spec.git {
         init_git(&staging).context("could not initialise git")?;
     }
@@ -64,6 +68,19 @@ pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
     let lock = lockfile::for_project(spec.database, billing, &context.package);
     plan.create("Cargo.lock".into(), lock.into_bytes());
     Ok(plan)
+}
+
+/// The Rust files a plan creates.
+fn rust_files(plan: &Plan) -> Vec<PathBuf> {
+    plan.ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Create { path, .. } if path.extension().is_some_and(|ext| ext == "rs") => {
+                Some(path.clone())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// `git init` and a first commit. Without git, or without a git identity to commit

@@ -4,6 +4,7 @@
 
 use std::{
     io::Write,
+    path::{Path, PathBuf},
     process::{Command, Stdio},
 };
 
@@ -70,4 +71,31 @@ pub fn format_rust<const N: usize>(sources: [String; N]) -> ([String; N], Option
         return (sources, Some(problem.clone()));
     }
     (outputs.map(|output| output.expect("no error")), None)
+}
+
+/// Formats the Rust files at `paths`, relative to `root`, in place, with one rustfmt
+/// run. `saas new` formats what it writes this way: the templates are formatted for a
+/// short project name, and a longer crate name can push a line past rustfmt's width.
+pub fn format_in_place(root: &Path, paths: &[PathBuf]) -> Option<Unformatted> {
+    if paths.is_empty() {
+        return None;
+    }
+    let output = Command::new("rustfmt")
+        .args(["--edition", "2024", "--quiet"])
+        .args(paths)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .output();
+    match output {
+        Err(error) => Some(Unformatted::Missing(error.to_string())),
+        Ok(output) if !output.status.success() => {
+            let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+            Some(Unformatted::Failed(if stderr.is_empty() {
+                output.status.to_string()
+            } else {
+                stderr
+            }))
+        }
+        Ok(_) => None,
+    }
 }

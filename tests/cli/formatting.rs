@@ -1,5 +1,5 @@
-//! Formatting is never silent: without rustfmt, or when it fails, `saas add resource`
-//! still writes valid code, warns, and says which command formats it.
+//! Formatting is never silent: without rustfmt, or when it fails, `saas new` and `saas
+//! add resource` still write valid code, warn, and say which command formats it.
 
 use std::{os::unix::fs::PermissionsExt, path::Path};
 
@@ -66,4 +66,46 @@ fn with_rustfmt_nothing_is_said_about_formatting() {
         .assert()
         .success()
         .stderr("");
+}
+
+/// The templates are formatted for a short name; a long crate name pushes lines that
+/// mention it past rustfmt's width, so `saas new` formats what it writes.
+#[test]
+fn a_new_project_with_a_long_name_is_formatted() {
+    let parent = tempfile::tempdir().unwrap();
+    let name = "acme-orgs-billing-with-a-rather-long-name";
+    saas()
+        .args(["new", name, "--features", "orgs,billing", "--no-git"])
+        .current_dir(parent.path())
+        .assert()
+        .success()
+        .stderr("");
+
+    let output = std::process::Command::new("cargo")
+        .args(["fmt", "--check"])
+        .current_dir(parent.path().join(name))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[test]
+fn without_rustfmt_a_new_project_is_written_with_a_warning() {
+    let parent = tempfile::tempdir().unwrap();
+    let empty_bin = tempfile::tempdir().unwrap();
+    saas()
+        .args(["new", "acme", "--features", "none", "--no-git"])
+        .current_dir(parent.path())
+        .env("PATH", empty_bin.path())
+        .assert()
+        .success()
+        .stderr(contains("warning: rustfmt could not be run"))
+        .stderr(contains("help: run `cargo fmt` in the project"));
+
+    let main = read(&parent.path().join("acme"), "src/main.rs");
+    syn::parse_file(&main).unwrap();
 }
