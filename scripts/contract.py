@@ -2,9 +2,10 @@
 """Checks a generated app against its own OpenAPI document with schemathesis.
 Usage: scripts/contract.py
 
-Generates an SQLite app with a `Project` resource, builds it, serves it on a free
-port over a fresh database, signs up a user, creates an API token, and runs
-schemathesis against `/openapi.json` with that token. The run fails on a status the
+Generates an SQLite app with the default features (`--yes`) and a `Project` resource,
+builds it, serves it on a free port over a fresh database (its Stripe calls answered
+by a small local fake), signs up a user, creates an API token, and runs schemathesis
+against `/openapi.json` with that token. The run fails on a status the
 document does not list, a response that does not match its schema, and any 5xx.
 Exits with schemathesis' status.
 
@@ -16,6 +17,7 @@ CONTRACT_PHASES and CONTRACT_CHECKS, to try other schemathesis phases and checks
 CONTRACT_DATABASE_URL, an empty PostgreSQL database to test a PostgreSQL app instead.
 """
 import http.cookiejar
+import http.server
 import json
 import os
 import shutil
@@ -23,9 +25,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +65,43 @@ def schemathesis():
     return st
 
 
+class FakeStripe(http.server.BaseHTTPRequestHandler):
+    """The three Stripe calls the app makes, answered in Stripe's JSON shapes, so that
+    checkout and the portal answer as with Stripe instead of 503 billing_not_configured
+    (the app's own tests check what it sends; this only has to answer)."""
+
+    PREFIXES = {
+        "/v1/customers": "cus",
+        "/v1/checkout/sessions": "cs",
+        "/v1/billing_portal/sessions": "bps",
+    }
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        prefix = self.PREFIXES.get(self.path)
+        # Like Stripe, a new id for every object created.
+        object_id = f"{prefix}_{uuid.uuid4().hex}"
+        answer = prefix and {"id": object_id, "url": f"https://stripe.test/{object_id}"}
+        status = 200 if answer else 404
+        body = json.dumps(answer or {"error": {"type": "invalid_request_error",
+                                                "message": "Unrecognized request URL"}})
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def start_fake_stripe():
+    """Serves FakeStripe on a free port in a daemon thread; returns its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeStripe)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -84,10 +125,11 @@ def build_app(work, database):
     return target / "debug" / "contract"
 
 
-def wait_until_up(base, server):
+def wait_until_up(base, server, log_path):
     for _ in range(300):
         if server.poll() is not None:
-            sys.exit(f"the app exited with {server.returncode} before it answered")
+            sys.exit(f"the app exited with {server.returncode} before it answered:\n"
+                     + log_path.read_text())
         try:
             with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
                 if response.status == 200:
@@ -133,11 +175,19 @@ def main():
             "AUTH_IP_LIMIT_PER_MINUTE": "1000000",
             "AUTH_ACCOUNT_FAILURE_LIMIT": "1000000",
             "RUST_LOG": "warn",
+            # Billing (the --yes app has it): webhooks are checked against a secret and
+            # refused without its signature (400); Stripe calls go to a local fake.
+            "STRIPE_WEBHOOK_SECRET": "whsec_contract",
+            "STRIPE_SECRET_KEY": "sk_test_contract",
+            "STRIPE_PRICE_PRO": "price_contract_pro",
+            "STRIPE_API_BASE": start_fake_stripe(),
         }
         log = open(work / "app.log", "w")
-        server = subprocess.Popen([binary], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # From the project's directory, as `cargo run` starts it: config/plans.toml is there.
+        server = subprocess.Popen([binary], cwd=work / "contract", env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
         try:
-            wait_until_up(base, server)
+            wait_until_up(base, server, work / "app.log")
             token = api_token(base)
             started = time.monotonic()
             result = subprocess.run([
