@@ -149,10 +149,7 @@ async fn start_checkout(
     AppJson(body): AppJson<CheckoutRequestBody>,
 ) -> Result<AppJson<RedirectView>, AppError> {
     actor.require(Permission::BillingManage)?;
-    let name: String = sqlx::query_scalar("select name from organizations where id = $1")
-        .bind(actor.org_id)
-        .fetch_one(&state.db)
-        .await?;
+    let name = org_name(&state, actor.org_id).await?;
     checkout(&state, actor.org_id, &name, &body.plan)
         .await
         .map(AppJson)
@@ -176,11 +173,16 @@ async fn open_portal(
     actor: Actor,
 ) -> Result<AppJson<RedirectView>, AppError> {
     actor.require(Permission::BillingManage)?;
-    let name: String = sqlx::query_scalar("select name from organizations where id = $1")
-        .bind(actor.org_id)
-        .fetch_one(&state.db)
-        .await?;
+    let name = org_name(&state, actor.org_id).await?;
     portal(&state, actor.org_id, &name).await.map(AppJson)
+}
+
+/// The organization's name: what its Stripe customer is described as.
+async fn org_name(state: &AppState, org_id: Uuid) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("select name from organizations where id = $1")
+        .bind(org_id)
+        .fetch_one(&state.db)
+        .await
 }
 
 async fn view(state: &AppState, owner_id: Uuid) -> Result<BillingView, AppError> {
