@@ -74,6 +74,8 @@ pub enum Error {
     UnknownPlan { plan: String, help: String },
     #[error("{file}: {problem}\nhelp: {help}", file = crate::plans::FILE)]
     PlansFile { problem: String, help: String },
+    #[error("{file}: {problem}\nhelp: {help}", file = crate::api_snapshot::PATH)]
+    ApiSnapshot { problem: String, help: String },
     #[error("resource `{name}` is referenced by {by}\nhelp: remove {by} first")]
     StillReferenced { name: String, by: String },
     #[error("{} edited since `saas add` wrote {}: {}\nhelp: pass --force to delete {} anyway", if .0.len() == 1 { "this file was" } else { "these files were" }, if .0.len() == 1 { "it" } else { "them" }, .0.join(", "), if .0.len() == 1 { "it" } else { "them" })]
@@ -138,6 +140,7 @@ impl Error {
                 | Self::NeedsBilling { .. }
                 | Self::UnknownPlan { .. }
                 | Self::PlansFile { .. }
+                | Self::ApiSnapshot { .. }
                 | Self::StillReferenced { .. }
                 | Self::EditedFiles(_)
                 | Self::InjectionsChanged { .. }

@@ -1,5 +1,6 @@
 //! `saas`: writes the backend of a SaaS product and grows it afterwards.
 
+pub mod api_snapshot; // the snapshot of its API that a generated project keeps
 pub mod cli; // the command line, as clap parses it
 mod error; // the library's error type
 pub mod features; // the optional features and the rules between them

@@ -6,6 +6,7 @@ use std::{io::IsTerminal, path::PathBuf, process::Command};
 use anyhow::Context;
 
 use crate::{
+    api_snapshot,
     cli::NewArgs,
     features::Feature,
     lockfile,
@@ -63,10 +64,13 @@ pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
     let context = ProjectContext::new(spec);
     let mut plan = Plan::default();
     let trees = template_trees(spec.database, &spec.features);
-    Renderer::new().render_trees(&trees, &context, &mut plan)?;
+    let renderer = Renderer::new();
+    renderer.render_trees(&trees, &context, &mut plan)?;
     let billing = spec.features.contains(Feature::Billing);
     let lock = lockfile::for_project(spec.database, billing, &context.package);
     plan.create("Cargo.lock".into(), lock.into_bytes());
+    let snapshot = api_snapshot::for_project(&renderer, &spec.features, &context)?;
+    plan.create(api_snapshot::PATH.into(), snapshot.into_bytes());
     Ok(plan)
 }
 

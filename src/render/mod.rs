@@ -1,6 +1,7 @@
 //! The one render pipeline: embedded templates -> minijinja -> the files of a plan.
 
 mod context;
+mod openapi;
 mod resource;
 mod tenancy;
 
@@ -8,8 +9,10 @@ use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, DirEntry, include_dir};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, syntax::SyntaxConfig, value::Serde};
+use serde::Serialize;
 
 pub use self::context::{FeaturesContext, ProjectContext};
+pub use self::openapi::ResourceApi;
 pub use self::resource::ResourceContext;
 pub use self::tenancy::Tenancy;
 use crate::{Error, features::FeatureSet, plan::Plan, spec::Database};
@@ -123,17 +126,21 @@ impl Renderer {
         template: &str,
         context: &ResourceContext,
     ) -> Result<String, Error> {
-        let name = format!("resource/{template}");
+        self.render_template(&format!("resource/{template}"), context)
+    }
+
+    /// Renders one embedded template, `name` being its path under `templates/`.
+    pub fn render_template(&self, name: &str, context: &impl Serialize) -> Result<String, Error> {
         let file = TEMPLATES
-            .get_file(&name)
+            .get_file(name)
             .unwrap_or_else(|| panic!("template `{name}` is embedded"));
         let source = file
             .contents_utf8()
             .unwrap_or_else(|| panic!("{name} is UTF-8"));
         self.env
-            .render_named_str(&name, source, Serde(context))
+            .render_named_str(name, source, Serde(context))
             .map_err(|source| Error::Render {
-                template: name.clone(),
+                template: name.to_owned(),
                 source,
             })
     }

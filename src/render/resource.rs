@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{context::FeaturesContext, tenancy::Tenancy};
+use super::{context::FeaturesContext, openapi::FieldSchemas, tenancy::Tenancy};
 use crate::{
     features::{Feature, FeatureSet},
     fields::{Field, FieldType},
@@ -59,6 +59,9 @@ pub struct FieldContext {
     /// The JSON key, struct field and column.
     pub column: String,
     pub optional: bool,
+    /// What the OpenAPI document says of the field (`openapi.rs`).
+    #[serde(skip)]
+    pub schemas: FieldSchemas,
     /// `#[…]` lines above the model's field.
     pub model_attributes: Vec<String>,
     pub model_type: String,
@@ -335,6 +338,7 @@ impl FieldContext {
             format!("&{row}.{column}")
         };
         Self {
+            schemas: FieldSchemas::of(field),
             model_type: wrap(model_type),
             input_type: format!("Option<Option<{input_type}>>"),
             input_schema,

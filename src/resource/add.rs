@@ -4,7 +4,7 @@
 use std::{io, path::PathBuf};
 
 use crate::{
-    Error,
+    Error, api_snapshot,
     features::Feature,
     inject::{self, Marker, Placement},
     manifest::{self, FileRecord, Injection, ResourceEntry},
@@ -29,7 +29,7 @@ const ROUTES: Marker = Marker {
     path: "src/lib.rs",
     marker: "// saas:routes",
     placement: Placement::BeforeMarker,
-    place: "in `app()` of src/lib.rs, just before `.split_for_parts()`",
+    place: "in `api()` of src/lib.rs, just before `.split_for_parts()`",
 };
 /// Where a resource's tests join the test binary.
 const TEST_MODULES: Marker = Marker {
@@ -183,6 +183,20 @@ pub fn plan_add(
                 marker: None,
             });
         }
+    }
+
+    // A project whose API snapshot is gone has dropped the test that reads it.
+    let snapshot_path = project.root.join(api_snapshot::PATH);
+    if snapshot_path.is_file() {
+        let snapshot = std::fs::read_to_string(&snapshot_path).map_err(|source| Error::Read {
+            path: snapshot_path,
+            source,
+        })?;
+        plan.ops.push(Op::Edit {
+            path: PathBuf::from(api_snapshot::PATH),
+            contents: api_snapshot::add(&snapshot, &context.openapi())?.into_bytes(),
+            marker: None,
+        });
     }
 
     let entry = ResourceEntry {

@@ -5,7 +5,7 @@
 use std::{collections::BTreeMap, fmt, path::PathBuf};
 
 use crate::{
-    Error,
+    Error, api_snapshot,
     cli::RemoveResourceArgs,
     features::Feature,
     fields::{Field, FieldType},
@@ -14,6 +14,7 @@ use crate::{
     naming::ResourceName,
     plan::{Op, Plan},
     plans,
+    render::Tenancy,
     spec::resource::find_resource,
 };
 
@@ -171,6 +172,23 @@ pub fn plan_remove(
                     marker: None,
                 });
             }
+        }
+    }
+
+    let snapshot_path = project.root.join(api_snapshot::PATH);
+    if snapshot_path.is_file() {
+        let snapshot = std::fs::read_to_string(&snapshot_path).map_err(|source| Error::Read {
+            path: snapshot_path,
+            source,
+        })?;
+        let tenancy = Tenancy::of(&manifest.features);
+        let without = api_snapshot::remove(&snapshot, &name, &tenancy)?;
+        if without != snapshot {
+            plan.ops.push(Op::Edit {
+                path: PathBuf::from(api_snapshot::PATH),
+                contents: without.into_bytes(),
+                marker: None,
+            });
         }
     }
 

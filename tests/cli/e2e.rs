@@ -47,6 +47,9 @@ fn cargo(project: &Path, args: &[&str], env: &[(&str, &str)]) {
         // here reads a backtrace's line numbers.
         .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .env_remove("DATABASE_URL")
+        // A snapshot that differs fails the test and writes no `.snap.new`: the API
+        // snapshot saas wrote must be the one the app serves.
+        .env("INSTA_UPDATE", "no")
         .envs(env.iter().copied())
         .output()
         .expect("cargo runs");

@@ -32,6 +32,14 @@ fn adding_a_resource_writes_its_files_registers_it_and_records_it() {
             .contains(".merge(resources::projects::router())\n        // saas:routes")
     );
     assert!(read(&root, "tests/api/main.rs").contains("mod projects;\n"));
+    let snapshot = read(&root, saas::api_snapshot::PATH);
+    for entry in [
+        "\"/projects\": {",
+        "\"/projects/{id}\": {",
+        "\"ProjectInput\": {",
+    ] {
+        assert!(snapshot.contains(entry), "the API snapshot has no {entry}");
+    }
     let manifest = Manifest::parse(&read(&root, "saas.toml")).unwrap();
     let entry = manifest.resource("projects").unwrap();
     assert_eq!(entry.name, "Project");
@@ -239,6 +247,54 @@ fn a_missing_marker_is_refused_naming_the_file_and_the_line_to_restore() {
         .stderr(contains("help: put the line `// saas:routes` back"));
 
     assert_eq!(fingerprint(&root), before);
+}
+
+#[test]
+fn a_broken_api_snapshot_is_refused_by_add_and_remove_and_left_as_it_is() {
+    let (_parent, root) = new_project("sqlite");
+    add(&root, &["Project", "title:string"]).success();
+    let snapshot = root.join(saas::api_snapshot::PATH);
+    let text = std::fs::read_to_string(&snapshot).unwrap();
+    std::fs::write(&snapshot, text.replace("\"paths\": {", "\"paths\": {{")).unwrap();
+    let before = fingerprint(&root);
+
+    for command in [
+        &["add", "resource", "Task", "title:string"][..],
+        &["remove", "resource", "Project"],
+    ] {
+        saas()
+            .args(command)
+            .current_dir(&root)
+            .assert()
+            .code(1)
+            .stderr(contains(format!(
+                "{}: the document is not JSON",
+                saas::api_snapshot::PATH
+            )))
+            .stderr(contains(
+                "help: run `INSTA_UPDATE=always cargo test openapi`",
+            ));
+        assert_eq!(
+            fingerprint(&root),
+            before,
+            "{command:?} changed the project"
+        );
+    }
+}
+
+#[test]
+fn without_an_api_snapshot_add_and_remove_leave_it_out() {
+    let (_parent, root) = new_project("sqlite");
+    std::fs::remove_file(root.join(saas::api_snapshot::PATH)).unwrap();
+
+    add(&root, &["Project", "title:string"]).success();
+    assert!(root.join("src/resources/projects.rs").is_file());
+    saas()
+        .args(["remove", "resource", "Project"])
+        .current_dir(&root)
+        .assert()
+        .success();
+    assert!(!root.join(saas::api_snapshot::PATH).exists());
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The Acme Lite API: `app()` builds the router that `main` serves and the tests call.
+//! The Acme Lite API: `app()` builds the router that `main` serves and the tests call;
+//! `openapi()` is the document it serves at `/openapi.json`.
 
 pub mod auth;
 pub mod background;
@@ -66,14 +67,30 @@ impl AppState {
 )]
 struct ApiDoc;
 
-/// Builds the application: every route, the OpenAPI document, and the middleware.
-pub fn app(state: AppState) -> Router {
+/// The routes and the document that describes them, before the state and the middleware.
+struct Api {
+    router: Router<AppState>,
+    openapi: utoipa::openapi::OpenApi,
+}
+
+fn api() -> Api {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(auth::router())
         .merge(resources::notes::router())
         // saas:routes
         .split_for_parts();
+    Api { router, openapi }
+}
+
+/// The OpenAPI document that `/openapi.json` serves: every route, body and status.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().openapi
+}
+
+/// Builds the application: every route, the OpenAPI document, and the middleware.
+pub fn app(state: AppState) -> Router {
+    let Api { router, openapi } = api();
     let openapi = Arc::new(openapi);
 
     let router = router

@@ -1,4 +1,5 @@
-//! The Acme Pg API: `app()` builds the router that `main` serves and the tests call.
+//! The Acme Pg API: `app()` builds the router that `main` serves and the tests call;
+//! `openapi()` is the document it serves at `/openapi.json`.
 
 pub mod access;
 pub mod auth;
@@ -77,8 +78,15 @@ struct ApiDoc;
 /// Stripe events are well under this.
 const WEBHOOK_BODY_LIMIT_BYTES: usize = 256 * 1024;
 
-/// Builds the application: every route, the OpenAPI document, and the middleware.
-pub fn app(state: AppState) -> Router {
+/// The routes and the document that describes them, before the state and the middleware.
+struct Api {
+    router: Router<AppState>,
+    /// Stripe's webhook, mounted apart: the cross-site check does not apply to it.
+    webhook: Router<AppState>,
+    openapi: utoipa::openapi::OpenApi,
+}
+
+fn api() -> Api {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(auth::router())
@@ -90,6 +98,25 @@ pub fn app(state: AppState) -> Router {
         .split_for_parts();
     let (webhook, webhook_openapi) = billing::webhook_router().split_for_parts();
     openapi.merge(webhook_openapi);
+    Api {
+        router,
+        webhook,
+        openapi,
+    }
+}
+
+/// The OpenAPI document that `/openapi.json` serves: every route, body and status.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().openapi
+}
+
+/// Builds the application: every route, the OpenAPI document, and the middleware.
+pub fn app(state: AppState) -> Router {
+    let Api {
+        router,
+        webhook,
+        openapi,
+    } = api();
     let openapi = Arc::new(openapi);
 
     let router = router

@@ -1,0 +1,334 @@
+//! The snapshot of its own OpenAPI document that a generated project keeps in
+//! [`PATH`], which its `openapi` test compares with what the app serves (insta). `saas
+//! new` writes the document of the project's feature set, stored in
+//! `templates/openapi/` and refreshed by `scripts/refresh_openapi.sh`; `saas add
+//! resource` merges the resource's paths and schemas in and `saas remove resource`
+//! takes them out, so the project's tests pass after each without a build.
+//!
+//! The document is written as the test writes it: `serde_json`'s pretty printing of a
+//! value whose object keys are sorted.
+
+use serde_json::{Map, Value};
+
+use crate::{
+    Error,
+    features::FeatureSet,
+    naming::ResourceName,
+    render::{ProjectContext, Renderer, ResourceApi, Tenancy},
+};
+
+/// Where insta keeps the snapshot of the test `openapi::the_api_is_the_one_on_record`.
+pub const PATH: &str = "tests/api/snapshots/api__openapi__openapi.snap";
+
+/// What insta writes above the document: the test's file and the asserted expression.
+const HEADER: &str = "---\nsource: tests/api/openapi.rs\nexpression: \"serde_json::to_string_pretty(&document).unwrap()\"\n---\n";
+
+/// The name of a feature set's stored document: `none`, `orgs`, `orgs-rbac-billing`.
+pub fn set_name(features: &FeatureSet) -> String {
+    let names: Vec<&str> = features.iter().map(|feature| feature.as_str()).collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join("-")
+    }
+}
+
+/// The snapshot of a new project: the stored document of its feature set,
+/// `templates/openapi/<set>.json.jinja`, rendered with the project's names (its title,
+/// and its crate name, which prefixes API tokens).
+pub fn for_project(
+    renderer: &Renderer,
+    features: &FeatureSet,
+    context: &ProjectContext,
+) -> Result<String, Error> {
+    let name = set_name(features);
+    let document = renderer.render_template(&format!("openapi/{name}.json.jinja"), context)?;
+    Ok(format!("{HEADER}{document}"))
+}
+
+/// `snapshot` with the resource's paths and schemas added (replacing any of the same
+/// name).
+pub fn add(snapshot: &str, api: &ResourceApi) -> Result<String, Error> {
+    let (header, mut document) = read(snapshot)?;
+    for (section, entries) in sections(&mut document)?
+        .into_iter()
+        .zip([&api.paths, &api.schemas])
+    {
+        for (key, value) in entries {
+            section.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(write(header, &document))
+}
+
+/// `snapshot` without the paths and schemas of the resource `name`; those already gone
+/// stay gone.
+pub fn remove(snapshot: &str, name: &ResourceName, tenancy: &Tenancy) -> Result<String, Error> {
+    let (header, mut document) = read(snapshot)?;
+    let [paths, schemas] = sections(&mut document)?;
+    for key in resource_paths(name, tenancy) {
+        paths.remove(&key);
+    }
+    for key in resource_schemas(name) {
+        schemas.remove(&key);
+    }
+    Ok(write(header, &document))
+}
+
+/// The paths a resource serves: its collection and its items.
+fn resource_paths(name: &ResourceName, tenancy: &Tenancy) -> [String; 2] {
+    let base = tenancy.route_base(name);
+    [format!("{base}/{{id}}"), base]
+}
+
+/// The schemas a resource adds: its row, its input and its page.
+fn resource_schemas(name: &ResourceName) -> [String; 3] {
+    let pascal = &name.pascal;
+    [
+        pascal.clone(),
+        format!("{pascal}Input"),
+        format!("{pascal}Page"),
+    ]
+}
+
+/// The document's `paths` and `components.schemas`.
+fn sections(document: &mut Value) -> Result<[&mut Map<String, Value>; 2], Error> {
+    let not_openapi = || Error::ApiSnapshot {
+        problem: "the document has no `paths` or no `components.schemas`".to_owned(),
+        help: HELP.to_owned(),
+    };
+    let Value::Object(document) = document else {
+        return Err(not_openapi());
+    };
+    let mut paths = None;
+    let mut components = None;
+    for (key, value) in document.iter_mut() {
+        match key.as_str() {
+            "paths" => paths = value.as_object_mut(),
+            "components" => components = value.get_mut("schemas").and_then(Value::as_object_mut),
+            _ => {}
+        }
+    }
+    Ok([
+        paths.ok_or_else(not_openapi)?,
+        components.ok_or_else(not_openapi)?,
+    ])
+}
+
+const HELP: &str = "run `INSTA_UPDATE=always cargo test openapi` in the project to write it afresh from the app, then run the command again";
+
+/// The snapshot's header (insta's lines up to the second `---`, kept as they are) and
+/// its document.
+fn read(snapshot: &str) -> Result<(&str, Value), Error> {
+    let (header, body) = snapshot
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n"))
+        .map(|(metadata, body)| (&snapshot[..metadata.len() + 9], body))
+        .ok_or_else(|| Error::ApiSnapshot {
+            problem: "not an insta snapshot (no `---` header)".to_owned(),
+            help: HELP.to_owned(),
+        })?;
+    let document = serde_json::from_str(body).map_err(|error| Error::ApiSnapshot {
+        problem: format!("the document is not JSON: {error}"),
+        help: HELP.to_owned(),
+    })?;
+    Ok((header, document))
+}
+
+fn write(header: &str, document: &Value) -> String {
+    let pretty = serde_json::to_string_pretty(&sorted(document)).expect("a JSON value serializes");
+    format!("{header}{pretty}\n")
+}
+
+/// `value` with every object's keys in order, as the app's `serde_json` writes them
+/// (whatever this build's `serde_json` does).
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key.clone(), sorted(value)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        fields::Field,
+        naming::ProjectName,
+        render::ResourceContext,
+        spec::{Database, ProjectSpec, ResourceSpec},
+    };
+
+    const SETS: [&str; 6] = [
+        "none",
+        "orgs",
+        "orgs,rbac",
+        "billing",
+        "orgs,billing",
+        "orgs,rbac,billing",
+    ];
+
+    fn resource(features: &FeatureSet, name: &str, fields: &[&str]) -> ResourceContext {
+        let spec = ResourceSpec {
+            name: ResourceName::parse(name).unwrap(),
+            fields: fields
+                .iter()
+                .map(|spec| Field::parse(spec).unwrap())
+                .collect(),
+            parents: vec![],
+            limits: vec![],
+            feature: None,
+        };
+        ResourceContext::new(
+            "acme",
+            Database::Sqlite,
+            features,
+            &Tenancy::of(features),
+            &spec,
+        )
+    }
+
+    /// The snapshot `saas new <name>` writes.
+    fn new_snapshot(name: &str, features: &FeatureSet) -> String {
+        let spec = ProjectSpec {
+            name: ProjectName::parse(name).unwrap(),
+            database: Database::Sqlite,
+            features: features.clone(),
+            destination: name.into(),
+            git: false,
+        };
+        for_project(&Renderer::new(), features, &ProjectContext::new(&spec)).unwrap()
+    }
+
+    #[test]
+    fn every_feature_set_has_a_stored_document_written_as_the_app_writes_it() {
+        for set in SETS {
+            let features = FeatureSet::parse(set).unwrap();
+            let snapshot = new_snapshot("acme", &features);
+            let (header, document) = read(&snapshot).unwrap();
+            assert_eq!(header, HEADER);
+            // Sorted and printed as the app's test prints it, byte for byte.
+            assert_eq!(write(header, &document), snapshot, "{set}");
+            assert!(document["paths"]["/auth/signup"].is_object(), "{set}");
+        }
+    }
+
+    #[test]
+    fn the_names_are_the_projects() {
+        let snapshot = new_snapshot("hello-world", &FeatureSet::default());
+        let (_, document) = read(&snapshot).unwrap();
+        assert_eq!(document["info"]["title"], "Hello World");
+        assert_eq!(document["info"]["description"], "The Hello World HTTP API.");
+        let token = &document["components"]["schemas"]["TokenView"]["properties"]["prefix"];
+        assert_eq!(token["pattern"], "^hello_world_[A-Za-z0-9_-]{6}$");
+        assert!(!snapshot.contains("acme"));
+    }
+
+    #[test]
+    fn adding_then_removing_a_resource_gives_back_the_snapshot() {
+        for set in SETS {
+            let features = FeatureSet::parse(set).unwrap();
+            let before = new_snapshot("acme", &features);
+            let context = resource(&features, "ProjectTask", &["title:string", "due_on:date?"]);
+            let api = context.openapi();
+
+            let added = add(&before, &api).unwrap();
+            let (header, document) = read(&added).unwrap();
+            assert_eq!(header, HEADER);
+            for key in resource_paths(&context.name, &context.tenancy) {
+                assert!(api.paths.contains_key(&key), "{set}: {key}");
+                assert_eq!(document["paths"][&key], api.paths[&key], "{set}: {key}");
+            }
+            for key in resource_schemas(&context.name) {
+                assert!(api.schemas.contains_key(&key), "{set}: {key}");
+                assert_eq!(document["components"]["schemas"][&key], api.schemas[&key]);
+            }
+            assert_eq!(api.paths.len(), 2);
+            assert_eq!(api.schemas.len(), 3);
+
+            let removed = remove(&added, &context.name, &context.tenancy).unwrap();
+            assert_eq!(removed, before, "{set}");
+            // Removing what is not there changes nothing.
+            assert_eq!(
+                remove(&before, &context.name, &context.tenancy).unwrap(),
+                before
+            );
+        }
+    }
+
+    #[test]
+    fn the_header_insta_wrote_is_kept() {
+        let features = FeatureSet::default();
+        let snapshot = new_snapshot("acme", &features).replacen(
+            "---\nsource:",
+            "---\nassertion_line: 12\nsource:",
+            1,
+        );
+        let context = resource(&features, "Project", &["title:string"]);
+        let added = add(&snapshot, &context.openapi()).unwrap();
+        assert!(added.starts_with("---\nassertion_line: 12\nsource:"));
+        assert_eq!(
+            remove(&added, &context.name, &context.tenancy).unwrap(),
+            snapshot
+        );
+    }
+
+    #[test]
+    fn routes_follow_the_tenancy() {
+        let orgs = FeatureSet::parse("orgs").unwrap();
+        let api = resource(&orgs, "Project", &["title:string"]).openapi();
+        let keys: Vec<&String> = api.paths.keys().collect();
+        assert_eq!(
+            keys,
+            ["/orgs/{org_id}/projects", "/orgs/{org_id}/projects/{id}"]
+        );
+        let list = &api.paths["/orgs/{org_id}/projects"]["get"];
+        assert_eq!(list["parameters"][0]["name"], "org_id");
+        assert!(
+            list["responses"]["404"]["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("No such organization")
+        );
+
+        let bare = resource(&FeatureSet::default(), "Project", &["title:string"]).openapi();
+        let get = &bare.paths["/projects/{id}"]["get"];
+        assert_eq!(get["parameters"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            get["responses"]["404"]["description"],
+            "No such project for this caller"
+        );
+        assert_eq!(
+            bare.paths["/projects"]["post"]["responses"]["403"]["$ref"],
+            "#/components/responses/CrossSite"
+        );
+    }
+
+    #[test]
+    fn a_snapshot_that_is_not_one_is_refused_with_what_to_do() {
+        let features = FeatureSet::default();
+        let api = resource(&features, "Project", &["title:string"]).openapi();
+        for (snapshot, problem) in [
+            ("{}", "not an insta snapshot"),
+            ("---\nsource: x\n---\n{ nope", "not JSON"),
+            ("---\nsource: x\n---\n[]", "no `paths`"),
+        ] {
+            let error = add(snapshot, &api).unwrap_err().to_string();
+            assert!(error.contains(problem), "{error}");
+            assert!(
+                error.contains(PATH) && error.contains("INSTA_UPDATE=always"),
+                "{error}"
+            );
+        }
+    }
+}
