@@ -1,0 +1,446 @@
+#!/usr/bin/env python3
+"""The benchmark: what saas costs its users, next to a hand-written floor.
+
+Usage: python3 bench/run.py [--quick] [--only generation,build,runtime]
+
+Prints one table per part and writes them all to bench/RESULTS.md, with the machine,
+the date and the versions. Everything it builds and runs lives in bench/work/
+(ignored by git); each part starts from a cold target directory of its own there,
+with the crates already downloaded (downloads are not build time).
+
+1. Generation: `saas new` and `saas add resource` wall time (median, min, max of 20
+   runs), next to `cargo new` in the same run.
+2. Build cost of the all-features app (orgs, rbac, billing) with `Project` and `Task`
+   on each database, and of the floor (bench/floor/): cold `cargo build`, crates
+   compiled, peak memory of the largest process, the rebuild after one more `saas add
+   resource`, `cargo test`, the release binary's size.
+3. Runtime (release builds, loopback, wrk): an org-scoped list (a page of 20 of 1,000
+   rows across 10 organizations), get-one, create and login, on SQLite and PostgreSQL,
+   the app and the floor loaded one after the other against the same database, both
+   with a pool of 4 connections; requests/s, p50 and p99 latency, errors, and the
+   server's RSS idle and under load.
+
+--quick runs fewer generations and shorter loads: to try the script, not to quote.
+PostgreSQL: the server at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work"
+POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+FEATURES = "orgs,rbac,billing"
+PROJECT = ["Project", "title:string", "done:bool"]
+TASK = ["Task", "title:string", "project:references"]
+POOL = "4"
+
+
+def run(command, cwd=None, env=None, quiet=True):
+    """Runs `command`, failing the benchmark with its output if it fails."""
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"`{' '.join(map(str, command))}` failed:\n{result.stdout}\n{result.stderr}")
+    if not quiet:
+        print(result.stdout, end="")
+    return result
+
+
+def timed(command, cwd=None, env=None):
+    """Wall seconds, peak RSS in MiB of the largest process, and the result of `command`."""
+    started = time.perf_counter()
+    result = run(["/usr/bin/time", "-f", "%M", *command], cwd=cwd, env=env)
+    wall = time.perf_counter() - started
+    peak_kib = int(result.stderr.strip().splitlines()[-1])
+    return wall, peak_kib / 1024, result
+
+
+def spread(values):
+    return statistics.median(values), min(values), max(values)
+
+
+# ---------------------------------------------------------------- 1. generation
+
+def generation(saas, runs):
+    cases = [
+        ("cargo new (baseline)", lambda n: ["cargo", "new", "--vcs", "none", "--quiet", n], None),
+        ("saas new (all features, SQLite)", lambda n: [saas, "new", n, "--yes", "--no-git"], None),
+        ("saas add resource", lambda n: [saas, "add", "resource", *PROJECT],
+         lambda n: [saas, "new", n, "--yes", "--no-git"]),
+    ]
+    rows = []
+    base = WORK / "generation"
+    for label, command, prepare in cases:
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        times = []
+        for i in range(runs):
+            name = f"p{i}"
+            cwd = base
+            if prepare:
+                run(prepare(name), cwd=base)
+                cwd = base / name
+            started = time.perf_counter()
+            run(command(name), cwd=cwd)
+            times.append((time.perf_counter() - started) * 1000)
+        rows.append((label, *spread(times)))
+    shutil.rmtree(base, ignore_errors=True)
+    baseline = rows[0][1]
+    table = ["| command | median ms | min ms | max ms | median / cargo new |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for label, median, low, high in rows:
+        table.append(f"| {label} | {median:.1f} | {low:.1f} | {high:.1f} | {median / baseline:.2f} |")
+    return table
+
+
+# ---------------------------------------------------------------- 2. build cost
+
+def generate_app(saas, database):
+    """The all-features app with Project and Task, in bench/work/app-<database>/bench."""
+    parent = WORK / f"app-{database}"
+    shutil.rmtree(parent, ignore_errors=True)
+    parent.mkdir(parents=True)
+    run([saas, "new", "bench", "--db", database, "--features", FEATURES, "--no-git",
+         "--path", parent])
+    project = parent / "bench"
+    run([saas, "add", "resource", *PROJECT], cwd=project)
+    run([saas, "add", "resource", *TASK], cwd=project)
+    return project
+
+
+def cargo_env(target):
+    return {**os.environ, "CARGO_TARGET_DIR": str(target), "CARGO_TERM_COLOR": "never"}
+
+
+def compiled(result):
+    return len(re.findall(r"^\s*Compiling ", result.stderr, re.MULTILINE))
+
+
+def database_url(database, name):
+    if database == "sqlite":
+        return f"sqlite://{WORK}/{name}.db?mode=rwc"
+    return f"{POSTGRES}/{name}"
+
+
+def build_costs(saas, databases):
+    rows = []
+    binaries = {}
+    for database in databases:
+        project = generate_app(saas, database)
+        target = WORK / f"target-{database}"
+        shutil.rmtree(target, ignore_errors=True)
+        env = cargo_env(target)
+        run(["cargo", "fetch", "--locked"], cwd=project, env=env)
+        cold, peak, result = timed(["cargo", "build", "--locked"], cwd=project, env=env)
+        crates = compiled(result)
+        run([saas, "add", "resource", "Note", "body:text"], cwd=project)
+        rebuild, _, _ = timed(["cargo", "build", "--locked"], cwd=project, env=env)
+        test_env = {**env, "DATABASE_URL": database_url(database, "postgres")} \
+            if database == "postgres" else env
+        tests, _, _ = timed(["cargo", "test", "--locked"], cwd=project, env=test_env)
+        release, _, _ = timed(["cargo", "build", "--release", "--locked"], cwd=project, env=env)
+        binary = target / "release" / "bench"
+        binaries[database] = (project, binary)
+        rows.append((f"saas app, {database}", cold, crates, peak, rebuild, tests, release,
+                     binary.stat().st_size))
+
+    floor = ROOT / "bench" / "floor"
+    for database in databases:
+        target = WORK / f"target-floor-{database}"
+        shutil.rmtree(target, ignore_errors=True)
+        env = cargo_env(target)
+        features = ["--features", database]
+        run(["cargo", "fetch", "--locked"], cwd=floor, env=env)
+        cold, peak, result = timed(["cargo", "build", "--locked", *features], cwd=floor, env=env)
+        release, _, _ = timed(["cargo", "build", "--release", "--locked", *features],
+                              cwd=floor, env=env)
+        binary = target / "release" / "floor"
+        binaries[f"floor-{database}"] = (floor, binary)
+        rows.append((f"floor, {database}", cold, compiled(result), peak, None, None, release,
+                     binary.stat().st_size))
+
+    table = ["| build | cold debug s | crates | peak MiB | rebuild after add s | cargo test s "
+             "| release s | release binary MiB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for label, cold, crates, peak, rebuild, tests, release, size in rows:
+        cell = lambda value: "—" if value is None else f"{value:.1f}"
+        table.append(f"| {label} | {cold:.1f} | {crates} | {peak:.0f} | {cell(rebuild)} "
+                     f"| {cell(tests)} | {release:.1f} | {size / 2**20:.1f} |")
+    floors = {row[0].split(", ")[1]: row for row in rows if row[0].startswith("floor")}
+    for row in rows:
+        if row[0].startswith("saas") and row[0].split(", ")[1] in floors:
+            floor_row = floors[row[0].split(", ")[1]]
+            table.append(f"\n{row[0]}: cold debug build {row[1] / floor_row[1]:.2f}× the floor's, "
+                         f"{row[2]} crates against {floor_row[2]}.")
+    return table, binaries
+
+
+# ---------------------------------------------------------------- 3. runtime
+
+class Server:
+    """A release binary serving on a loopback port; its RSS is sampled while it runs."""
+
+    def __init__(self, name, binary, cwd, env, port):
+        self.name = name
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = open(WORK / f"{name}.log", "w")
+        self.process = subprocess.Popen([binary], cwd=cwd, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        self.peak_rss = 0
+        self.sampling = False
+        for _ in range(300):
+            if self.process.poll() is not None:
+                sys.exit(f"{name} exited:\n" + (WORK / f"{name}.log").read_text())
+            try:
+                urllib.request.urlopen(f"{self.base}/orgs", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # any HTTP answer: it serves
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        else:
+            sys.exit(f"{name} did not answer within 30 s")
+
+    def rss_mib(self):
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+    def sample_while(self, work):
+        self.sampling = True
+        peak = [self.rss_mib()]
+
+        def sample():
+            while self.sampling:
+                peak[0] = max(peak[0], self.rss_mib())
+                time.sleep(0.1)
+
+        thread = threading.Thread(target=sample)
+        thread.start()
+        try:
+            return work()
+        finally:
+            self.sampling = False
+            thread.join()
+            self.peak_rss = max(self.peak_rss, peak[0])
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def request(base, method, path, body=None, token=None, cookies=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{base}{path}", data=data, method=method, headers=headers)
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies)) \
+        if cookies is not None else urllib.request.build_opener()
+    with opener.open(req, timeout=30) as response:
+        return json.load(response)
+
+
+def seed(base):
+    """One user, an API token, 10 organizations with 100 projects each."""
+    import http.cookiejar
+    jar = http.cookiejar.CookieJar()
+    email, password = "bench@example.com", "bench password"
+    request(base, "POST", "/auth/signup", {"email": email, "password": password, "name": "Bench"},
+            cookies=jar)
+    token = request(base, "POST", "/auth/tokens", {"name": "bench"}, cookies=jar)["token"]
+    orgs = []
+    for i in range(10):
+        org = request(base, "POST", "/orgs", {"name": f"Org {i}"}, token=token)
+        orgs.append(org["id"])
+        for j in range(100):
+            request(base, "POST", f"/orgs/{org['id']}/projects",
+                    {"title": f"Project {i}.{j}", "done": j % 2 == 0}, token=token)
+    page = request(base, "GET", f"/orgs/{orgs[0]}/projects?limit=20", token=token)
+    assert len(page["items"]) == 20 and page["next_cursor"], page
+    return {"token": token, "org": orgs[0], "project": page["items"][5]["id"],
+            "email": email, "password": password}
+
+
+def wrk(url, token, seconds, connections, lua=None):
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+               "-H", "Content-Type: application/json"]
+    if token:
+        command += ["-H", f"Authorization: Bearer {token}"]
+    if lua:
+        script = WORK / "request.lua"
+        script.write_text(lua)
+        command += ["-s", str(script)]
+    output = run([*command, url]).stdout
+
+    def latency(percent):
+        match = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        value, unit = float(match.group(1)), match.group(2)
+        return value * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    total = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": latency(50),
+        "p99": latency(99),
+        "requests": total,
+        "errors": (int(non_2xx.group(1)) if non_2xx else 0)
+        + (sum(map(int, errors.groups())) if errors else 0),
+    }
+
+
+def post_lua(body):
+    return f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
+
+
+def runtime(binaries, databases, seconds):
+    table = ["| database | route | server | req/s | p50 ms | p99 ms | requests | errors "
+             "| vs floor req/s | vs floor p99 |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    memory = ["| database | server | idle RSS MiB | peak RSS under load MiB |",
+              "| --- | --- | ---: | ---: |"]
+    for database in databases:
+        name = "saas_bench"
+        if database == "sqlite":
+            for suffix in ["", "-wal", "-shm"]:
+                Path(f"{WORK}/{name}.db{suffix}").unlink(missing_ok=True)
+        else:
+            run(["psql", f"{POSTGRES}/postgres", "-qc", f"drop database if exists {name}"])
+            run(["psql", f"{POSTGRES}/postgres", "-qc", f"create database {name}"])
+        url = database_url(database, name)
+        project, app_binary = binaries[database]
+        app_env = {
+            **os.environ, "APP_ENV": "development", "RUST_LOG": "info",
+            "BIND_ADDR": "127.0.0.1:3180", "APP_URL": "http://127.0.0.1:3180",
+            "DATABASE_URL": url, "DATABASE_MAX_CONNECTIONS": POOL,
+            "MAIL_DIR": str(WORK / "mail"),
+            # One client logs in thousands of times from one address.
+            "AUTH_IP_LIMIT_PER_MINUTE": "100000000",
+        }
+        app = Server(f"app-{database}", app_binary, project, app_env, 3180)
+        ids = seed(app.base)
+        floor_dir, floor_binary = binaries[f"floor-{database}"]
+        floor = Server(f"floor-{database}", floor_binary, floor_dir,
+                       {**os.environ, "DATABASE_URL": url, "BIND_ADDR": "127.0.0.1:3181",
+                        "DATABASE_MAX_CONNECTIONS": POOL}, 3181)
+        time.sleep(2)
+        idle = {server.name: server.rss_mib() for server in [app, floor]}
+
+        org, project_id = ids["org"], ids["project"]
+        routes = [
+            ("list (page of 20)", f"/orgs/{org}/projects?limit=20", None, True),
+            ("get one", f"/orgs/{org}/projects/{project_id}", None, True),
+            ("create", f"/orgs/{org}/projects", post_lua({"title": "Bench", "done": False}),
+             True),
+            ("login", "/auth/login",
+             post_lua({"email": ids["email"], "password": ids["password"]}), False),
+        ]
+        for label, path, lua, on_floor in routes:
+            servers = [app, floor] if on_floor else [app]
+            results = {}
+            for server in servers:
+                token = ids["token"] if label != "login" else None
+                results[server.name] = server.sample_while(
+                    lambda: wrk(server.base + path, token, seconds, 16, lua))
+            ours = results[app.name]
+            base = results.get(floor.name)
+            for server in servers:
+                result = results[server.name]
+                versus = ("—", "—")
+                if server is app and base:
+                    versus = (f"{ours['rps'] / base['rps']:.2f}", f"{ours['p99'] / base['p99']:.2f}")
+                kind = "saas app" if server is app else "floor"
+                table.append(f"| {database} | {label} | {kind} | {result['rps']:.0f} "
+                             f"| {result['p50']:.2f} | {result['p99']:.2f} | {result['requests']} "
+                             f"| {result['errors']} | {versus[0]} | {versus[1]} |")
+        for server, kind in [(app, "saas app"), (floor, "floor")]:
+            memory.append(f"| {database} | {kind} | {idle[server.name]:.1f} | {server.peak_rss:.1f} |")
+        memory.append(f"| {database} | ratio idle | {idle[app.name] / idle[floor.name]:.2f} | |")
+        app.stop()
+        floor.stop()
+    return table, memory
+
+
+# ---------------------------------------------------------------- the report
+
+def versions():
+    def first_line(command):
+        try:
+            return subprocess.run(command, capture_output=True, text=True).stdout.splitlines()[0]
+        except (OSError, IndexError):
+            return "not found"
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    commit = first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    return [
+        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {cpu}, {os.cpu_count()} cores, {memory / 2**20:.0f} GiB, {platform.platform()}",
+        f"- saas: {commit}; {first_line(['rustc', '--version'])}; "
+        f"{first_line(['cargo', '--version'])}",
+        f"- Load: {first_line(['wrk', '--version'])}; "
+        f"PostgreSQL: {first_line(['psql', '--version'])}",
+    ]
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return
+    print("installing wrk (Debian)")
+    run(["apt-get", "install", "-y", "-qq", "wrk"],
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="generation,build,runtime")
+    parser.add_argument("--databases", default="sqlite,postgres")
+    args = parser.parse_args()
+    parts = args.only.split(",")
+    databases = args.databases.split(",")
+    WORK.mkdir(parents=True, exist_ok=True)
+    ensure_wrk()
+    run(["cargo", "build", "--release", "--locked"], cwd=ROOT)
+    saas = str(ROOT / "target" / "release" / "saas")
+
+    report = ["# Benchmark results", "", "Written by `python3 bench/run.py"
+              + (" --quick" if args.quick else "") + "`.", "", *versions(), ""]
+
+    def section(title, lines):
+        print(f"\n## {title}\n" + "\n".join(lines), flush=True)
+        report.extend([f"## {title}", "", *lines, ""])
+
+    if "generation" in parts:
+        section("Generation (wall time)", generation(saas, 5 if args.quick else 20))
+    binaries = None
+    if "build" in parts or "runtime" in parts:
+        table, binaries = build_costs(saas, databases)
+        section("Build cost (all features, Project and Task; floor)", table)
+    if "runtime" in parts:
+        table, memory = runtime(binaries, databases, 3 if args.quick else 10)
+        section("Runtime (release, loopback, wrk -t2 -c16, pool of 4)", table)
+        section("Memory", memory)
+
+    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(report))
+    print(f"\nwritten to {ROOT / 'bench' / 'RESULTS.md'}")
+
+
+if __name__ == "__main__":
+    main()
