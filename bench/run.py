@@ -16,9 +16,12 @@ with the crates already downloaded (downloads are not build time).
    resource`, `cargo test`, the release binary's size.
 3. Runtime (release builds, loopback, wrk): an org-scoped list (a page of 20 of 1,000
    rows across 10 organizations), get-one, create and login, on SQLite and PostgreSQL,
-   the app and the floor loaded one after the other against the same database, both
-   with a pool of 4 connections; requests/s, p50 and p99 latency, errors, and the
-   server's RSS idle and under load.
+   the app and the floor loaded in turn against the same database, both with a pool of
+   4 connections, three rounds each in alternating order (the median is reported);
+   requests/s, p50 and p99 latency, errors, and the server's RSS idle and under load.
+
+--only runs some parts; RESULTS.md keeps the sections of the parts not run, each
+section saying when and at which commit it was measured.
 
 --quick runs fewer generations and shorter loads: to try the script, not to quote.
 PostgreSQL: the server at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
@@ -134,17 +137,32 @@ def database_url(database, name):
     return f"{POSTGRES}/{name}"
 
 
+def slowest_units(target, count=10):
+    """The crates that took longest in the last `cargo build --timings` into `target`."""
+    html = target / "cargo-timings" / "cargo-timing.html"
+    if not html.exists():
+        return ["(no cargo-timing.html)"]
+    match = re.search(r"const UNIT_DATA = (\[.*?\]);\n", html.read_text(), re.DOTALL)
+    units = json.loads(match.group(1)) if match else []
+    units.sort(key=lambda unit: unit["duration"], reverse=True)
+    return [f"{unit['name']} {unit.get('version', '')} ({unit['duration']:.1f} s)"
+            for unit in units[:count]]
+
+
 def build_costs(saas, databases):
     rows = []
     binaries = {}
+    slowest = {}
     for database in databases:
         project = generate_app(saas, database)
         target = WORK / f"target-{database}"
         shutil.rmtree(target, ignore_errors=True)
         env = cargo_env(target)
         run(["cargo", "fetch", "--locked"], cwd=project, env=env)
-        cold, peak, result = timed(["cargo", "build", "--locked"], cwd=project, env=env)
+        cold, peak, result = timed(["cargo", "build", "--locked", "--timings"], cwd=project,
+                                   env=env)
         crates = compiled(result)
+        slowest[database] = slowest_units(target)
         run([saas, "add", "resource", "Note", "body:text"], cwd=project)
         rebuild, _, _ = timed(["cargo", "build", "--locked"], cwd=project, env=env)
         test_env = {**env, "DATABASE_URL": database_url(database, "postgres")} \
@@ -178,6 +196,9 @@ def build_costs(saas, databases):
         cell = lambda value: "—" if value is None else f"{value:.1f}"
         table.append(f"| {label} | {cold:.1f} | {crates} | {peak:.0f} | {cell(rebuild)} "
                      f"| {cell(tests)} | {release:.1f} | {size / 2**20:.1f} |")
+    for database, units in slowest.items():
+        table.append(f"\nSlowest crates of the cold {database} build (`cargo build --timings`): "
+                     + "; ".join(units) + ".")
     floors = {row[0].split(", ")[1]: row for row in rows if row[0].startswith("floor")}
     for row in rows:
         if row[0].startswith("saas") and row[0].split(", ")[1] in floors:
@@ -185,6 +206,22 @@ def build_costs(saas, databases):
             table.append(f"\n{row[0]}: cold debug build {row[1] / floor_row[1]:.2f}× the floor's, "
                          f"{row[2]} crates against {floor_row[2]}.")
     return table, binaries
+
+
+def release_binaries(saas, databases):
+    """The release builds the runtime part serves, without measuring their cost."""
+    binaries = {}
+    for database in databases:
+        project = generate_app(saas, database)
+        target = WORK / f"target-{database}"
+        run(["cargo", "build", "--release", "--locked"], cwd=project, env=cargo_env(target))
+        binaries[database] = (project, target / "release" / "bench")
+        target = WORK / f"target-floor-{database}"
+        floor = ROOT / "bench" / "floor"
+        run(["cargo", "build", "--release", "--locked", "--features", database], cwd=floor,
+            env=cargo_env(target))
+        binaries[f"floor-{database}"] = (floor, target / "release" / "floor")
+    return binaries
 
 
 # ---------------------------------------------------------------- 3. runtime
@@ -308,7 +345,18 @@ def post_lua(body):
     return f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
 
 
-def runtime(binaries, databases, seconds):
+def median_run(runs):
+    """Each figure's median over the rounds; requests and errors are summed."""
+    return {
+        "rps": statistics.median(run["rps"] for run in runs),
+        "p50": statistics.median(run["p50"] for run in runs),
+        "p99": statistics.median(run["p99"] for run in runs),
+        "requests": sum(run["requests"] for run in runs),
+        "errors": sum(run["errors"] for run in runs),
+    }
+
+
+def runtime(binaries, databases, seconds, rounds):
     table = ["| database | route | server | req/s | p50 ms | p99 ms | requests | errors "
              "| vs floor req/s | vs floor p99 |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -331,6 +379,9 @@ def runtime(binaries, databases, seconds):
             "MAIL_DIR": str(WORK / "mail"),
             # One client logs in thousands of times from one address.
             "AUTH_IP_LIMIT_PER_MINUTE": "100000000",
+            # Sixteen clients log in to one account at once: more attempts in flight than
+            # the per-account limit lets through.
+            "AUTH_ACCOUNT_FAILURE_LIMIT": "100000000",
         }
         app = Server(f"app-{database}", app_binary, project, app_env, 3180)
         ids = seed(app.base)
@@ -338,6 +389,10 @@ def runtime(binaries, databases, seconds):
         floor = Server(f"floor-{database}", floor_binary, floor_dir,
                        {**os.environ, "DATABASE_URL": url, "BIND_ADDR": "127.0.0.1:3181",
                         "DATABASE_MAX_CONNECTIONS": POOL}, 3181)
+        # Idle is measured warm: each server has served requests on all its connections.
+        warm = f"/orgs/{ids['org']}/projects?limit=20"
+        for server in [app, floor]:
+            wrk(server.base + warm, ids["token"], 1, 8)
         time.sleep(2)
         idle = {server.name: server.rss_mib() for server in [app, floor]}
 
@@ -352,11 +407,15 @@ def runtime(binaries, databases, seconds):
         ]
         for label, path, lua, on_floor in routes:
             servers = [app, floor] if on_floor else [app]
-            results = {}
-            for server in servers:
-                token = ids["token"] if label != "login" else None
-                results[server.name] = server.sample_while(
-                    lambda: wrk(server.base + path, token, seconds, 16, lua))
+            token = ids["token"] if label != "login" else None
+            runs = {server.name: [] for server in servers}
+            # Rounds alternate which server goes first, so drift on a shared machine
+            # weighs on both; each figure is the median of the rounds.
+            for round_ in range(rounds):
+                for server in (servers if round_ % 2 == 0 else servers[::-1]):
+                    runs[server.name].append(server.sample_while(
+                        lambda: wrk(server.base + path, token, seconds, 16, lua)))
+            results = {name: median_run(values) for name, values in runs.items()}
             ours = results[app.name]
             base = results.get(floor.name)
             for server in servers:
@@ -389,6 +448,9 @@ def versions():
                platform.processor())
     memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
     commit = first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    if subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "templates"],
+                      capture_output=True, text=True).stdout.strip():
+        commit += " with uncommitted changes to src/ or templates/"
     return [
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {cpu}, {os.cpu_count()} cores, {memory / 2**20:.0f} GiB, {platform.platform()}",
@@ -420,26 +482,52 @@ def main():
     run(["cargo", "build", "--release", "--locked"], cwd=ROOT)
     saas = str(ROOT / "target" / "release" / "saas")
 
-    report = ["# Benchmark results", "", "Written by `python3 bench/run.py"
-              + (" --quick" if args.quick else "") + "`.", "", *versions(), ""]
+    results = ROOT / "bench" / "RESULTS.md"
+    sections = previous_sections(results)
+    command = " ".join(["python3 bench/run.py", *sys.argv[1:]])
+    stamp = [*versions(), f"- Command: `{command}`"]
 
     def section(title, lines):
         print(f"\n## {title}\n" + "\n".join(lines), flush=True)
-        report.extend([f"## {title}", "", *lines, ""])
+        sections[title.split(" (")[0]] = [f"## {title}", "", *stamp, "", *lines, ""]
 
     if "generation" in parts:
         section("Generation (wall time)", generation(saas, 5 if args.quick else 20))
     binaries = None
-    if "build" in parts or "runtime" in parts:
+    if "build" in parts:
         table, binaries = build_costs(saas, databases)
         section("Build cost (all features, Project and Task; floor)", table)
     if "runtime" in parts:
-        table, memory = runtime(binaries, databases, 3 if args.quick else 10)
-        section("Runtime (release, loopback, wrk -t2 -c16, pool of 4)", table)
+        binaries = binaries or release_binaries(saas, databases)
+        table, memory = runtime(binaries, databases, 3 if args.quick else 10,
+                                1 if args.quick else 3)
+        section("Runtime (release, loopback, wrk -t2 -c16, pool of 4; median of "
+                f"{1 if args.quick else 3} rounds of {3 if args.quick else 10} s)", table)
         section("Memory", memory)
 
-    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(report))
-    print(f"\nwritten to {ROOT / 'bench' / 'RESULTS.md'}")
+    order = ["Generation", "Build cost", "Runtime", "Memory"]
+    body = ["# Benchmark results", "",
+            "Written by `python3 bench/run.py`; see its docstring for what each part measures.",
+            ""]
+    for name in order:
+        body.extend(sections.get(name, []))
+    results.write_text("\n".join(body))
+    print(f"\nwritten to {results}")
+
+
+def previous_sections(path):
+    """The sections of an earlier RESULTS.md, by title up to its first parenthesis."""
+    sections = {}
+    if not path.exists():
+        return sections
+    current = None
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            current = line[3:].split(" (")[0]
+            sections[current] = []
+        if current:
+            sections[current].append(line)
+    return sections
 
 
 if __name__ == "__main__":

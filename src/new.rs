@@ -24,7 +24,8 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
 
     let mut staging = StagingDir::create(&spec.destination)?;
     sink::apply(&plan, &mut staging)?;
-    if let Some(problem) = rustfmt::format_in_place(staging.path(), &rust_files(&plan)) {
+    let named = rust_files_naming(&plan, &[&spec.name.crate_name, &spec.name.title]);
+    if let Some(problem) = rustfmt::format_in_place(staging.path(), &named) {
         eprintln!("{}", problem.warning());
     }
     if spec.git {
@@ -74,12 +75,24 @@ pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
     Ok(plan)
 }
 
-/// The Rust files a plan creates.
-fn rust_files(plan: &Plan) -> Vec<PathBuf> {
+/// The Rust files a plan creates that contain one of `names` (the crate's name, the
+/// title). Only a name can make a file differ from its template, and the templates are
+/// formatted (a test holds them to rustfmt), so only these may need rustfmt: a long
+/// name wraps a line, or sorts an import elsewhere. Formatting every file would take
+/// most of the time of `saas new`.
+fn rust_files_naming(plan: &Plan, names: &[&str]) -> Vec<PathBuf> {
+    let contains = |contents: &[u8], name: &str| {
+        contents
+            .windows(name.len())
+            .any(|window| window == name.as_bytes())
+    };
     plan.ops
         .iter()
         .filter_map(|op| match op {
-            Op::Create { path, .. } if path.extension().is_some_and(|ext| ext == "rs") => {
+            Op::Create { path, contents }
+                if path.extension().is_some_and(|ext| ext == "rs")
+                    && names.iter().any(|name| contains(contents, name)) =>
+            {
                 Some(path.clone())
             }
             _ => None,

@@ -66,10 +66,11 @@ async fn member(db: &Pool, headers: &HeaderMap, org_id: Uuid) -> Answer<Uuid> {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or(StatusCode::UNAUTHORIZED)?;
-    let digest = Sha256::digest(token.as_bytes());
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hash = String::with_capacity(64);
-    for byte in digest {
-        hash.push_str(&format!("{byte:02x}"));
+    for byte in Sha256::digest(token.as_bytes()) {
+        hash.push(char::from(HEX[usize::from(byte >> 4)]));
+        hash.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }
     let user_id: Uuid = sqlx::query_scalar(
         "select u.id from api_tokens t join users u on u.id = t.user_id where t.token_hash = $1",

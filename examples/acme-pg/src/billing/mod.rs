@@ -92,6 +92,12 @@ impl Billing {
         Ok(self.plan_of(Some(&account)))
     }
 
+    /// Whether some plan limits `resource`. Creates of a resource no plan limits lock
+    /// nothing and count nothing: a single insert, as without billing.
+    pub fn limits(&self, resource: &str) -> bool {
+        self.plans.limit_any(resource)
+    }
+
     /// 402 `plan_limit_reached` when `plan` allows no more than the `used` rows of
     /// `resource`; the message names the limit and a plan that allows more.
     pub fn check_limit(&self, plan: &Plan, resource: &str, used: i64) -> Result<(), AppError> {

@@ -211,6 +211,11 @@ impl Plans {
         })
     }
 
+    /// Whether some plan limits `resource`: if none does, creating one checks nothing.
+    pub fn limit_any(&self, resource: &str) -> bool {
+        self.0.iter().any(|plan| plan.limit(resource).is_some())
+    }
+
     /// The resources some plan limits, for usage reports.
     pub fn limited_resources(&self) -> Vec<&str> {
         let mut resources: Vec<&str> = self
@@ -275,6 +280,8 @@ mod tests {
         assert_eq!(plans.first_including("reports").unwrap().id, "pro");
         assert_eq!(plans.first_allowing_more("projects", 3).unwrap().id, "pro");
         assert_eq!(plans.limited_resources(), ["projects"]);
+        assert!(plans.limit_any("projects"));
+        assert!(!plans.limit_any("tasks"));
     }
 
     #[test]
