@@ -527,6 +527,9 @@ def previous_sections(path):
             sections[current] = []
         if current:
             sections[current].append(line)
+    for lines in sections.values():
+        if lines[-1] != "":
+            lines.append("")
     return sections
 
 
