@@ -8,6 +8,8 @@
 //! The document is written as the test writes it: `serde_json`'s pretty printing of a
 //! value whose object keys are sorted.
 
+use std::path::Path;
+
 use serde_json::{Map, Value};
 
 use crate::{
@@ -44,6 +46,18 @@ pub fn for_project(
     let name = set_name(features);
     let document = renderer.render_template(&format!("openapi/{name}.json.jinja"), context)?;
     Ok(format!("{HEADER}{document}"))
+}
+
+/// The snapshot of the project at `root`; `None` when the project has none (it dropped
+/// the test that reads it, so there is nothing to keep up to date).
+pub fn load(root: &Path) -> Result<Option<String>, Error> {
+    let path = root.join(PATH);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    std::fs::read_to_string(&path)
+        .map(Some)
+        .map_err(|source| Error::Read { path, source })
 }
 
 /// `snapshot` with the resource's paths and schemas added (replacing any of the same

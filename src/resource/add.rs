@@ -185,13 +185,7 @@ pub fn plan_add(
         }
     }
 
-    // A project whose API snapshot is gone has dropped the test that reads it.
-    let snapshot_path = project.root.join(api_snapshot::PATH);
-    if snapshot_path.is_file() {
-        let snapshot = std::fs::read_to_string(&snapshot_path).map_err(|source| Error::Read {
-            path: snapshot_path,
-            source,
-        })?;
+    if let Some(snapshot) = api_snapshot::load(&project.root)? {
         plan.ops.push(Op::Edit {
             path: PathBuf::from(api_snapshot::PATH),
             contents: api_snapshot::add(&snapshot, &context.openapi())?.into_bytes(),

@@ -175,12 +175,7 @@ pub fn plan_remove(
         }
     }
 
-    let snapshot_path = project.root.join(api_snapshot::PATH);
-    if snapshot_path.is_file() {
-        let snapshot = std::fs::read_to_string(&snapshot_path).map_err(|source| Error::Read {
-            path: snapshot_path,
-            source,
-        })?;
+    if let Some(snapshot) = api_snapshot::load(&project.root)? {
         let tenancy = Tenancy::of(&manifest.features);
         let without = api_snapshot::remove(&snapshot, &name, &tenancy)?;
         if without != snapshot {
