@@ -416,11 +416,10 @@ impl Responses {
     /// `Tenancy::read_errors`: `AuthErrors`, or `MemberErrors` and with rbac
     /// `PermissionErrors` (of the app's `access.rs`).
     fn reads(&mut self, tenancy: &Tenancy) {
+        self.refer(&[("401", "Unauthenticated")]);
         if !tenancy.orgs {
-            self.refer(&[("401", "Unauthenticated")]);
             return;
         }
-        self.refer(&[("401", "Unauthenticated")]);
         self.error(
             "404",
             "No such organization, or the caller is not a member of it (`not_found`); \
