@@ -2,7 +2,7 @@
 """Where a request's time goes: perf over the benchmarked app or the floor under load.
 
 Usage: python3 bench/profile.py [--floor] [--database sqlite|postgres] [--route list|get]
-                                [--seconds N]
+                                [--seconds N] [--rounds N] [--no-perf]
 
 Needs the release builds that `python3 bench/run.py --only runtime` leaves in
 bench/work/, and perf (Debian's linux-perf). Seeds a fresh database as the benchmark
@@ -34,7 +34,11 @@ def main():
     parser.add_argument("--database", default="sqlite")
     parser.add_argument("--route", default="list", choices=["list", "get"])
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure CPU per request this many times, alternating")
+    parser.add_argument("--no-perf", action="store_true", help="only the CPU per request")
     args = parser.parse_args()
+    bench.ensure_wrk()
     work = bench.WORK
     name = "saas_profile"
     if args.database == "sqlite":
@@ -60,12 +64,15 @@ def main():
             "get": f"/orgs/{ids['org']}/projects/{ids['project']}"}[args.route]
     try:
         # CPU per request of both, unprofiled, in turn.
-        for server in [app, floor]:
-            before = cpu_seconds(server)
-            result = bench.wrk(server.base + path, ids["token"], args.seconds, 16)
-            used = cpu_seconds(server) - before
-            print(f"{server.name}: {result['rps']:.0f} req/s, "
-                  f"{used / result['requests'] * 1e6:.0f} µs of CPU per request")
+        for _ in range(args.rounds):
+            for server in [app, floor]:
+                before = cpu_seconds(server)
+                result = bench.wrk(server.base + path, ids["token"], args.seconds, 16)
+                used = cpu_seconds(server) - before
+                print(f"{server.name}: {result['rps']:.0f} req/s, "
+                      f"{used / result['requests'] * 1e6:.0f} µs of CPU per request", flush=True)
+        if args.no_perf:
+            return
         target = floor if args.floor else app
         data = work / "perf.data"
         perf = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", "dwarf,16384",

@@ -254,6 +254,13 @@ class Server:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
 
+    def rss_parts_mib(self):
+        """Resident memory of the heap and stacks, and of the binary's pages read from disk."""
+        rollup = Path(f"/proc/{self.process.pid}/smaps_rollup").read_text()
+        kib = {field: int(re.search(rf"^{field}:\s+(\d+) kB", rollup, re.MULTILINE).group(1))
+               for field in ["Anonymous", "Rss"]}
+        return kib["Anonymous"] / 1024, (kib["Rss"] - kib["Anonymous"]) / 1024
+
     def sample_while(self, work):
         self.sampling = True
         peak = [self.rss_mib()]
@@ -360,8 +367,9 @@ def runtime(binaries, databases, seconds, rounds):
     table = ["| database | route | server | req/s | p50 ms | p99 ms | requests | errors "
              "| vs floor req/s | vs floor p99 |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    memory = ["| database | server | idle RSS MiB | peak RSS under load MiB |",
-              "| --- | --- | ---: | ---: |"]
+    memory = ["| database | server | idle RSS MiB | of which anonymous | of which file-backed "
+              "| peak RSS under load MiB |",
+              "| --- | --- | ---: | ---: | ---: | ---: |"]
     for database in databases:
         name = "saas_bench"
         if database == "sqlite":
@@ -395,6 +403,7 @@ def runtime(binaries, databases, seconds, rounds):
             wrk(server.base + warm, ids["token"], 1, 8)
         time.sleep(2)
         idle = {server.name: server.rss_mib() for server in [app, floor]}
+        parts = {server.name: server.rss_parts_mib() for server in [app, floor]}
 
         org, project_id = ids["org"], ids["project"]
         routes = [
@@ -428,8 +437,13 @@ def runtime(binaries, databases, seconds, rounds):
                              f"| {result['p50']:.2f} | {result['p99']:.2f} | {result['requests']} "
                              f"| {result['errors']} | {versus[0]} | {versus[1]} |")
         for server, kind in [(app, "saas app"), (floor, "floor")]:
-            memory.append(f"| {database} | {kind} | {idle[server.name]:.1f} | {server.peak_rss:.1f} |")
-        memory.append(f"| {database} | ratio idle | {idle[app.name] / idle[floor.name]:.2f} | |")
+            anonymous, file = parts[server.name]
+            memory.append(f"| {database} | {kind} | {idle[server.name]:.1f} | {anonymous:.1f} "
+                          f"| {file:.1f} | {server.peak_rss:.1f} |")
+        ratios = [idle[app.name] / idle[floor.name],
+                  *(ours / base for ours, base in zip(parts[app.name], parts[floor.name]))]
+        memory.append(f"| {database} | ratio idle | " + " | ".join(f"{r:.2f}" for r in ratios)
+                      + " | |")
         app.stop()
         floor.stop()
     return table, memory

@@ -98,16 +98,29 @@ async fn list(
 ) -> Answer<Json<Page>> {
     member(&db, &headers, org_id).await?;
     let limit = params.limit.unwrap_or(20).clamp(1, 100);
-    let mut items: Vec<Project> = sqlx::query_as(
-        "select id, org_id, title, done, created_at, updated_at
-         from projects where org_id = $1 and ($2 is null or id < $2)
-         order by id desc limit $3",
-    )
-    .bind(org_id)
-    .bind(params.cursor)
-    .bind(limit + 1)
-    .fetch_all(&db)
-    .await
+    let mut items: Vec<Project> = match params.cursor {
+        None => {
+            sqlx::query_as(
+                "select id, org_id, title, done, created_at, updated_at
+                 from projects where org_id = $1 order by id desc limit cast($2 as bigint)",
+            )
+            .bind(org_id)
+            .bind(limit + 1)
+            .fetch_all(&db)
+            .await
+        }
+        Some(cursor) => {
+            sqlx::query_as(
+                "select id, org_id, title, done, created_at, updated_at
+                 from projects where org_id = $1 and id < $2 order by id desc limit cast($3 as bigint)",
+            )
+            .bind(org_id)
+            .bind(cursor)
+            .bind(limit + 1)
+            .fetch_all(&db)
+            .await
+        }
+    }
     .map_err(fail)?;
     let mut next_cursor = None;
     if items.len() as i64 > limit {

@@ -20,7 +20,7 @@ pub mod telemetry;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use axum::{Router, extract::DefaultBodyLimit, routing::get};
+use axum::{Router, body::Bytes, extract::DefaultBodyLimit, http::header, routing::get};
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -91,12 +91,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// Builds the application: every route, the OpenAPI document, and the middleware.
 pub fn app(state: AppState) -> Router {
     let Api { router, openapi } = api();
-    let openapi = Arc::new(openapi);
+    // Serialized once: the document cannot change while the app runs.
+    let openapi = Bytes::from(serde_json::to_vec(&openapi).expect("the OpenAPI document is JSON"));
 
     let router = router
         .route(
             "/openapi.json",
-            get(move || async move { axum::Json(openapi.as_ref().clone()) }),
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }),
         )
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })

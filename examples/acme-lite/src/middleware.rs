@@ -1,18 +1,27 @@
 //! What wraps every route: request ids, the request log, the security headers every
 //! answer carries, and the handler that turns a panic into a 500.
 
-use std::any::Any;
+use std::{
+    any::Any,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use axum::{
     Router,
     body::Body,
-    http::{HeaderName, HeaderValue, Request, Response, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Request, Response, header},
     response::IntoResponse,
 };
 use tower_http::{
-    ServiceBuilderExt, catch_panic::CatchPanicLayer, request_id::MakeRequestUuid,
-    set_header::SetResponseHeaderLayer, trace::TraceLayer,
+    ServiceBuilderExt,
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestId, RequestId},
+    trace::TraceLayer,
 };
+use uuid::Uuid;
 
 use crate::{config::Config, error::AppError};
 
@@ -24,7 +33,7 @@ pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Conf
         .is_https()
         .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     let layers = tower::ServiceBuilder::new()
-        .set_request_id(x_request_id.clone(), MakeRequestUuid)
+        .set_request_id(x_request_id.clone(), RequestIds::new())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             // Only the method, path and request id: headers carry cookies and tokens.
             let request_id = request
@@ -37,26 +46,61 @@ pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Conf
         .propagate_request_id(x_request_id)
         // Every answer carries these, errors and caught panics included: the panic
         // handler sits inside them.
-        .layer(set_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(set_header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(set_header(header::X_FRAME_OPTIONS, "DENY"))
-        // A JSON API loads nothing and is framed by no one.
-        .layer(set_header(
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'",
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            hsts,
-        ))
-        // Answers are per user: no shared cache may keep one.
-        .layer(set_header(header::CACHE_CONTROL, "no-store"))
+        .map_response(move |mut response: Response<_>| {
+            add_security_headers(response.headers_mut(), hsts.as_ref());
+            response
+        })
         .layer(CatchPanicLayer::custom(answer_panic));
     router.layer(layers)
 }
 
-fn set_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+/// Request ids: a prefix drawn once per process and a counter, such as
+/// `019ac3e1f2a47c3b8e1d5f0a9b2c4d6e-1f`. Unique across instances and restarts
+/// without a random draw, a system call, per request. A request that arrives with an
+/// `x-request-id` keeps it, so a proxy's id follows the request through the log.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: Arc<str>,
+    next: Arc<AtomicU64>,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        Self {
+            prefix: Uuid::now_v7().simple().to_string().into(),
+            next: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let id = HeaderValue::try_from(format!("{}-{n:x}", self.prefix)).ok()?;
+        Some(RequestId::new(id))
+    }
+}
+
+/// The headers every answer carries, replacing any a handler set.
+fn add_security_headers(headers: &mut HeaderMap, hsts: Option<&HeaderValue>) {
+    const HEADERS: [(HeaderName, &str); 5] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        // A JSON API loads nothing and is framed by no one.
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        // Answers are per user: no shared cache may keep one.
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    for (name, value) in HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if let Some(hsts) = hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+    }
 }
 
 /// A panicking handler answers 500 with our error body; the process keeps serving.
@@ -75,12 +119,18 @@ mod tests {
     use axum::routing::get;
     use tokio::net::TcpListener;
 
-    /// Serves `router` wrapped in the middleware and GETs `path` from it.
-    async fn get_from(router: Router, app_url: &str, path: &str) -> reqwest::Response {
+    /// Serves `router` wrapped in the middleware; the address it listens on.
+    async fn serve(router: Router, app_url: &str) -> std::net::SocketAddr {
         let config = Config::from_vars([("APP_URL", app_url)]).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(axum::serve(listener, around(router, &config)).into_future());
+        address
+    }
+
+    /// Serves `router` wrapped in the middleware and GETs `path` from it.
+    async fn get_from(router: Router, app_url: &str, path: &str) -> reqwest::Response {
+        let address = serve(router, app_url).await;
         reqwest::get(format!("http://{address}{path}"))
             .await
             .unwrap()
@@ -117,6 +167,27 @@ mod tests {
         let body = response.text().await.unwrap();
         assert!(body.contains("\"internal\""), "{body}");
         assert!(!body.contains("secret detail"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn every_request_gets_its_own_id_unless_it_brings_one() {
+        let router = Router::new().route("/", get(|| async { "ok" }));
+        let address = serve(router, "http://localhost:3000").await;
+        let url = format!("http://{address}/");
+        let client = reqwest::Client::new();
+        let id_of = |response: reqwest::Response| response.headers()["x-request-id"].clone();
+
+        let first = id_of(client.get(&url).send().await.unwrap());
+        let second = id_of(client.get(&url).send().await.unwrap());
+        let brought = client
+            .get(&url)
+            .header("x-request-id", "from-the-proxy")
+            .send()
+            .await
+            .unwrap();
+
+        assert_ne!(first, second);
+        assert_eq!(id_of(brought), "from-the-proxy");
     }
 
     #[tokio::test]

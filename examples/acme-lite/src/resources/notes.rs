@@ -225,18 +225,39 @@ pub async fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Note>, sqlx::Error> {
-    sqlx::query_as(
-        "select id, user_id, body, pinned, created_at, updated_at
-         from notes
-         where user_id = $1 and ($2 is null or id < $2)
-         order by id desc
-         limit $3",
-    )
-    .bind(tenant.user_id)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(db)
-    .await
+    // Two statements, not one with `($2 is null or id < $2)`: with the `or`, the index
+    // cannot start at the cursor, and a page deep in the list reads every row before it.
+    // The limit is cast because SQLite prepares a statement again each time a bare
+    // `limit $n` is bound, to plan for its value.
+    match after {
+        None => {
+            sqlx::query_as(
+                "select id, user_id, body, pinned, created_at, updated_at
+                 from notes
+                 where user_id = $1
+                 order by id desc
+                 limit cast($2 as bigint)",
+            )
+            .bind(tenant.user_id)
+            .bind(limit)
+            .fetch_all(db)
+            .await
+        }
+        Some(after) => {
+            sqlx::query_as(
+                "select id, user_id, body, pinned, created_at, updated_at
+                 from notes
+                 where user_id = $1 and id < $2
+                 order by id desc
+                 limit cast($3 as bigint)",
+            )
+            .bind(tenant.user_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(db)
+            .await
+        }
+    }
 }
 
 /// The tenant's note `id`, if it has one.

@@ -148,6 +148,7 @@ async fn the_openapi_document_describes_the_built_in_routes(db: DbPool) {
     let response = app.get("/openapi.json").await;
 
     assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
     let document: Value = response.json().await.unwrap();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
     let operations: BTreeSet<String> = document["paths"]

@@ -1,6 +1,11 @@
 //! Argon2id password hashing, kept off the async runtime and bounded in concurrency.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    panic::{self, AssertUnwindSafe},
+    sync::{Arc, Mutex, mpsc},
+    thread,
+    time::Duration,
+};
 
 use anyhow::Context;
 use argon2::{
@@ -8,7 +13,7 @@ use argon2::{
     password_hash::{PasswordHasher as _, PasswordVerifier as _},
 };
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use super::user::PasswordHash;
 use crate::error::AppError;
@@ -17,11 +22,19 @@ use crate::error::AppError;
 /// unknown email costs the same time as a wrong password.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$2BEIJmTa9DvIk+0lejNrkg$vTUeeW7t4zWSfeWgc3QaQZqCqrcO6/sZIHJp3T0+ba4";
 
+/// A hash or a verification, run on one of the hashing threads.
+type Job = Box<dyn FnOnce() + Send>;
+
 /// Hashes and verifies passwords; cheap to clone.
 #[derive(Clone)]
 pub struct PasswordHasher {
     /// Each hash takes 19 MiB and a core for tens of milliseconds: at most one per core.
     permits: Arc<Semaphore>,
+    /// The hashing threads, one per permit. Always the same few threads, not the
+    /// runtime's blocking pool, which grows a thread whenever none is idle: the
+    /// allocator keeps a hash's 19 MiB for reuse by the thread that freed it, so
+    /// memory under a flood of logins stays at a few hashes, not dozens.
+    jobs: mpsc::Sender<Job>,
     /// How long a request waits for a permit before it is answered 503 `busy`. A
     /// flood of password requests then costs its senders errors, not every other
     /// user their logins.
@@ -30,9 +43,31 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(max_wait: Duration) -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..cores {
+            let queue = Arc::clone(&queue);
+            thread::Builder::new()
+                .name(format!("password-hashing-{n}"))
+                .spawn(move || {
+                    // Ends when every hasher is dropped and the queue is closed.
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        // A panicking job answers its caller with an error (its sender
+                        // is dropped) and leaves the thread serving the next.
+                        let _ = panic::catch_unwind(AssertUnwindSafe(job));
+                    }
+                })
+                .expect("could not start a password hashing thread");
+        }
         Self {
             permits: Arc::new(Semaphore::new(cores)),
+            jobs,
             max_wait,
         }
     }
@@ -77,9 +112,15 @@ impl PasswordHasher {
                 AppError::Busy
             })?
             .context("hasher closed")?;
-        let result = tokio::task::spawn_blocking(work)
-            .await
-            .context("password hashing task failed")?;
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The caller may have gone (a dropped request): then nobody wants the result.
+            let _ = done.send(work());
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| anyhow::anyhow!("the password hashing threads are gone"))?;
+        let result = result.await.context("password hashing panicked")?;
         Ok(result?)
     }
 }
@@ -124,6 +165,46 @@ mod tests {
         argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).unwrap();
         let hasher = PasswordHasher::new(WAIT);
         assert!(!hasher.verify("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_run_on_one_thread_per_core_however_many_arrive() {
+        let hasher = PasswordHasher::new(WAIT);
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        let runs = (0..8 * cores).map(|_| {
+            let hasher = hasher.clone();
+            tokio::spawn(async move {
+                hasher
+                    .run(|| {
+                        thread::sleep(Duration::from_millis(5));
+                        Ok(thread::current().id())
+                    })
+                    .await
+                    .unwrap()
+            })
+        });
+        let mut threads = std::collections::HashSet::new();
+        for run in runs.collect::<Vec<_>>() {
+            threads.insert(run.await.unwrap());
+        }
+        assert!(
+            threads.len() <= cores,
+            "{} threads for {cores} cores",
+            threads.len()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_an_error_and_the_threads_keep_serving() {
+        let hasher = PasswordHasher::new(WAIT);
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        for _ in 0..cores {
+            let failed = hasher
+                .run(|| -> anyhow::Result<()> { panic!("boom") })
+                .await;
+            assert!(matches!(failed, Err(AppError::Internal(_))), "{failed:?}");
+        }
+        assert!(hasher.hash("correct horse".into()).await.is_ok());
     }
 
     #[tokio::test]
