@@ -22,6 +22,9 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     let spec = ask(args)?;
     let plan = plan_project(&spec)?;
 
+    for leftover in sink::clear_leftovers(&spec.destination) {
+        eprintln!("{}", leftover.note());
+    }
     let mut staging = StagingDir::create(&spec.destination)?;
     sink::apply(&plan, &mut staging)?;
     let named = rust_files_naming(&plan, &[&spec.name.crate_name, &spec.name.title]);

@@ -19,7 +19,9 @@ pub trait Sink {
 
 /// Writes every op of `plan` to `sink`, stopping at the first failure.
 pub fn apply(plan: &Plan, sink: &mut dyn Sink) -> Result<(), Error> {
-    for op in &plan.ops {
+    let faults = Faults::from_env();
+    for (done, op) in plan.ops.iter().enumerate() {
+        faults.before_write(done, op.path())?;
         match op {
             Op::Create { path, contents } | Op::Edit { path, contents, .. } => {
                 sink.write(path, contents)?
@@ -28,6 +30,47 @@ pub fn apply(plan: &Plan, sink: &mut dyn Sink) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Faults injected by the tests, which set these variables; debug builds only, so an
+/// installed `saas` (a release build) reads neither:
+/// - `SAAS_FAIL_AFTER_WRITES=k`: the write after the first `k` fails, as on a full disk;
+/// - `SAAS_ABORT_AFTER_WRITES=k`: the process exits there at once, running no cleanup,
+///   as if killed (a real `kill -9` is tested too).
+#[derive(Debug, Default)]
+struct Faults {
+    fail_after: Option<usize>,
+    abort_after: Option<usize>,
+}
+
+impl Faults {
+    fn from_env() -> Self {
+        if !cfg!(debug_assertions) {
+            return Self::default();
+        }
+        let read = |name| {
+            std::env::var(name)
+                .ok()
+                .and_then(|value| value.parse().ok())
+        };
+        Self {
+            fail_after: read("SAAS_FAIL_AFTER_WRITES"),
+            abort_after: read("SAAS_ABORT_AFTER_WRITES"),
+        }
+    }
+
+    fn before_write(&self, done: usize, path: &Path) -> Result<(), Error> {
+        if self.abort_after == Some(done) {
+            std::process::exit(137);
+        }
+        if self.fail_after == Some(done) {
+            return Err(Error::Write {
+                path: path.to_path_buf(),
+                source: std::io::Error::other("fault injected by SAAS_FAIL_AFTER_WRITES"),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Changes an existing project in place, remembering what each file was so that a
@@ -113,6 +156,8 @@ impl Sink for ProjectDir {
 #[derive(Debug)]
 pub struct StagingDir {
     path: PathBuf,
+    /// Files written so far; the rename into place counts as the next write.
+    written: usize,
     finished: bool,
 }
 
@@ -120,12 +165,8 @@ impl StagingDir {
     /// Creates the staging directory in the destination's parent (a rename is only atomic
     /// within one file system).
     pub fn create(destination: &Path) -> Result<Self, Error> {
-        let parent = destination.parent().unwrap_or(Path::new("."));
-        let name = destination
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let path = parent.join(format!(".saas-tmp-{name}-{}", std::process::id()));
+        let (parent, prefix) = staging_prefix(destination);
+        let path = parent.join(format!("{prefix}{}", std::process::id()));
         if path.exists() {
             // Left by a run of the same pid that was killed: nothing in it is wanted.
             fs::remove_dir_all(&path).map_err(|source| Error::Write {
@@ -139,6 +180,7 @@ impl StagingDir {
         })?;
         Ok(Self {
             path,
+            written: 0,
             finished: false,
         })
     }
@@ -149,6 +191,7 @@ impl StagingDir {
 
     /// Moves the staged project to `destination`, which is absent or an empty directory.
     pub fn finish(mut self, destination: &Path) -> Result<(), Error> {
+        Faults::from_env().before_write(self.written, destination)?;
         if destination.is_dir() {
             // Checked empty before anything was written; rename cannot replace it everywhere.
             fs::remove_dir(destination).map_err(|source| Error::Write {
@@ -163,6 +206,77 @@ impl StagingDir {
         self.finished = true;
         Ok(())
     }
+}
+
+/// Where the staging directories for `destination` go, and how their names start:
+/// `.saas-tmp-<name>-`, followed by the id of the process writing it.
+fn staging_prefix(destination: &Path) -> (PathBuf, String) {
+    let parent = destination.parent().unwrap_or(Path::new("."));
+    let name = destination
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (parent.to_path_buf(), format!(".saas-tmp-{name}-"))
+}
+
+/// A staging directory beside the destination, left by another `saas new`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Leftover {
+    /// Its process is gone (it was killed part-way): the directory was removed.
+    Removed(PathBuf),
+    /// Its process may still be running, or this system cannot tell: left as it is.
+    InUse { path: PathBuf, pid: u32 },
+}
+
+impl Leftover {
+    /// What to tell the user.
+    pub fn note(&self) -> String {
+        match self {
+            Self::Removed(path) => format!(
+                "note: removed {}, left by a `saas new` that was interrupted",
+                path.display()
+            ),
+            Self::InUse { path, pid } => format!(
+                "note: {} belongs to another `saas new` (process {pid}); if none is running, delete it",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Removes the staging directories that earlier runs for `destination` left when they
+/// were killed, and names those whose process may still be running.
+pub fn clear_leftovers(destination: &Path) -> Vec<Leftover> {
+    let (parent, prefix) = staging_prefix(destination);
+    let Ok(entries) = fs::read_dir(&parent) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(PathBuf, u32)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name.strip_prefix(&prefix)?.parse().ok()?;
+            // StagingDir::create replaces this process's own.
+            (pid != std::process::id()).then(|| (entry.path(), pid))
+        })
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .map(|(path, pid)| {
+            if process_is_gone(pid) && fs::remove_dir_all(&path).is_ok() {
+                Leftover::Removed(path)
+            } else {
+                Leftover::InUse { path, pid }
+            }
+        })
+        .collect()
+}
+
+/// Whether no process `pid` runs; only Linux can tell (by `/proc`), elsewhere this is
+/// `false` and a leftover is named, not removed.
+fn process_is_gone(pid: u32) -> bool {
+    cfg!(target_os = "linux") && !Path::new("/proc").join(pid.to_string()).exists()
 }
 
 impl Sink for StagingDir {
@@ -185,7 +299,9 @@ impl Sink for StagingDir {
         fs::write(&target, contents).map_err(|source| Error::Write {
             path: path.to_path_buf(),
             source,
-        })
+        })?;
+        self.written += 1;
+        Ok(())
     }
 }
 

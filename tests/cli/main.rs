@@ -5,6 +5,7 @@ mod billing;
 mod common;
 mod e2e;
 mod examples;
+mod faults;
 mod formatting;
 mod golden;
 mod manifest;
