@@ -75,9 +75,12 @@ impl AppError {
             }
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            Self::Unavailable | Self::Database(sqlx::Error::PoolTimedOut) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
-            }
+            // The database is out of reach: no connection within the acquire timeout,
+            // or one that broke under the request. The client may retry.
+            Self::Unavailable
+            | Self::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Self::Database(error) if db::is_busy(error) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "busy")
@@ -163,5 +166,25 @@ impl<T> ResultExt<T> for Result<T, sqlx::Error> {
             sqlx::Error::Database(db_error) if db_error.is_unique_violation() => error,
             _ => AppError::Database(source),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_out_of_reach_is_503_unavailable() {
+        let broken = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        for error in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(broken),
+        ] {
+            assert_eq!(
+                AppError::Database(error).status_and_code(),
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            );
+        }
     }
 }
