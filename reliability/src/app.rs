@@ -76,6 +76,10 @@ pub fn postgres_server() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
+/// The webhook signing secret the app is given, and the Stripe price of its `pro` plan.
+pub const WEBHOOK_SECRET: &str = "whsec_reliability";
+pub const PRO_PRICE: &str = "price_reliability_pro";
+
 /// The limit on projects in the free plan, which the limit race runs against.
 pub const FREE_PROJECTS: usize = 20;
 
@@ -172,7 +176,8 @@ pub fn env(database_url: &str, port: u16, name: &str) -> Vec<(String, String)> {
         ("APP_URL", format!("http://127.0.0.1:{port}")),
         ("DATABASE_URL", database_url.to_owned()),
         ("MAIL_DIR", mail.display().to_string()),
-        ("STRIPE_WEBHOOK_SECRET", "whsec_reliability".to_owned()),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
+        ("STRIPE_PRICE_PRO", PRO_PRICE.to_owned()),
         ("AUTH_IP_LIMIT_PER_MINUTE", "1000000".to_owned()),
         ("AUTH_ACCOUNT_FAILURE_LIMIT", "1000000".to_owned()),
     ];

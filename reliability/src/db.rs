@@ -51,3 +51,12 @@ pub fn uuid_hex(database_url: &str, column: &str) -> String {
 pub fn hex_of(id: &str) -> String {
     id.replace('-', "").to_lowercase()
 }
+
+/// A UUID as a literal of the database's type for it.
+pub fn uuid_literal(database_url: &str, id: &str) -> String {
+    if database_url.starts_with("sqlite://") {
+        format!("x'{}'", hex_of(id))
+    } else {
+        format!("'{id}'::uuid")
+    }
+}

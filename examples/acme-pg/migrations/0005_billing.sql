@@ -18,6 +18,11 @@ create table billing_accounts (
     -- Stripe's `created` (Unix seconds) of the last subscription event applied: an
     -- older event arriving late does not overwrite a newer one.
     last_event_created bigint not null default 0,
+    -- Stripe's `created` of the newest failed payment, and of the newest event saying
+    -- the subscription is active: `payment_failed_at` is set while the failure is the
+    -- newer of the two, whatever order the events arrive in.
+    last_payment_failed_created bigint not null default 0,
+    last_active_event_created bigint not null default 0,
     payment_failed_at timestamptz,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now()

@@ -9,6 +9,7 @@ mod owners;
 mod signups;
 mod sigterm;
 mod two_instances;
+mod webhooks;
 mod writers;
 
 use std::{future::Future, pin::Pin};
@@ -40,6 +41,11 @@ pub const ALL: &[Scenario] = &[
         name: "limits",
         databases: BOTH,
         run: |build| Box::pin(limits::run(build)),
+    },
+    Scenario {
+        name: "webhooks",
+        databases: BOTH,
+        run: |build| Box::pin(webhooks::run(build)),
     },
     Scenario {
         name: "owners",

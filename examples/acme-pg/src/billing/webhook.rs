@@ -253,6 +253,22 @@ async fn subscription_changed(
         tracing::warn!(event_id = %event.id, customer = %subscription.customer, "webhook: subscription of an unknown customer");
         return Ok(());
     };
+    if subscription.status == "active" {
+        // Settles the payment failures older than it, even when the rest of the event
+        // is too old to apply: events arrive in any order, and the outcome must not
+        // depend on it.
+        sqlx::query(
+            "update billing_accounts
+             set payment_failed_at = case when last_payment_failed_created > $2
+                     then payment_failed_at else null end,
+                 last_active_event_created = $2
+             where owner_id = $1 and last_active_event_created < $2",
+        )
+        .bind(account.owner_id)
+        .bind(event.created)
+        .execute(&mut **tx)
+        .await?;
+    }
     if !supersedes(&account, &subscription, event.created) {
         tracing::info!(event_id = %event.id, owner_id = %account.owner_id, "webhook: older or ended-subscription event ignored");
         return Ok(());
@@ -270,7 +286,6 @@ async fn subscription_changed(
         "update billing_accounts
          set stripe_subscription_id = $2, plan = $3, status = $4, current_period_end = $5,
              cancel_at_period_end = $6, trial_end = $7, last_event_created = $8,
-             payment_failed_at = case when $4 = 'active' then null else payment_failed_at end,
              updated_at = $9
          where owner_id = $1",
     )
@@ -317,11 +332,20 @@ async fn payment_failed(
     let Some(customer) = invoice.customer else {
         return Ok(());
     };
+    // The newest failure counts, and only while no newer event says the subscription
+    // is active; both are kept as event times, so the order of arrival does not matter.
     let updated = sqlx::query(
-        "update billing_accounts set payment_failed_at = $2, updated_at = $3
+        "update billing_accounts
+         set payment_failed_at = case
+                 when $2 > last_payment_failed_created and $2 > last_active_event_created
+                 then $3 else payment_failed_at end,
+             last_payment_failed_created = case when $2 > last_payment_failed_created
+                 then $2 else last_payment_failed_created end,
+             updated_at = $4
          where stripe_customer_id = $1",
     )
     .bind(&customer)
+    .bind(event.created)
     .bind(timestamp(Some(event.created)))
     .bind(OffsetDateTime::now_utc())
     .execute(&mut **tx)

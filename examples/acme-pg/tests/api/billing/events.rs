@@ -272,3 +272,37 @@ async fn a_failed_payment_is_recorded_and_leaves_the_plan_to_the_subscription(db
     );
     assert_eq!(owner.plan(&app).await, "pro");
 }
+
+#[sqlx::test]
+async fn a_failed_payment_and_its_recovery_count_by_when_stripe_made_them_not_by_arrival(
+    db: DbPool,
+) {
+    let app = spawn_billing_app(db).await;
+    let owner = app.new_owner("alice@example.com").await;
+    let subscription = subscribe(&app, owner.id, PRO_PRICE, "active").await;
+    let t = now();
+    // Stripe made these in order: the payment failed, the subscription went past due,
+    // then it was paid and active again. They arrive newest first.
+    let failed = payment_failed(&stripe_id("evt"), t - 30, &subscription);
+    let past_due = subscription
+        .with_status("past_due")
+        .event("updated", &stripe_id("evt"), t - 30);
+    let recovered = subscription.event("updated", &stripe_id("evt"), t - 10);
+    for event in [&recovered, &past_due, &failed] {
+        assert_eq!(send_event(&app, event).await.status(), StatusCode::OK);
+    }
+    let account = app.account(owner.id).await.unwrap();
+    assert_eq!(account.payment_failed_at, None);
+    assert_eq!(account.status.as_deref(), Some("active"));
+
+    // A newer failure stands, even when an older "active" event arrives after it.
+    let failed_again = payment_failed(&stripe_id("evt"), t - 5, &subscription);
+    let stale = subscription.event("updated", &stripe_id("evt"), t - 20);
+    for event in [&failed_again, &stale] {
+        assert_eq!(send_event(&app, event).await.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        app.account(owner.id).await.unwrap().payment_failed_at,
+        Some(at(t - 5))
+    );
+}
