@@ -2,6 +2,7 @@
 """The benchmark: what saas costs its users, next to a hand-written floor.
 
 Usage: python3 bench/run.py [--quick] [--only generation,build,runtime]
+                            [--databases sqlite,postgres] [--peer]
 
 Prints one table per part and writes them all to bench/RESULTS.md, with the machine,
 the date and the versions. Everything it builds and runs lives in bench/work/
@@ -22,6 +23,9 @@ with the crates already downloaded (downloads are not build time).
 
 --only runs some parts; RESULTS.md keeps the sections of the parts not run, each
 section saying when and at which commit it was measured.
+
+--peer also builds and loads Loco's SaaS starter (bench/peer.py), beside the figures
+of saas measured in the same run.
 
 --quick runs fewer generations and shorter loads: to try the script, not to quote.
 PostgreSQL: the server at BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
@@ -49,6 +53,8 @@ FEATURES = "orgs,rbac,billing"
 PROJECT = ["Project", "title:string", "done:bool"]
 TASK = ["Task", "title:string", "project:references"]
 POOL = "4"
+# Figures of saas measured in this run, which the peer section sets beside Loco's.
+MEASURED = {}
 
 
 def run(command, cwd=None, env=None, quiet=True):
@@ -99,6 +105,7 @@ def generation(saas, runs):
             run(command(name), cwd=cwd)
             times.append((time.perf_counter() - started) * 1000)
         rows.append((label, *spread(times)))
+        MEASURED[f"generation: {label}"] = statistics.median(times)
     shutil.rmtree(base, ignore_errors=True)
     baseline = rows[0][1]
     table = ["| command | median ms | min ms | max ms | median / cargo new |",
@@ -173,6 +180,9 @@ def build_costs(saas, databases):
         binaries[database] = (project, binary)
         rows.append((f"saas app, {database}", cold, crates, peak, rebuild, tests, release,
                      binary.stat().st_size))
+        MEASURED[f"build: {database}"] = {"cold_s": cold, "crates": crates, "peak_mib": peak,
+                                          "rebuild_s": rebuild, "release_s": release,
+                                          "binary_mib": binary.stat().st_size / 2**20}
 
     floor = ROOT / "bench" / "floor"
     for database in databases:
@@ -229,11 +239,11 @@ def release_binaries(saas, databases):
 class Server:
     """A release binary serving on a loopback port; its RSS is sampled while it runs."""
 
-    def __init__(self, name, binary, cwd, env, port):
+    def __init__(self, name, binary, cwd, env, port, args=()):
         self.name = name
         self.base = f"http://127.0.0.1:{port}"
         self.log = open(WORK / f"{name}.log", "w")
-        self.process = subprocess.Popen([binary], cwd=cwd, env=env, stdout=self.log,
+        self.process = subprocess.Popen([binary, *args], cwd=cwd, env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT)
         self.peak_rss = 0
         self.sampling = False
@@ -403,6 +413,7 @@ def runtime(binaries, databases, seconds, rounds):
             wrk(server.base + warm, ids["token"], 1, 8)
         time.sleep(2)
         idle = {server.name: server.rss_mib() for server in [app, floor]}
+        MEASURED[f"idle: {database}"] = idle[app.name]
         parts = {server.name: server.rss_parts_mib() for server in [app, floor]}
 
         org, project_id = ids["org"], ids["project"]
@@ -426,6 +437,7 @@ def runtime(binaries, databases, seconds, rounds):
                         lambda: wrk(server.base + path, token, seconds, 16, lua)))
             results = {name: median_run(values) for name, values in runs.items()}
             ours = results[app.name]
+            MEASURED[f"runtime: {database} {label}"] = ours
             base = results.get(floor.name)
             for server in servers:
                 result = results[server.name]
@@ -488,6 +500,8 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="generation,build,runtime")
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--peer", action="store_true",
+                        help="also build and load Loco's SaaS starter (about 20 minutes more)")
     args = parser.parse_args()
     parts = args.only.split(",")
     databases = args.databases.split(",")
@@ -503,7 +517,9 @@ def main():
 
     def section(title, lines):
         print(f"\n## {title}\n" + "\n".join(lines), flush=True)
-        sections[title.split(" (")[0]] = [f"## {title}", "", *stamp, "", *lines, ""]
+        key = title.split(" (")[0]
+        lines = keep_other_databases(sections.get(key, []), lines, databases)
+        sections[key] = [f"## {title}", "", *stamp, "", *lines, ""]
 
     if "generation" in parts:
         section("Generation (wall time)", generation(saas, 5 if args.quick else 20))
@@ -518,8 +534,11 @@ def main():
         section("Runtime (release, loopback, wrk -t2 -c16, pool of 4; median of "
                 f"{1 if args.quick else 3} rounds of {3 if args.quick else 10} s)", table)
         section("Memory", memory)
+    if args.peer:
+        section("Peer (Loco's SaaS starter, SQLite, `project` scaffold)",
+                peer_table(3 if args.quick else 10, 1 if args.quick else 3))
 
-    order = ["Generation", "Build cost", "Runtime", "Memory"]
+    order = ["Generation", "Build cost", "Runtime", "Memory", "Peer"]
     body = ["# Benchmark results", "",
             "Written by `python3 bench/run.py`; see its docstring for what each part measures.",
             ""]
@@ -527,6 +546,63 @@ def main():
         body.extend(sections.get(name, []))
     results.write_text("\n".join(body))
     print(f"\nwritten to {results}")
+
+
+def peer_table(seconds, rounds):
+    """Loco's figures beside saas's from this run (— where that part did not run)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("peer", Path(__file__).with_name("peer.py"))
+    peer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(peer)
+    loco = peer.measure(sys.modules[__name__], seconds, rounds)
+    build = MEASURED.get("build: sqlite", {})
+    rows = [
+        ("generate the project, ms", loco["new_ms"],
+         MEASURED.get("generation: saas new (all features, SQLite)"), None),
+        ("cold debug build, s", loco["cold_s"], build.get("cold_s"), 0.5),
+        ("crates compiled", loco["crates"], build.get("crates"), None),
+        ("peak memory of the build, MiB", loco["peak_mib"], build.get("peak_mib"), None),
+        ("add a resource (Loco: generate scaffold), s", loco["scaffold_s"],
+         MEASURED.get("generation: saas add resource", 0) / 1000 or None, None),
+        ("rebuild after it, s", loco["rebuild_s"], build.get("rebuild_s"), 0.5),
+        ("release build, s", loco["release_s"], build.get("release_s"), None),
+        ("release binary, MiB", loco["binary_mib"], build.get("binary_mib"), None),
+        ("list req/s (saas: org-scoped page of 20, signed in; Loco: 20 rows, no login)",
+         loco["list"]["rps"], MEASURED.get("runtime: sqlite list (page of 20)", {}).get("rps"),
+         None),
+        ("list p99 ms", loco["list"]["p99"],
+         MEASURED.get("runtime: sqlite list (page of 20)", {}).get("p99"), None),
+        ("get-one req/s", loco["get"]["rps"],
+         MEASURED.get("runtime: sqlite get one", {}).get("rps"), None),
+        ("idle RSS, MiB", loco["idle_rss_mib"], MEASURED.get("idle: sqlite"), None),
+    ]
+    table = [f"Loco: `{loco['version']}`; wrk -t2 -c16, {rounds} round(s) of {seconds} s, "
+             "pool of 4.", "",
+             "| measure | Loco | saas | saas / Loco | target |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for label, theirs, ours, target in rows:
+        number = lambda value: "—" if value is None else (
+            f"{value:.0f}" if value >= 100 else f"{value:.1f}")
+        ratio = "—" if ours is None else f"{ours / theirs:.2f}"
+        goal = "—" if target is None else f"≤ {target}"
+        table.append(f"| {label} | {number(theirs)} | {number(ours)} | {ratio} | {goal} |")
+    return table
+
+
+def keep_other_databases(previous, lines, databases):
+    """`lines` with the rows of `previous` for the databases this run left out, marked
+    as coming from the earlier run: a run on one database keeps the other's figures."""
+    others = [d for d in ("sqlite", "postgres") if d not in databases]
+    kept = [line for line in previous if line.startswith("|")
+            and any(f"| {d} |" in line or f", {d} |" in line for d in others)]
+    if not kept:
+        return lines
+    end = next((i for i, line in enumerate(lines) if i > 1 and not line.startswith("|")),
+               len(lines))
+    stamp = "; ".join(line[2:] for line in previous
+                      if line.startswith("- Date:") or line.startswith("- saas:"))
+    note = f"The {' and '.join(others)} rows are from an earlier run ({stamp})."
+    return [*lines[:end], *kept, "", note, *lines[end:]]
 
 
 def previous_sections(path):
