@@ -585,7 +585,7 @@ def peer_table(seconds, rounds):
              "| --- | ---: | ---: | ---: | ---: |"]
     for label, theirs, ours, target in rows:
         number = lambda value: "—" if value is None else (
-            f"{value:.0f}" if value >= 100 else f"{value:.1f}")
+            f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 1 else f"{value:.3f}")
         ratio = "—" if ours is None else f"{ours / theirs:.2f}"
         goal = "—" if target is None else f"≤ {target}"
         table.append(f"| {label} | {number(theirs)} | {number(ours)} | {ratio} | {goal} |")
