@@ -256,10 +256,9 @@ impl Server {
             {
                 bail!("{} exited with {status}:\n{}", self.name, self.log_text());
             }
-            if let Ok(response) = client.get(format!("{}/health", self.base)).send().await {
-                if response.status() == 200 {
-                    return Ok(());
-                }
+            let health = client.get(format!("{}/health", self.base)).send().await;
+            if health.is_ok_and(|response| response.status() == 200) {
+                return Ok(());
             }
             if started.elapsed() > within {
                 bail!(

@@ -97,6 +97,16 @@ pub async fn post(
     Ok((status, body))
 }
 
+/// The id of a create answered 201, as [`crate::db::hex_of`] writes it.
+pub fn created_id(outcome: &reqwest::Result<(StatusCode, Value)>) -> Option<String> {
+    match outcome {
+        Ok((status, body)) if *status == StatusCode::CREATED => {
+            body["id"].as_str().map(crate::db::hex_of)
+        }
+        _ => None,
+    }
+}
+
 /// A new organization of `user`: its id.
 pub async fn org(client: &Client, base: &str, user: &User, name: &str) -> anyhow::Result<String> {
     let (status, body) = post(client, base, user, "/orgs", json!({ "name": name })).await?;

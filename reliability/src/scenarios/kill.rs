@@ -76,11 +76,7 @@ pub async fn run(build: Build) -> anyhow::Result<String> {
         for writer in writers {
             let (notes, signups) = writer.await?;
             for outcome in notes {
-                if let Ok((status, body)) = &outcome {
-                    if status.as_u16() == 201 {
-                        created.insert(db::hex_of(body["id"].as_str().unwrap_or_default()));
-                    }
-                }
+                created.extend(client::created_id(&outcome));
                 tally.add(&outcome.map(|(status, _)| status));
             }
             for (email, outcome) in signups {

@@ -56,11 +56,7 @@ pub async fn run(build: Build) -> anyhow::Result<String> {
     let mut created = BTreeSet::new();
     for writer in writers {
         for outcome in writer.await? {
-            if let Ok((status, body)) = &outcome {
-                if status.as_u16() == 201 {
-                    created.insert(db::hex_of(body["id"].as_str().unwrap_or_default()));
-                }
-            }
+            created.extend(client::created_id(&outcome));
             tally.add(&outcome.map(|(status, _)| status));
         }
     }
