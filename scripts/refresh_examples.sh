@@ -20,13 +20,15 @@ export SAAS_NOW=1798761600
 rm -rf "$dest/acme-pg" "$dest/acme-lite"
 mkdir -p "$dest"
 
-# Every feature on PostgreSQL: a resource limited on the free plan, and one that
-# references it, names a member, and needs the plan feature `reports`.
+# Every feature on PostgreSQL: a resource limited on the free plan, one that
+# references it, names a member, and needs the plan feature `reports`, and one that
+# references that one (its tests create a task, and the project before it).
 "$SAAS" new acme-pg --db postgres --features orgs,rbac,billing --no-git --path "$dest" >/dev/null
 (
   cd "$dest/acme-pg"
   "$SAAS" add resource Project title:string description:text? done:bool due_on:date? --limit free=3 >/dev/null
   "$SAAS" add resource Task title:string project:references 'assignee:references(user)?' --feature reports >/dev/null
+  "$SAAS" add resource Comment body:text task:references >/dev/null
 )
 
 # No feature on SQLite, with one resource.

@@ -64,6 +64,12 @@ impl FieldType {
         }
     }
 
+    /// Whether a value names a row that must exist for the same tenant: another
+    /// resource's or a member's.
+    pub fn names_a_row(self) -> bool {
+        matches!(self, Self::References | Self::Member)
+    }
+
     fn list() -> String {
         Self::ALL.map(Self::as_str).join(", ")
     }

@@ -108,9 +108,17 @@ pub struct TestContext {
     pub other_lines: Vec<String>,
     pub invalid_lines: Vec<String>,
     pub has_invalid: bool,
-    /// Lines that create the referenced rows, and the fields of `Parents`.
-    pub parent_fields: Vec<String>,
-    pub parent_creations: Vec<String>,
+    /// Every column that must name a row of the same tenant (references and members),
+    /// with how a test makes that row: the fields of `Parents`. Empty means the tests
+    /// have no `Parents`, the one fact every `parents` fragment below is derived from.
+    pub named_rows: Vec<NamedRow>,
+    /// Every resource that a row's references lead to, directly or through others, each
+    /// with a helper in the tests that creates one.
+    pub ancestors: Vec<AncestorContext>,
+    /// Whether the tests make members: a member column here or in an ancestor.
+    pub makes_members: bool,
+    /// Whether some ancestor's values vary, so its helper numbers its rows.
+    pub numbers_rows: bool,
     pub unique_field: Option<String>,
     /// What test code passes and binds for `Parents`: nothing without references.
     pub parents_arg: &'static str,
@@ -123,11 +131,32 @@ pub struct TestContext {
     pub base_arg: &'static str,
     /// What a test binds from `set_up` before the parents, used and unused.
     pub owner_binding: &'static str,
-    /// Every column that must name something of the same tenant: references and members.
-    pub checked_columns: Vec<String>,
     /// The name of the test that a foreign reference is refused.
     pub foreign_reference_test: &'static str,
     pub unused_owner: &'static str,
+}
+
+/// A column that names a row, and how a test makes one for it.
+#[derive(Debug, Serialize)]
+pub struct NamedRow {
+    pub column: String,
+    /// The singular of the referenced resource, whose `create_…` helper makes the row;
+    /// `None` for a member column, whose row a new member is.
+    pub resource: Option<String>,
+}
+
+/// A resource that tests create rows of before the rows that reference them.
+#[derive(Debug, Serialize)]
+pub struct AncestorContext {
+    pub singular: String,
+    pub singular_words: String,
+    pub path: String,
+    /// The rows its own references and members name, made first.
+    pub named_rows: Vec<NamedRow>,
+    /// Its body: one `"key": expression,` line per field.
+    pub body_lines: Vec<String>,
+    /// Whether a value of the body depends on `n`.
+    pub varies: bool,
 }
 
 impl ResourceContext {
@@ -233,9 +262,10 @@ impl ResourceContext {
         openapi_imports.sort_unstable();
         openapi_imports.dedup();
 
+        let tests = TestContext::new(tenancy, fields, parents);
         Self {
             crate_name: crate_name.to_owned(),
-            has_references: !references.is_empty() || !members.is_empty(),
+            has_references: !tests.named_rows.is_empty(),
             members,
             permission,
             openapi_imports: openapi_imports.join(", "),
@@ -249,7 +279,7 @@ impl ResourceContext {
             migration_indexes: migration_indexes(tenancy, &name, fields),
             has_unique: fields.iter().any(|field| field.unique),
             uses_date: fields.iter().any(|field| field.ty == FieldType::Date),
-            tests: TestContext::new(tenancy, fields, parents),
+            tests,
             references,
             fields: contexts,
             route_base: tenancy.route_base(&name),
@@ -488,7 +518,6 @@ fn migration_indexes(tenancy: &Tenancy, name: &ResourceName, fields: &[Field]) -
 
 impl TestContext {
     fn new(tenancy: &Tenancy, fields: &[Field], parents: &[Parent]) -> Self {
-        let has_references = fields.iter().any(|field| field.ty == FieldType::References);
         let quoted = |names: Vec<String>| {
             names
                 .iter()
@@ -524,49 +553,13 @@ impl TestContext {
                 invalid(field).map(|value| format!("(\"{}\", {value}),", field.column()))
             })
             .collect();
-        let checked_columns: Vec<String> = fields
+        let ancestors: Vec<AncestorContext> = parents.iter().map(AncestorContext::new).collect();
+        let named_rows = NamedRow::of(fields);
+        let has_parents = !named_rows.is_empty();
+        let makes_members = named_rows
             .iter()
-            .filter(|field| matches!(field.ty, FieldType::References | FieldType::Member))
-            .map(Field::column)
-            .collect();
-        let parent_fields = checked_columns
-            .iter()
-            .flat_map(|column| {
-                [
-                    format!("{column}: String,"),
-                    format!("other_{column}: String,"),
-                ]
-            })
-            .collect();
-        let parent_creations = fields
-            .iter()
-            .filter(|field| matches!(field.ty, FieldType::References | FieldType::Member))
-            .flat_map(|field| {
-                let column = field.column();
-                if field.ty == FieldType::Member {
-                    return [
-                        format!("{column}: new_member(app, org_id).await,"),
-                        format!("other_{column}: new_member(app, org_id).await,"),
-                    ];
-                }
-                let parent = parents.iter().find(|parent| parent.name.singular == field.name).expect("parents resolved");
-                let body: Vec<String> = parent
-                    .fields
-                    .iter()
-                    .map(|parent_field| format!("\"{}\": {}", parent_field.column(), sample(parent_field, "n", "parents")))
-                    .collect();
-                let path = if tenancy.orgs {
-                    format!("&format!(\"/orgs/{{org_id}}/{}\")", parent.name.path)
-                } else {
-                    format!("\"/{}\"", parent.name.path)
-                };
-                let body = body.join(", ");
-                [
-                    format!("{column}: create_parent(app, client, {path}, {{ let n = 0_usize; json!({{ {body} }}) }}).await,"),
-                    format!("other_{column}: create_parent(app, client, {path}, {{ let n = 1_usize; json!({{ {body} }}) }}).await,"),
-                ]
-            })
-            .collect();
+            .chain(ancestors.iter().flat_map(|ancestor| &ancestor.named_rows))
+            .any(|row| row.resource.is_none());
         Self {
             required,
             nullable,
@@ -574,16 +567,17 @@ impl TestContext {
             other_lines,
             has_invalid: !invalid_lines.is_empty(),
             invalid_lines,
-            parent_fields,
-            parent_creations,
+            makes_members,
+            numbers_rows: ancestors.iter().any(|ancestor| ancestor.varies),
+            named_rows,
+            ancestors,
             unique_field: fields.iter().find(|field| field.unique).map(Field::column),
-            parents_arg: if has_references { ", &parents" } else { "" },
-            parents_ref: if has_references { "&parents" } else { "" },
-            parents_pattern: if has_references { "parents" } else { "()" },
+            parents_arg: if has_parents { ", &parents" } else { "" },
+            parents_ref: if has_parents { "&parents" } else { "" },
+            parents_pattern: if has_parents { "parents" } else { "()" },
             base: if tenancy.orgs { "&base" } else { "PATH" },
             base_in_format: if tenancy.orgs { "{base}" } else { "{PATH}" },
             base_arg: if tenancy.orgs { ", &base" } else { "" },
-            checked_columns,
             foreign_reference_test: if tenancy.orgs {
                 "a_reference_to_another_organizations_row_or_member_is_422_and_changes_nothing"
             } else {
@@ -595,6 +589,45 @@ impl TestContext {
                 "user_id"
             },
             unused_owner: if tenancy.orgs { "_, base" } else { "_" },
+        }
+    }
+}
+
+impl NamedRow {
+    /// The fields of `fields` that name a row, in order.
+    fn of(fields: &[Field]) -> Vec<Self> {
+        fields
+            .iter()
+            .filter(|field| field.ty.names_a_row())
+            .map(|field| Self {
+                column: field.column(),
+                resource: (field.ty == FieldType::References).then(|| field.name.clone()),
+            })
+            .collect()
+    }
+}
+
+impl AncestorContext {
+    fn new(parent: &Parent) -> Self {
+        let body_lines = parent
+            .fields
+            .iter()
+            .map(|field| {
+                let value = if field.ty.names_a_row() {
+                    field.column()
+                } else {
+                    sample(field, "n", "")
+                };
+                format!("\"{}\": {value},", field.column())
+            })
+            .collect();
+        Self {
+            singular: parent.name.singular.clone(),
+            singular_words: parent.name.singular_words.clone(),
+            path: parent.name.path.clone(),
+            named_rows: NamedRow::of(&parent.fields),
+            body_lines,
+            varies: parent.fields.iter().any(|field| sample_varies(field.ty)),
         }
     }
 }
@@ -619,6 +652,14 @@ fn sample(field: &Field, n: &str, parents: &str) -> String {
             format!("{parents}.{}.clone()", field.column())
         }
     }
+}
+
+/// Whether `sample` of a field of type `ty` depends on `n`.
+fn sample_varies(ty: FieldType) -> bool {
+    !matches!(
+        ty,
+        FieldType::Bool | FieldType::Uuid | FieldType::References | FieldType::Member
+    )
 }
 
 /// Another valid value for `field`, different from every `sample`.

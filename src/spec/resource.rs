@@ -11,7 +11,8 @@ use crate::{
     naming::ResourceName,
 };
 
-/// A resource this one references, with what its tests need to create a row of it.
+/// A resource this one references, directly or through another, with what its tests
+/// need to create a row of it.
 #[derive(Debug, Clone)]
 pub struct Parent {
     pub name: ResourceName,
@@ -31,7 +32,8 @@ pub struct PlanLimit {
 pub struct ResourceSpec {
     pub name: ResourceName,
     pub fields: Vec<Field>,
-    /// The resources the reference fields point at, in field order.
+    /// The resources the reference fields point at, in field order, then those that
+    /// theirs point at, to any depth, each once.
     pub parents: Vec<Parent>,
     pub limits: Vec<PlanLimit>,
     /// The plan feature every route needs (`--feature`).
@@ -170,7 +172,8 @@ pub fn find_resource(manifest: &Manifest, name: &ResourceName) -> Option<Resourc
         .map(|entry| ResourceName::recorded(&entry.name, &entry.table))
 }
 
-/// The resources that reference fields point at, with their fields.
+/// The resources that reference fields point at, with their fields, then the resources
+/// those point at, to any depth, each once: every row a test must create first.
 fn resolve_references(
     fields: &[Field],
     manifest: &Manifest,
@@ -181,7 +184,7 @@ fn resolve_references(
         .iter()
         .map(|entry| ResourceName::recorded(&entry.name, &entry.table))
         .collect();
-    let mut parents = Vec::new();
+    let mut parents: Vec<Parent> = Vec::new();
     for field in fields
         .iter()
         .filter(|field| field.ty == FieldType::References)
@@ -209,30 +212,43 @@ fn resolve_references(
                 "leave this field out".to_owned(),
             ));
         }
-        let entry = manifest.resource(&target.plural).expect("found above");
-        let target_fields = entry
+        parents.push(recorded_parent(manifest, target)?);
+    }
+    // The rows the parents reference in turn. A resource only references resources
+    // added before it, so the walk ends; each is listed once.
+    let mut next = 0;
+    while let Some(parent) = parents.get(next) {
+        let onward: Vec<ResourceName> = parent
             .fields
             .iter()
-            .map(|spec| Field::parse(spec))
-            .collect::<Result<Vec<_>, _>>()?;
-        if target_fields
-            .iter()
-            .any(|field| field.ty == FieldType::References)
-        {
-            return Err(refuse(
-                format!(
-                    "`{}` has references of its own, which generated tests cannot set up yet",
-                    target.singular
-                ),
-                "reference a resource without references".to_owned(),
-            ));
+            .filter(|field| field.ty == FieldType::References)
+            .filter_map(|field| known.iter().find(|known| known.singular == field.name))
+            .cloned()
+            .collect();
+        for target in &onward {
+            if !parents.iter().any(|seen| seen.name.plural == target.plural) {
+                parents.push(recorded_parent(manifest, target)?);
+            }
         }
-        parents.push(Parent {
-            name: target.clone(),
-            fields: target_fields,
-        });
+        next += 1;
     }
     Ok(parents)
+}
+
+/// `target` as `saas.toml` records it, with its fields parsed.
+fn recorded_parent(manifest: &Manifest, target: &ResourceName) -> Result<Parent, Error> {
+    let entry = manifest
+        .resource(&target.plural)
+        .expect("a recorded resource");
+    let fields = entry
+        .fields
+        .iter()
+        .map(|spec| Field::parse(spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Parent {
+        name: target.clone(),
+        fields,
+    })
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::{
 };
 
 use crate::{
-    common::{PROJECT_FIELDS, TASK_FIELDS, saas},
+    common::{PROJECT_FIELDS, SHAPES, TASK_FIELDS, saas},
     postgres,
 };
 
@@ -37,8 +37,22 @@ fn generate_with(parent: &Path, name: &str, db: &str, features: &str) -> PathBuf
     parent.join(name)
 }
 
+/// The environment variables a project's own tests get.
+type TestEnv = [(&'static str, String)];
+
+/// The environment that `test`'s generated app needs for its own tests on `database`:
+/// with PostgreSQL, the server its test databases are made on. `None` when PostgreSQL
+/// is skipped.
+fn test_env(test: &str, database: &str) -> Option<Vec<(&'static str, String)>> {
+    if database != "postgres" {
+        return Some(Vec::new());
+    }
+    let server_url = postgres::server_or_skip(test)?;
+    Some(vec![("DATABASE_URL", format!("{server_url}/postgres"))])
+}
+
 /// Runs cargo in `project` and fails the test with cargo's output if cargo fails.
-fn cargo(project: &Path, args: &[&str], env: &[(&str, &str)]) {
+fn cargo(project: &Path, args: &[&str], env: &TestEnv) {
     let output = Command::new(env!("CARGO"))
         .args(args)
         .current_dir(project)
@@ -50,7 +64,7 @@ fn cargo(project: &Path, args: &[&str], env: &[(&str, &str)]) {
         // A snapshot that differs fails the test and writes no `.snap.new`: the API
         // snapshot saas wrote must be the one the app serves.
         .env("INSTA_UPDATE", "no")
-        .envs(env.iter().copied())
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .output()
         .expect("cargo runs");
     assert!(
@@ -63,7 +77,7 @@ fn cargo(project: &Path, args: &[&str], env: &[(&str, &str)]) {
     );
 }
 
-fn check_project(project: &Path, test_env: &[(&str, &str)]) {
+fn check_project(project: &Path, test_env: &TestEnv) {
     cargo(project, &["fmt", "--check"], &[]);
     cargo(
         project,
@@ -86,7 +100,7 @@ fn check_project(project: &Path, test_env: &[(&str, &str)]) {
 /// `Task` needs the plan feature `reports`. Removing both brings back the project as it
 /// was generated (with migrations that drop the tables), so the second check is also
 /// the check of the fresh project: one compile fewer per variant.
-fn add_and_remove_resources(project: &Path, test_env: &[(&str, &str)]) {
+fn add_and_remove_resources(project: &Path, test_env: &TestEnv) {
     let run = |args: &[&str]| {
         saas().args(args).current_dir(project).assert().success();
     };
@@ -116,35 +130,47 @@ fn add_and_remove_resources(project: &Path, test_env: &[(&str, &str)]) {
 /// bare apps also start their binary; each variant compiles an app, so CI time grows
 /// with every one.
 fn check_variant(name: &str, database: &str, features: &str) {
-    let parent = tempfile::tempdir().unwrap();
-    let test_database_url;
-    let test_env: Vec<(&str, &str)> = if database == "postgres" {
-        let Some(server_url) = postgres::server_or_skip(name) else {
-            return;
-        };
-        test_database_url = format!("{server_url}/postgres");
-        vec![("DATABASE_URL", test_database_url.as_str())]
-    } else {
-        Vec::new()
+    let Some(test_env) = test_env(name, database) else {
+        return;
     };
+    let parent = tempfile::tempdir().unwrap();
     let project = generate_with(parent.path(), name, database, features);
 
     add_and_remove_resources(&project, &test_env);
 }
 
-#[test]
-fn a_generated_sqlite_app_builds_passes_its_tests_and_serves() {
+/// Every resource of `SHAPES` added to an orgs,rbac project: formatted, lint-free and
+/// its tests pass; then they are removed in reverse order and it is checked again. The
+/// shapes beside the feature variants' two resources: each field type required and
+/// optional, member columns with and without ordinary references, a chain of references.
+fn check_shapes(name: &str, database: &str) {
+    let Some(test_env) = test_env(name, database) else {
+        return;
+    };
     let parent = tempfile::tempdir().unwrap();
-    let project = generate(parent.path(), "acme", "sqlite");
+    let project = generate_with(parent.path(), name, database, "orgs,rbac");
+    let run = |args: &[&str]| {
+        saas().args(args).current_dir(&project).assert().success();
+    };
+    for (resource, fields) in SHAPES {
+        run(&[&["add", "resource", resource], *fields].concat());
+    }
+    check_project(&project, &test_env);
 
-    add_and_remove_resources(&project, &[]);
-    cargo(&project, &["build", "--locked"], &[]);
+    for (resource, _) in SHAPES.iter().rev() {
+        run(&["remove", "resource", resource]);
+    }
+    check_project(&project, &test_env);
+}
 
-    // No DATABASE_URL: the default SQLite file must just work.
-    let server = Server::start(&project, "acme", &[]);
-    exercise_auth(&server, "ada@example.com");
-    server.stop_gracefully();
-    assert!(project.join("data/app.db").is_file());
+#[test]
+fn a_sqlite_app_passes_its_tests_with_every_field_shape_and_after_removing_them() {
+    check_shapes("acme-shapes", "sqlite");
+}
+
+#[test]
+fn a_postgres_app_passes_its_tests_with_every_field_shape_and_after_removing_them() {
+    check_shapes("acme-shapes-pg", "postgres");
 }
 
 #[test]
@@ -199,15 +225,13 @@ fn a_postgres_app_with_every_feature_passes_its_tests_before_and_after_resources
 
 #[test]
 fn a_generated_postgres_app_builds_passes_its_tests_and_serves() {
-    let parent = tempfile::tempdir().unwrap();
-    let Some(server_url) =
-        postgres::server_or_skip("a_generated_postgres_app_builds_passes_its_tests_and_serves")
-    else {
+    let test = "a_generated_postgres_app_builds_passes_its_tests_and_serves";
+    let Some(test_env) = test_env(test, "postgres") else {
         return;
     };
+    let server_url = postgres::server_url();
+    let parent = tempfile::tempdir().unwrap();
     let project = generate(parent.path(), "acme-pg", "postgres");
-    let test_database_url = format!("{server_url}/postgres");
-    let test_env = [("DATABASE_URL", test_database_url.as_str())];
 
     add_and_remove_resources(&project, &test_env);
     cargo(&project, &["build", "--locked"], &[]);

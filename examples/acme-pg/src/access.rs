@@ -120,6 +120,10 @@ permissions! {
     TasksCreate = "tasks:create" => [Owner, Admin, Member],
     TasksUpdate = "tasks:update" => [Owner, Admin, Member],
     TasksDelete = "tasks:delete" => [Owner, Admin],
+    CommentsRead = "comments:read" => [Owner, Admin, Member],
+    CommentsCreate = "comments:create" => [Owner, Admin, Member],
+    CommentsUpdate = "comments:update" => [Owner, Admin, Member],
+    CommentsDelete = "comments:delete" => [Owner, Admin],
     // saas:permissions
 }
 

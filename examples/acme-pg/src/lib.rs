@@ -94,6 +94,7 @@ fn api() -> Api {
         .merge(billing::router())
         .merge(resources::projects::router())
         .merge(resources::tasks::router())
+        .merge(resources::comments::router())
         // saas:routes
         .split_for_parts();
     let (webhook, webhook_openapi) = billing::webhook_router().split_for_parts();

@@ -29,6 +29,52 @@ pub const TASK_FIELDS: &[&str] = &[
     "ref_code:uuid?",
 ];
 
+/// Resources of every shape a field can take, added in this order to an orgs project
+/// by the end-to-end shape test: every type required and optional; a member column as
+/// the only reference, required and optional; two member columns beside an ordinary
+/// reference; and a reference to a resource that itself references another.
+pub const SHAPES: &[(&str, &[&str])] = &[
+    (
+        "Gadget",
+        &[
+            "name:string:unique",
+            "nickname:string?",
+            "body:text",
+            "notes:text?",
+            "active:bool",
+            "archived:bool?",
+            "small:i32",
+            "small_maybe:i32?",
+            "big:i64",
+            "big_maybe:i64?",
+            "ratio:f64",
+            "ratio_maybe:f64?",
+            "price:decimal",
+            "discount:decimal?",
+            "due_on:date",
+            "ends_on:date?",
+            "starts_at:datetime",
+            "ends_at:datetime?",
+            "code:uuid",
+            "alias:uuid?",
+            "meta:json",
+            "extra:json?",
+        ],
+    ),
+    ("Ticket", &["title:string", "assignee:references(user)"]),
+    ("Memo", &["body:text", "reviewer:references(user)?"]),
+    (
+        "Part",
+        &[
+            "label:string",
+            "gadget:references",
+            "owner:references(user)",
+            "helper:references(user)?",
+        ],
+    ),
+    ("Bolt", &["size:i32", "part:references"]),
+];
+
 /// The `saas` binary, run with an environment that does not depend on the machine.
 pub fn saas() -> Command {
     let mut command = Command::cargo_bin("saas").expect("the saas binary is built");

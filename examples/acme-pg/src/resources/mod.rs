@@ -4,6 +4,7 @@
 //! written without saying whose rows it touches; another tenant's row is simply not
 //! found (404).
 
+pub mod comments;
 pub mod fields;
 pub mod projects;
 pub mod tasks;
@@ -15,6 +16,7 @@ pub mod tasks;
 pub const TABLES: &[&str] = &[
     "projects",
     "tasks",
+    "comments",
     // saas:resource-tables
 ];
 

@@ -5,6 +5,7 @@ mod auth;
 mod billing;
 mod cleanup;
 mod client_ip;
+mod comments;
 mod common;
 mod email_verification;
 mod health;

@@ -1,6 +1,8 @@
 //! Task resources: round trips for every field, validation, tenancy and
 //! pagination. Written by `saas add resource`; yours to edit.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -33,27 +35,60 @@ impl Parents {
     /// Creates the referenced rows in `org_id` as the member signed in on `client`.
     async fn create(app: &TestApp, client: &reqwest::Client, org_id: Uuid) -> Self {
         Self {
-            project_id: create_parent(app, client, &format!("/orgs/{org_id}/projects"), { let n = 0_usize; json!({ "title": format!("Sample title {n}"), "description": format!("Some text about description {n}"), "done": true, "due_on": format!("2027-01-{:02}", n % 28 + 1) }) }).await,
-            other_project_id: create_parent(app, client, &format!("/orgs/{org_id}/projects"), { let n = 1_usize; json!({ "title": format!("Sample title {n}"), "description": format!("Some text about description {n}"), "done": true, "due_on": format!("2027-01-{:02}", n % 28 + 1) }) }).await,
+            project_id: create_project(app, client, org_id).await,
+            other_project_id: create_project(app, client, org_id).await,
             assignee_id: new_member(app, org_id).await,
             other_assignee_id: new_member(app, org_id).await,
         }
     }
 }
 
+/// Creates one project in `org_id`; returns its id.
+async fn create_project(app: &TestApp, client: &reqwest::Client, org_id: Uuid) -> String {
+    let n = next_n();
+    let body = json!({
+        "title": format!("Sample title {n}"),
+        "description": format!("Some text about description {n}"),
+        "done": true,
+        "due_on": format!("2027-01-{:02}", n % 28 + 1),
+    });
+    create_row(app, client, &format!("/orgs/{org_id}/projects"), &body).await
+}
+
 /// Creates a row at `path` and returns its id.
-async fn create_parent(app: &TestApp, client: &reqwest::Client, path: &str, body: Value) -> String {
-    let response = client.post(app.url(path)).json(&body).send().await.unwrap();
+async fn create_row(app: &TestApp, client: &reqwest::Client, path: &str, body: &Value) -> String {
+    let response = client.post(app.url(path)).json(body).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED, "creating {path}");
     let created: Value = response.json().await.unwrap();
     created["id"].as_str().unwrap().to_owned()
 }
 
-/// Signs up a new user, makes them a member of `org_id` and returns their id.
+/// A number no earlier call returned: rows made for references never clash on a unique field.
+fn next_n() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Makes a new user a member of `org_id`, straight in the database, and returns their id.
+/// The user never signs in, so there is no sign-up: however many members a test needs,
+/// none of them costs a password hash or counts against the app's sign-up rate limit.
 async fn new_member(app: &TestApp, org_id: Uuid) -> String {
-    let email = format!("member-{}@example.com", Uuid::now_v7());
-    app.add_member(org_id, &email, "member").await;
-    app.user_id(&email).await.to_string()
+    let user_id = Uuid::now_v7();
+    sqlx::query(
+        "insert into users (id, email, name, password_hash) values ($1, $2, 'Member', '!')",
+    )
+    .bind(user_id)
+    .bind(format!("member-{user_id}@example.com"))
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("insert into memberships (org_id, user_id, role) values ($1, $2, 'member')")
+        .bind(org_id)
+        .bind(user_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    user_id.to_string()
 }
 
 /// A valid body with every field set; `n` varies the values.
