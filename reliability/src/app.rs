@@ -277,9 +277,15 @@ impl Server {
         self.wait_healthy(Duration::from_secs(60)).await
     }
 
-    /// `kill -9`.
+    /// `kill -9`. An app that had already exited is an error: it crashed by itself.
     pub fn kill(&mut self) -> anyhow::Result<()> {
         if let Some(mut child) = self.child.take() {
+            if let Some(status) = child.try_wait()? {
+                bail!(
+                    "{} exited by itself ({status}) before it was killed",
+                    self.name
+                );
+            }
             child.kill()?;
             child.wait()?;
         }

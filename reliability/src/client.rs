@@ -136,14 +136,6 @@ impl Tally {
     pub fn total(&self) -> usize {
         self.0.values().sum()
     }
-
-    pub fn server_errors(&self) -> usize {
-        self.0
-            .iter()
-            .filter(|(status, _)| status.starts_with('5'))
-            .map(|(_, n)| n)
-            .sum()
-    }
 }
 
 impl fmt::Display for Tally {

@@ -47,6 +47,15 @@ pub fn uuid_hex(database_url: &str, column: &str) -> String {
     }
 }
 
+/// `column` (a timestamp) as whole Unix seconds, however the database stores it.
+pub fn epoch(database_url: &str, column: &str) -> String {
+    if database_url.starts_with("sqlite://") {
+        format!("cast(strftime('%s', {column}) as integer)")
+    } else {
+        format!("extract(epoch from {column})::bigint")
+    }
+}
+
 /// An id as the API writes it, in the form of [`uuid_hex`].
 pub fn hex_of(id: &str) -> String {
     id.replace('-', "").to_lowercase()

@@ -54,8 +54,16 @@ pub async fn run(build: Build) -> anyhow::Result<String> {
 
     let mut tally = Tally::default();
     let mut created = BTreeSet::new();
+    let mut idle_writers = 0;
     for writer in writers {
-        for outcome in writer.await? {
+        let outcomes = writer.await?;
+        if !outcomes
+            .iter()
+            .any(|outcome| client::created_id(outcome).is_some())
+        {
+            idle_writers += 1;
+        }
+        for outcome in outcomes {
             created.extend(client::created_id(&outcome));
             tally.add(&outcome.map(|(status, _)| status));
         }
@@ -68,7 +76,15 @@ pub async fn run(build: Build) -> anyhow::Result<String> {
     .collect();
     let log = server.log_text();
     check!(status.success(), "exit status {status}");
-    check!(tally.server_errors() == 0, "saw {tally}");
+    // Every answer is a 201; a writer's last request may find the listener closed.
+    check!(
+        tally.count("201") + tally.count("error") == tally.total() && tally.count("error") <= 32,
+        "saw {tally}"
+    );
+    check!(
+        idle_writers == 0,
+        "{idle_writers} of 32 writers stored nothing in 1.5 s"
+    );
     check!(
         rows == created,
         "{} rows, {} answered 201: {} rows without a 201, {} 201s without a row",

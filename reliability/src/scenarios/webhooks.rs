@@ -1,6 +1,7 @@
 //! 1,000 Stripe webhook deliveries for 100 organizations: 800 events, 200 of them
 //! delivered twice, shuffled, by 8 senders at once. The billing state must end as it
-//! does when the 800 arrive once each, in order, one after another.
+//! does when the 800 arrive once each, in order, one after another, and, for a few
+//! organizations, as worked out by hand from their events.
 
 use std::sync::{Arc, Mutex};
 
@@ -172,7 +173,6 @@ async fn setup(build: &Build, name: &str) -> anyhow::Result<(Server, String, Vec
     let server = Server::start(build, name, app::env(&url, app::free_port()?, name)).await?;
     let client = client::client();
     let user = client::user(&client, &server.base, &format!("{name}@example.com")).await?;
-    let start = 1_800_000_000;
     let mut events = Vec::new();
     for i in 0..ORGS {
         let org = client::org(&client, &server.base, &user, &format!("Org {i:03}")).await?;
@@ -185,9 +185,49 @@ async fn setup(build: &Build, name: &str) -> anyhow::Result<(Server, String, Vec
                 db::uuid_literal(&url, &org)
             ),
         )?;
-        events.extend(events_of(i, &org, start + 100 * i as i64));
+        events.extend(events_of(i, &org, start_of(i)));
     }
     Ok((server, url, events))
+}
+
+/// The first second of organization `i`'s events.
+fn start_of(i: usize) -> i64 {
+    1_800_000_000 + 100 * i as i64
+}
+
+/// Organizations whose end state is also worked out by hand.
+const BY_HAND: [usize; 6] = [0, 1, 2, 97, 98, 99];
+
+/// What `events_of(i, …)` leaves, worked out from the events rather than by the app:
+/// name, subscription, plan, status, period end, cancel at period end, payment failed.
+fn by_hand(i: usize) -> String {
+    let period = start_of(i) + 30 * 86_400;
+    let (status, period_end, cancel, failed) = match i % 3 {
+        // Deleted last; the failure at 3 was settled by the active event at 4.
+        0 => ("canceled", period + 1, 1, 0),
+        // Past due last, and the failure at 7 is newer than the last active event (5).
+        1 => ("past_due", period + 2, 0, 1),
+        // Active last (6), newer than the only failure (3).
+        _ => ("active", period + 2, 0, 0),
+    };
+    format!("Org {i:03}|sub_{i}|pro|{status}|{period_end}|{cancel}|{failed}")
+}
+
+/// The billing state of the organizations of [`BY_HAND`], in the form of [`by_hand`].
+fn state_by_hand(url: &str) -> anyhow::Result<Vec<String>> {
+    let names: Vec<String> = BY_HAND.iter().map(|i| format!("'Org {i:03}'")).collect();
+    db::rows(
+        url,
+        &format!(
+            "select o.name, b.stripe_subscription_id, b.plan, b.status, {},
+                    case when b.cancel_at_period_end then 1 else 0 end,
+                    case when b.payment_failed_at is null then 0 else 1 end
+             from billing_accounts b join organizations o on o.id = b.owner_id
+             where o.name in ({}) order by o.name",
+            db::epoch(url, "b.current_period_end"),
+            names.join(", ")
+        ),
+    )
 }
 
 /// The billing state of every organization, by name.
@@ -266,9 +306,17 @@ pub async fn run(build: Build) -> anyhow::Result<String> {
         "{differing} of {ORGS} organizations end differently; first: {:?}",
         expected.iter().zip(&actual).find(|(a, b)| a != b)
     );
+    let hand: Vec<String> = BY_HAND.iter().map(|&i| by_hand(i)).collect();
+    let stored = state_by_hand(&url)?;
+    check!(
+        stored == hand,
+        "worked out by hand: {hand:?}; stored: {stored:?}"
+    );
     Ok(format!(
         "{total} deliveries ({distinct} events, {DUPLICATES} again), shuffled, {SENDERS} \
          senders, in {seconds:.1} s: {tally}; events recorded {applied}; the {ORGS} \
-         organizations' billing rows equal those of the in-order run"
+         organizations' billing rows equal those of the in-order run, and {} of them \
+         the states worked out by hand",
+        BY_HAND.len()
     ))
 }

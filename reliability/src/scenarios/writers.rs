@@ -1,5 +1,5 @@
-//! 100 writers at once across 5 organizations: no 5xx, no "database is locked", every
-//! 201 is a row and every row was a 201.
+//! 100 writers at once across 5 organizations: all 100 answered 201, no "database is
+//! locked", every 201 is a row and every row was a 201.
 
 use std::{collections::BTreeSet, sync::Arc, time::Instant};
 
@@ -69,8 +69,9 @@ pub async fn run(build: Build) -> anyhow::Result<String> {
     .collect();
     let locked = server.log_text().matches("database is locked").count();
     check!(
-        tally.server_errors() == 0 && tally.count("error") == 0,
-        "saw {tally}"
+        tally.count("201") == 100 && created.len() == 100,
+        "every create is a 201 with its own id: saw {tally}, {} ids",
+        created.len()
     );
     check!(
         locked == 0,

@@ -121,12 +121,17 @@ async fn optional_fields_may_be_left_out_and_cleared(db: DbPool) {
     let full = create(&app, &full_body(1)).await;
     let path = format!("{PATH}/{}", full["id"].as_str().unwrap());
     for field in NULLABLE {
-        let updated: Value = patch(&app, &path, &json!({ *field: null }))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let response = patch(&app, &path, &json!({ *field: null })).await;
+        assert_eq!(response.status(), StatusCode::OK, "{field}");
+        let updated: Value = response.json().await.unwrap();
         assert_eq!(updated[field], Value::Null, "{field}");
+    }
+    let stored: Value = app.get(&path).await.json().await.unwrap();
+    for field in NULLABLE {
+        assert_eq!(stored[field], Value::Null, "{field} is stored cleared");
+    }
+    for field in REQUIRED {
+        assert_eq!(stored[field], full[field], "{field} is kept");
     }
 }
 

@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 
 use acme_lite::db::DbPool;
 
-use crate::common::{PASSWORD, TestApp, assert_error, session_token, spawn_app};
+use crate::common::{PASSWORD, TestApp, assert_error, outbox::token_in, session_token, spawn_app};
 
 const RESET_SUBJECT: &str = "Reset your password";
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -166,14 +166,28 @@ async fn only_the_newest_reset_link_works(db: DbPool) {
     forgot(&app, "alice@example.com").await;
     let first = app.outbox.token("alice@example.com", RESET_SUBJECT).await;
     forgot(&app, "alice@example.com").await;
-    app.outbox
+    let mails = app
+        .outbox
         .wait_for("alice@example.com", RESET_SUBJECT, 2)
         .await;
+    let newest = mails
+        .iter()
+        .map(|mail| token_in(&mail.text))
+        .find(|token| *token != first)
+        .expect("the second mail has a token of its own");
 
     let response = reset(&app, &first, NEW_PASSWORD).await;
 
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(reset_tokens(&app).await, 1);
+    assert_eq!(
+        reset(&app, &newest, NEW_PASSWORD).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let login = app
+        .login_as(&app.another_client(), "alice@example.com", NEW_PASSWORD)
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
 }
 
 #[sqlx::test]

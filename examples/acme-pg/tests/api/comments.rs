@@ -212,12 +212,17 @@ async fn optional_fields_may_be_left_out_and_cleared(db: DbPool) {
     let full = create(&app, &base, &full_body(1, &parents)).await;
     let path = format!("{base}/{}", full["id"].as_str().unwrap());
     for field in NULLABLE {
-        let updated: Value = patch(&app, &path, &json!({ *field: null }))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let response = patch(&app, &path, &json!({ *field: null })).await;
+        assert_eq!(response.status(), StatusCode::OK, "{field}");
+        let updated: Value = response.json().await.unwrap();
         assert_eq!(updated[field], Value::Null, "{field}");
+    }
+    let stored: Value = app.get(&path).await.json().await.unwrap();
+    for field in NULLABLE {
+        assert_eq!(stored[field], Value::Null, "{field} is stored cleared");
+    }
+    for field in REQUIRED {
+        assert_eq!(stored[field], full[field], "{field} is kept");
     }
 }
 
@@ -369,6 +374,37 @@ async fn an_outsider_gets_404_on_every_route_and_changes_nothing(db: DbPool) {
 
     assert_eq!(app.count("comments").await, 1);
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
+}
+
+#[sqlx::test]
+async fn deleting_the_organization_deletes_its_comments_and_no_others(db: DbPool) {
+    let app = spawn_app(db).await;
+    let (org_id, base, parents) = set_up(&app).await;
+    create(&app, &base, &full_body(0, &parents)).await;
+    let kept: Value = app
+        .post("/orgs", &json!({ "name": "Kept" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kept_id: Uuid = kept["id"].as_str().unwrap().parse().unwrap();
+    app.give_unrestricted_plan(kept_id).await;
+    let kept_parents = Parents::create(&app, &app.client, kept_id).await;
+    let kept_row = create(&app, &collection(kept_id), &full_body(1, &kept_parents)).await;
+
+    let response = app.delete(&format!("/orgs/{org_id}")).await;
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.count("comments").await, 1);
+    let path = format!(
+        "{}/{}",
+        collection(kept_id),
+        kept_row["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        app.get(&path).await.json::<Value>().await.unwrap(),
+        kept_row
+    );
 }
 
 /// What one role may do to comments, route by route; with `rbac`, from

@@ -201,6 +201,8 @@ async fn deleting_an_organization_removes_its_data_and_nothing_of_other_orgs(db:
         .unwrap();
     invite(&app, doomed, "carol@example.com").await;
     invite(&app, kept, "carol@example.com").await;
+    app.give_plan(doomed, "pro").await;
+    app.give_plan(kept, "pro").await;
     let kept_before = app.memberships(kept).await;
 
     let response = app.delete(&format!("/orgs/{doomed}")).await;
@@ -212,6 +214,8 @@ async fn deleting_an_organization_removes_its_data_and_nothing_of_other_orgs(db:
     assert_eq!(org_name(&app, kept).await.as_deref(), Some("Kept"));
     assert_eq!(app.memberships(kept).await, kept_before);
     assert_eq!(invitations_of(&app, kept).await, 1);
+    assert_eq!(billing_accounts_of(&app, doomed).await, 0);
+    assert_eq!(billing_accounts_of(&app, kept).await, 1);
     // People are not the organization's data: both accounts remain.
     assert_eq!(app.count("users").await, 2);
     assert_eq!(app.role_in(kept, alice).await.as_deref(), Some("owner"));
@@ -221,6 +225,14 @@ pub async fn org_name(app: &TestApp, org_id: Uuid) -> Option<String> {
     sqlx::query_scalar("select name from organizations where id = $1")
         .bind(org_id)
         .fetch_optional(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn billing_accounts_of(app: &TestApp, org_id: Uuid) -> i64 {
+    sqlx::query_scalar("select count(*) from billing_accounts where owner_id = $1")
+        .bind(org_id)
+        .fetch_one(&app.db)
         .await
         .unwrap()
 }

@@ -7,19 +7,34 @@ use uuid::Uuid;
 
 use acme_pg::{auth::session::hash_token, db::DbPool};
 
-use crate::common::{PASSWORD, assert_error, session_token, spawn_app};
+use crate::common::{PASSWORD, TestApp, assert_error, session_token, spawn_app};
 
-#[sqlx::test]
-async fn an_idle_session_expires_and_is_deleted(db: DbPool) {
-    let app = spawn_app(db).await;
-    app.signup("alice@example.com").await;
-    let idle_since = OffsetDateTime::now_utc() - Duration::minutes(31);
-    sqlx::query("update sessions set last_seen_at = $1")
-        .bind(idle_since)
+/// How far from a limit the tests probe: well above the time a request takes, well
+/// below any mistake in the limit that matters.
+const MARGIN: Duration = Duration::seconds(5);
+
+/// Sets the one session's `created_at` and `last_seen_at`.
+async fn age_session(app: &TestApp, created_at: OffsetDateTime, last_seen_at: OffsetDateTime) {
+    sqlx::query("update sessions set created_at = $1, last_seen_at = $2")
+        .bind(created_at)
+        .bind(last_seen_at)
         .execute(&app.db)
         .await
         .unwrap();
+}
 
+#[sqlx::test]
+async fn a_session_idle_just_under_its_limit_lives_and_just_over_it_expires(db: DbPool) {
+    let app = spawn_app(db).await;
+    app.signup("alice@example.com").await;
+    let idle = Duration::try_from(app.state.config.session_idle).unwrap();
+    let now = OffsetDateTime::now_utc();
+
+    age_session(&app, now - idle, now - idle + MARGIN).await;
+    assert_eq!(app.get("/auth/me").await.status(), StatusCode::OK);
+
+    let now = OffsetDateTime::now_utc();
+    age_session(&app, now - idle, now - idle - MARGIN).await;
     let response = app.get("/auth/me").await;
 
     assert_error(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
@@ -30,14 +45,14 @@ async fn an_idle_session_expires_and_is_deleted(db: DbPool) {
 async fn a_session_ends_at_its_absolute_lifetime_however_active(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
+    let lifetime = Duration::try_from(app.state.config.session_max_age).unwrap();
     let now = OffsetDateTime::now_utc();
-    sqlx::query("update sessions set created_at = $1, last_seen_at = $2")
-        .bind(now - Duration::hours(12) - Duration::minutes(1))
-        .bind(now - Duration::seconds(5))
-        .execute(&app.db)
-        .await
-        .unwrap();
 
+    age_session(&app, now - lifetime + MARGIN, now - Duration::seconds(1)).await;
+    assert_eq!(app.get("/auth/me").await.status(), StatusCode::OK);
+
+    let now = OffsetDateTime::now_utc();
+    age_session(&app, now - lifetime - MARGIN, now - Duration::seconds(1)).await;
     let response = app.get("/auth/me").await;
 
     assert_error(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
@@ -65,20 +80,17 @@ async fn last_seen_at_is_written_at_most_once_a_minute(db: DbPool) {
     };
 
     // Whole seconds: PostgreSQL keeps microseconds, and the value must round-trip exactly.
-    let recently = (OffsetDateTime::now_utc() - Duration::seconds(30))
+    let recently = (OffsetDateTime::now_utc() - Duration::minutes(1) + MARGIN)
         .replace_nanosecond(0)
         .unwrap();
     set_last_seen(recently).await;
     assert_eq!(app.get("/auth/me").await.status(), StatusCode::OK);
     assert_eq!(last_seen().await, recently, "touched again within a minute");
 
-    let a_while_ago = OffsetDateTime::now_utc() - Duration::minutes(5);
-    set_last_seen(a_while_ago).await;
+    let a_minute_ago = OffsetDateTime::now_utc() - Duration::minutes(1) - MARGIN;
+    set_last_seen(a_minute_ago).await;
     assert_eq!(app.get("/auth/me").await.status(), StatusCode::OK);
-    assert!(
-        last_seen().await > recently,
-        "not touched after five minutes"
-    );
+    assert!(last_seen().await > recently, "not touched after a minute");
 }
 
 #[sqlx::test]

@@ -65,11 +65,13 @@ impl Outbox {
         }
     }
 
-    /// The token of the newest mail to `to` whose subject contains `subject`.
+    /// The token of the mail to `to` whose subject contains `subject`, once it arrived.
+    /// There must be exactly one: files are not in the order they were sent, so a test
+    /// that sends several tells their tokens apart itself.
     pub async fn token(&self, to: &str, subject: &str) -> String {
         let messages = self.wait_for(to, subject, 1).await;
-        let newest = messages.last().unwrap();
-        token_in(&newest.text)
+        assert_eq!(messages.len(), 1, "more than one mail {subject:?} to {to}");
+        token_in(&messages[0].text)
     }
 }
 
