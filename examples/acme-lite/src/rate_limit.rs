@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::{auth::session::hash_token, db::DbPool, error::AppError};
+use crate::{
+    auth::session::hash_token,
+    db::{Db, DbPool},
+    error::AppError,
+};
 
 /// The window of the per-IP limit on authentication routes.
 pub const IP_WINDOW: Duration = Duration::from_secs(60);
@@ -47,6 +51,22 @@ async fn record(db: &DbPool, key: &str, window: Duration) -> Result<(i64, i64), 
     .bind(now - window_secs)
     .fetch_one(db)
     .await
+}
+
+/// Forgets every count of `kind` about the account at `email`, whatever else its key
+/// holds (such as the client's address), as after a password reset.
+pub async fn reset_account<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    kind: &str,
+    email: &str,
+) -> Result<(), sqlx::Error> {
+    // The key's hash is hex, so the prefix holds no `like` wildcard.
+    let prefix = format!("{}:", account_key(kind, email));
+    sqlx::query("delete from rate_limits where key like $1 || '%'")
+        .bind(prefix)
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 /// Forgets the hits on `key`, as after a successful login.

@@ -54,6 +54,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(password::change_password))
 }
 
+/// The kind of the keys that count attempts at an account's password.
+pub const PASSWORD_ATTEMPTS: &str = "password-attempts";
+
 /// Counts an authentication request against the client's per-IP limit.
 pub async fn limit_auth_ip(state: &AppState, client: ClientIp) -> Result<(), AppError> {
     let limit = state.config.auth_ip_limit_per_minute;
@@ -61,13 +64,27 @@ pub async fn limit_auth_ip(state: &AppState, client: ClientIp) -> Result<(), App
     rate_limit::hit(&state.db, &key, limit, rate_limit::IP_WINDOW).await
 }
 
-/// Counts one attempt at the password of the account at `email`, before it is checked:
-/// beyond the limit the answer is 429 whatever the password. Counting first makes the
-/// limit hold for attempts made in parallel, which would all pass a count read before
-/// the (slow) password check. Unknown addresses are counted the same way, so the
-/// throttle reveals nothing; it ends with its window, so it is never a lockout.
-pub async fn count_password_attempt(state: &AppState, email: &str) -> Result<String, AppError> {
-    let key = rate_limit::account_key("password-attempts", email);
+/// Counts one attempt at the password of the account at `email` from `client`, before
+/// it is checked: beyond the limit the answer is 429 whatever the password. Counting
+/// first makes the limit hold for attempts made in parallel, which would all pass a
+/// count read before the (slow) password check. Emails of no account are counted the
+/// same way, so the throttle reveals nothing.
+///
+/// Attempts are counted per account and client address: guesses from one address slow
+/// down that address only, so nobody can lock the owner out from where they sign in.
+/// What this trades: each address gets its own guesses at an account, which the per-IP
+/// limit on authentication routes caps across all accounts. A completed password reset
+/// clears the account's counts from every address.
+pub async fn count_password_attempt(
+    state: &AppState,
+    email: &str,
+    client: ClientIp,
+) -> Result<String, AppError> {
+    let key = format!(
+        "{}:{}",
+        rate_limit::account_key(PASSWORD_ATTEMPTS, email),
+        client.rate_limit_key()
+    );
     rate_limit::hit(
         &state.db,
         &key,
@@ -205,7 +222,7 @@ async fn login(
     AppJson(request): AppJson<LoginRequest>,
 ) -> Result<impl IntoResponse, AppError> {
     limit_auth_ip(&state, client).await?;
-    let attempts_key = count_password_attempt(&state, &request.email).await?;
+    let attempts_key = count_password_attempt(&state, &request.email, client).await?;
 
     // A malformed email cannot match an account; it gets the same answer as a wrong one.
     let user = match Email::parse(&request.email) {

@@ -1,6 +1,8 @@
 //! Throttles that must hold when requests race: attempts on one account's password
-//! are counted before the password is checked, and the keys they are counted by
-//! stay small whatever the client sends.
+//! are counted before the password is checked, per account and client address (so
+//! guessing from one address never locks the owner out from another, and a completed
+//! reset clears the count), and the keys they are counted by stay small whatever the
+//! client sends.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -9,11 +11,48 @@ use acme_pg::db::DbPool;
 
 use crate::common::{PASSWORD, TestApp, count_status, send_together, spawn_app_with};
 
+/// Where the guesses come from, and where the owner signs in.
+const GUESSER: &str = "203.0.113.7";
+const OWNER: &str = "198.51.100.20";
+
 /// The per-IP limit out of the way, and a small per-account one.
 const LIMITS: &[(&str, &str)] = &[
     ("AUTH_IP_LIMIT_PER_MINUTE", "1000"),
     ("AUTH_ACCOUNT_FAILURE_LIMIT", "10"),
 ];
+
+/// `LIMITS`, with the client's address read from `X-Forwarded-For` (the tests connect
+/// from 127.0.0.1, a trusted proxy by default).
+const BEHIND_A_PROXY: &[(&str, &str)] = &[
+    ("AUTH_IP_LIMIT_PER_MINUTE", "1000"),
+    ("AUTH_ACCOUNT_FAILURE_LIMIT", "10"),
+    ("TRUST_PROXY_HEADERS", "true"),
+];
+
+/// A login as `email` with `password` from the client address `from`; its status.
+async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> StatusCode {
+    app.another_client()
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", from)
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Eleven wrong guesses at `email` from [`GUESSER`]: one past the limit.
+async fn guess_past_the_limit(app: &TestApp, email: &str) {
+    for _ in 0..11 {
+        login_from(app, GUESSER, email, "not the password").await;
+    }
+    let right = login_from(app, GUESSER, email, PASSWORD).await;
+    assert_eq!(
+        right,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guesser is throttled"
+    );
+}
 
 fn wrong_login(app: &TestApp, email: &str) -> reqwest::RequestBuilder {
     app.another_client()
@@ -124,4 +163,48 @@ async fn reset_and_verify_email_are_limited_per_ip(db: DbPool) {
         statuses,
         [not_found, not_found, not_found, limited, limited]
     );
+}
+
+#[sqlx::test]
+async fn guesses_from_one_address_never_lock_the_owner_out_from_another(db: DbPool) {
+    let app = spawn_app_with(db, BEHIND_A_PROXY).await;
+    app.signup("alice@example.com").await;
+
+    guess_past_the_limit(&app, "alice@example.com").await;
+
+    let owner = login_from(&app, OWNER, "alice@example.com", PASSWORD).await;
+    assert_eq!(owner, StatusCode::OK);
+    let guesser = login_from(&app, GUESSER, "alice@example.com", PASSWORD).await;
+    assert_eq!(
+        guesser,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the owner's login clears nothing of the guesser's"
+    );
+}
+
+#[sqlx::test]
+async fn a_completed_password_reset_clears_the_guesses_from_every_address(db: DbPool) {
+    let app = spawn_app_with(db, BEHIND_A_PROXY).await;
+    app.signup("alice@example.com").await;
+    guess_past_the_limit(&app, "alice@example.com").await;
+    app.post(
+        "/auth/password/forgot",
+        &json!({ "email": "alice@example.com" }),
+    )
+    .await;
+    let token = app
+        .outbox
+        .token("alice@example.com", "Reset your password")
+        .await;
+
+    let reset = app
+        .post(
+            "/auth/password/reset",
+            &json!({ "token": token, "password": "a brand new passphrase" }),
+        )
+        .await;
+
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    let login = login_from(&app, GUESSER, "alice@example.com", "a brand new passphrase").await;
+    assert_eq!(login, StatusCode::OK);
 }

@@ -188,6 +188,9 @@ pub async fn reset_password(
         "the address this link was sent to has changed",
     ))?;
     one_time::delete_unused(&mut tx, redeemed.user_id, Purpose::ResetPassword).await?;
+    // Whoever holds the mailbox owns the account: earlier guesses no longer count
+    // against it, from any address.
+    rate_limit::reset_account(&mut *tx, super::PASSWORD_ATTEMPTS, &email).await?;
     // A reset is account recovery: assume whoever had the old password had it all.
     session::delete_all(&mut *tx, redeemed.user_id).await?;
     api_tokens::delete_all(&mut *tx, redeemed.user_id).await?;
@@ -216,13 +219,14 @@ pub async fn reset_password(
 pub async fn change_password(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: ClientIp,
     current: CurrentUser,
     AppJson(request): AppJson<ChangePasswordRequest>,
 ) -> Result<impl IntoResponse, AppError> {
     let new_password = Password::parse(request.new_password)
         .map_err(|reason| AppError::invalid("new_password", reason))?;
     // Guessing the current password counts against the same limit as failed logins.
-    let attempts_key = super::count_password_attempt(&state, &current.user.email).await?;
+    let attempts_key = super::count_password_attempt(&state, &current.user.email, client).await?;
     let matches = state
         .passwords
         .verify(

@@ -10,6 +10,14 @@ use sha2::Sha256;
 /// replays; future ones come from a wrong clock.
 pub const TOLERANCE_SECONDS: i64 = 300;
 
+/// The most `v1` signatures a header may carry. Stripe sends one per signing secret of
+/// the endpoint (two while a secret is rolled); more is someone probing.
+pub const MAX_SIGNATURES: usize = 8;
+
+/// The longest header accepted: a timestamp and [`MAX_SIGNATURES`] signatures fit with
+/// room to spare. Anything longer is refused before it is read.
+pub const MAX_HEADER_BYTES: usize = 1024;
+
 /// Why a signature was refused; logged, never shown in detail to the sender.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -19,6 +27,10 @@ pub enum SignatureError {
     NoTimestamp,
     #[error("the Stripe-Signature header has no v1 signature")]
     NoSignature,
+    #[error("the Stripe-Signature header is longer than {MAX_HEADER_BYTES} bytes")]
+    TooLong,
+    #[error("the Stripe-Signature header has more than {MAX_SIGNATURES} v1 signatures")]
+    TooManySignatures,
     #[error("the signed time is {0} seconds away from now")]
     OutsideTolerance(i64),
     #[error("no v1 signature matches")]
@@ -26,6 +38,10 @@ pub enum SignatureError {
 }
 
 /// Verifies `header` against the raw `body` with any of `secrets`, at `now` (Unix seconds).
+///
+/// The work a request can cause is bounded whatever it sends: the header's length and
+/// its number of signatures are capped, the time is checked before any hashing, and the
+/// body is hashed once per secret, not once per signature.
 pub fn verify(
     header: Option<&str>,
     body: &[u8],
@@ -35,6 +51,9 @@ pub fn verify(
     let header = header
         .filter(|header| !header.trim().is_empty())
         .ok_or(SignatureError::Missing)?;
+    if header.len() > MAX_HEADER_BYTES {
+        return Err(SignatureError::TooLong);
+    }
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for item in header.split(',') {
@@ -45,6 +64,9 @@ pub fn verify(
             _ => {}
         }
     }
+    if signatures.len() > MAX_SIGNATURES {
+        return Err(SignatureError::TooManySignatures);
+    }
     let timestamp = timestamp.ok_or(SignatureError::NoTimestamp)?;
     if signatures.is_empty() {
         return Err(SignatureError::NoSignature);
@@ -54,15 +76,16 @@ pub fn verify(
         return Err(SignatureError::OutsideTolerance(skew));
     }
     let matches = secrets.iter().any(|secret| {
-        signatures.iter().any(|signature| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-                .expect("HMAC takes a key of any length");
-            mac.update(timestamp.to_string().as_bytes());
-            mac.update(b".");
-            mac.update(body);
-            // Compares in constant time.
-            mac.verify_slice(signature).is_ok()
-        })
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        // Each comparison finishes a copy of the hashed state (a few blocks, whatever the
+        // body's size) and compares in constant time.
+        signatures
+            .iter()
+            .any(|signature| mac.clone().verify_slice(signature).is_ok())
     });
     if matches {
         Ok(())
@@ -162,6 +185,29 @@ mod tests {
                 "t = {at}"
             );
         }
+    }
+
+    #[test]
+    fn a_header_with_too_many_signatures_or_bytes_is_refused_unread() {
+        let keys = secrets(&["whsec_a"]);
+        let good = sign("whsec_a", NOW, BODY);
+        let mut header = format!("t={NOW}");
+        for _ in 0..MAX_SIGNATURES - 1 {
+            header.push_str(&format!(",v1={}", "0".repeat(64)));
+        }
+        let last_of_many = format!("{header},v1={good}");
+        assert_eq!(verify(Some(&last_of_many), BODY, &keys, NOW), Ok(()));
+
+        let one_too_many = format!("{last_of_many},v1={good}");
+        assert_eq!(
+            verify(Some(&one_too_many), BODY, &keys, NOW),
+            Err(SignatureError::TooManySignatures)
+        );
+        let padded = format!("t={NOW},v1={good},{}", "x".repeat(MAX_HEADER_BYTES));
+        assert_eq!(
+            verify(Some(&padded), BODY, &keys, NOW),
+            Err(SignatureError::TooLong)
+        );
     }
 
     #[test]

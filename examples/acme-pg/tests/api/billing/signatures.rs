@@ -2,14 +2,17 @@
 //! future, forged or altered delivery is 400 and changes nothing, including the list of
 //! processed events.
 
+use std::time::{Duration, Instant};
+
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
-use acme_pg::db::DbPool;
+use acme_pg::{billing::signature::MAX_SIGNATURES, db::DbPool};
 
 use crate::common::{
     TestApp, assert_error,
     billing::{Account, Owner, spawn_billing_app, spawn_billing_app_with},
+    send_together,
     webhooks::{WEBHOOK_SECRET, checkout_completed, now, send, sign, stripe_id, v1},
 };
 
@@ -287,4 +290,68 @@ async fn webhooks_need_no_secret_key(db: DbPool) {
         Some("cus_no_api_key")
     );
     assert!(app.stripe.requests().is_empty());
+}
+
+/// `count` signatures of the right form that match nothing.
+fn forged_signatures(count: usize) -> String {
+    format!(",v1={}", "0".repeat(64)).repeat(count)
+}
+
+#[sqlx::test]
+async fn thousands_of_signatures_are_refused_without_hashing_each(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let owner = app.new_owner("alice@example.com").await;
+    let before = app.accounts().await;
+    let (_, body) = linking_event(&owner, "cus_flooded");
+    // A large body makes every hash of it cost: 64 KiB of JSON whitespace.
+    let body = format!("{body}{}", " ".repeat(64 * 1024));
+    let t = now();
+    let header = format!(
+        "t={t}{},v1={}",
+        forged_signatures(2_000),
+        v1(WEBHOOK_SECRET, t, &body)
+    );
+
+    let started = Instant::now();
+    let response = send(&app, &body, Some(&header)).await;
+    let took = started.elapsed();
+
+    assert_refused(&app, response, &before, "2,000 signatures").await;
+    // Hashing the body once per signature takes seconds here; refusing takes far less.
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+}
+
+#[sqlx::test]
+async fn health_answers_quickly_during_a_flood_of_bad_signatures(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let body = r#"{"id":"evt_flood","object":"event"}"#.to_owned() + &" ".repeat(64 * 1024);
+    // Past the cap, each is refused before its body is hashed; the cap itself is
+    // checked by the unit tests of `signature.rs`.
+    let header = format!("t={}{}", now(), forged_signatures(MAX_SIGNATURES * 60));
+    let flood: Vec<_> = (0..32)
+        .map(|_| {
+            app.another_client()
+                .post(app.url("/billing/webhook"))
+                .header("content-type", "application/json")
+                .header("stripe-signature", &header)
+                .body(body.clone())
+        })
+        .collect();
+    let flooding = tokio::spawn(send_together(flood));
+
+    let mut slowest = Duration::ZERO;
+    for _ in 0..10 {
+        let started = Instant::now();
+        assert_eq!(app.get("/health").await.status(), StatusCode::OK);
+        slowest = slowest.max(started.elapsed());
+    }
+
+    let responses = flooding.await.unwrap();
+    assert!(
+        responses
+            .iter()
+            .all(|response| response.status() == StatusCode::BAD_REQUEST)
+    );
+    assert!(slowest < Duration::from_secs(1), "health took {slowest:?}");
+    assert_eq!(app.stripe_events().await, Vec::<String>::new());
 }
