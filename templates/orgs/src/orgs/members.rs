@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ensure_an_owner_remains, lock};
+use super::{ensure_an_owner_remains, invitations, lock};
 use crate::{
     AppState,
     access::{Actor, MemberErrors, Permission, PermissionErrors, Role},
@@ -86,7 +86,7 @@ async fn set_role(
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    invitations::revoke_sent_above(tx, org_id, user_id, Some(role)).await
 }
 
 async fn find_member(
@@ -213,6 +213,7 @@ pub async fn remove_member(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+    invitations::revoke_sent_above(&mut tx, actor.org_id, user_id, None).await?;
     ensure_an_owner_remains(&mut tx, actor.org_id).await?;
     tx.commit().await?;
     tracing::info!(org_id = %actor.org_id, %user_id, by = %actor.user_id, "member removed");

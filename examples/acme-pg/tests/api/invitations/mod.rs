@@ -250,6 +250,89 @@ async fn nobody_invites_with_a_role_above_their_own(db: DbPool) {
 }
 
 #[sqlx::test]
+async fn nobody_revokes_an_invitation_to_a_role_above_their_own(db: DbPool) {
+    let app = spawn_app(db).await;
+    let (_, org_id) = app.signup_with_org("owner@example.com").await;
+    let (to_owner, _) = invite_and_read_mail(&app, org_id, "bob@example.com", "owner").await;
+    let (to_peer, _) = invite_and_read_mail(&app, org_id, "carol@example.com", BELOW_OWNER).await;
+    let inviter = app
+        .add_member(org_id, "inviter@example.com", BELOW_OWNER)
+        .await;
+    let revoke = |id: Uuid| {
+        inviter
+            .delete(app.url(&format!("/orgs/{org_id}/invitations/{id}")))
+            .send()
+    };
+
+    let above = revoke(to_owner).await.unwrap();
+    let own_rank = revoke(to_peer).await.unwrap();
+
+    assert_error(above, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(
+        invitations_to(&app, org_id, "bob@example.com").await,
+        (1, 0, 0)
+    );
+    assert_eq!(own_rank.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        invitations_to(&app, org_id, "carol@example.com").await,
+        (0, 0, 1)
+    );
+}
+
+#[sqlx::test]
+async fn an_inviter_demoted_or_removed_keeps_no_invitation_above_their_new_role(db: DbPool) {
+    let app = spawn_app(db).await;
+    let (_, org_id) = app.signup_with_org("owner@example.com").await;
+    let second_owner = app.add_member(org_id, "second@example.com", "owner").await;
+    let second_id = app.user_id("second@example.com").await;
+    for (email, role) in [
+        ("bob@example.com", "owner"),
+        ("carol@example.com", BELOW_OWNER),
+    ] {
+        let response = invite(&app, &second_owner, org_id, email, role).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{email}");
+    }
+    let (by_first_owner, _) = invite_and_read_mail(&app, org_id, "dave@example.com", "owner").await;
+    let member_path = format!("/orgs/{org_id}/members/{second_id}");
+
+    let demoted = app
+        .patch(&member_path, &json!({ "role": BELOW_OWNER }))
+        .await;
+
+    assert_eq!(demoted.status(), StatusCode::OK);
+    assert_eq!(
+        invitations_to(&app, org_id, "bob@example.com").await,
+        (0, 0, 1),
+        "above the new role: revoked"
+    );
+    assert_eq!(
+        invitations_to(&app, org_id, "carol@example.com").await,
+        (1, 0, 0),
+        "at the new role: kept"
+    );
+
+    let removed = app.delete(&member_path).await;
+
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        invitations_to(&app, org_id, "carol@example.com").await,
+        (0, 0, 1),
+        "a removed inviter's invitations: revoked"
+    );
+    let pending: Vec<Uuid> = sqlx::query_scalar(
+        "select id from invitations where accepted_at is null and revoked_at is null",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        pending,
+        [by_first_owner],
+        "other inviters' invitations stay"
+    );
+}
+
+#[sqlx::test]
 async fn a_member_without_members_invite_cannot_invite_list_or_revoke(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;

@@ -229,7 +229,37 @@ pub async fn list_invitations(
     Ok(AppJson(pending))
 }
 
-/// Revokes a pending invitation: its link stops working at once.
+/// Revokes the pending invitations that `inviter` sent in `org_id` for a role above
+/// `kept` (every one of them when `kept` is `None`, as when the inviter leaves): nobody's
+/// invitation grants more than they still could. Called in the transaction that
+/// changes or ends the inviter's membership.
+pub async fn revoke_sent_above(
+    tx: &mut Transaction<'static, Db>,
+    org_id: Uuid,
+    inviter: Uuid,
+    kept: Option<Role>,
+) -> Result<(), sqlx::Error> {
+    let above = Role::ALL
+        .into_iter()
+        .filter(|role| kept.is_none_or(|kept| role.rank() > kept.rank()));
+    for role in above {
+        sqlx::query(
+            "update invitations set revoked_at = $1
+             where org_id = $2 and invited_by = $3 and role = $4
+                 and accepted_at is null and revoked_at is null",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(org_id)
+        .bind(inviter)
+        .bind(role.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Revokes a pending invitation: its link stops working at once. Revoking needs the
+/// rank to create it: nobody revokes an invitation to a role above their own.
 #[utoipa::path(
     delete,
     path = "/orgs/{org_id}/invitations/{id}",
@@ -250,13 +280,32 @@ pub async fn revoke_invitation(
     AppPath((_, invitation_id)): AppPath<(Uuid, Uuid)>,
 ) -> Result<StatusCode, AppError> {
     actor.require(Permission::MembersInvite)?;
+    let role: String = sqlx::query_scalar(
+        "select role from invitations
+         where id = $1 and org_id = $2 and accepted_at is null and revoked_at is null",
+    )
+    .bind(invitation_id)
+    .bind(actor.org_id)
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let role =
+        Role::try_from(role).map_err(|message| AppError::Internal(anyhow::anyhow!(message)))?;
+    if !actor.may_manage(role) {
+        return Err(AppError::Forbidden(
+            "nobody may revoke an invitation to a role above their own",
+        ));
+    }
+    // The role is part of the condition: an invitation changed since is left alone.
     let revoked = sqlx::query(
         "update invitations set revoked_at = $1
-         where id = $2 and org_id = $3 and accepted_at is null and revoked_at is null",
+         where id = $2 and org_id = $3 and role = $4
+             and accepted_at is null and revoked_at is null",
     )
     .bind(OffsetDateTime::now_utc())
     .bind(invitation_id)
     .bind(actor.org_id)
+    .bind(role.as_str())
     .execute(&state.db)
     .await?
     .rows_affected();
