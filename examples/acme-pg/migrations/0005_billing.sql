@@ -15,9 +15,12 @@ create table billing_accounts (
     current_period_end timestamptz,
     cancel_at_period_end boolean not null default false,
     trial_end timestamptz,
-    -- Stripe's `created` (Unix seconds) of the last subscription event applied: an
-    -- older event arriving late does not overwrite a newer one.
+    -- Stripe's `created` (Unix seconds) and id of the last subscription event
+    -- applied: an older event arriving late does not overwrite a newer one, and of two
+    -- made in the same second the one with the greater id is kept, whatever the order
+    -- of arrival. The id is null before the first.
     last_event_created bigint not null default 0,
+    last_event_id text,
     -- Stripe's `created` of the newest failed payment, and of the newest event saying
     -- the subscription is active: `payment_failed_at` is set while the failure is the
     -- newer of the two, whatever order the events arrive in.

@@ -9,7 +9,8 @@ use crate::db::Db;
 
 /// The columns every query of this module reads.
 pub const COLUMNS: &str = "owner_id, stripe_customer_id, stripe_subscription_id, plan, status, \
-     current_period_end, cancel_at_period_end, trial_end, last_event_created, payment_failed_at";
+     current_period_end, cancel_at_period_end, trial_end, last_event_created, last_event_id, \
+     payment_failed_at";
 
 /// One owner's billing state. An owner without a row has never been billed: free.
 #[derive(Debug, Clone, FromRow)]
@@ -26,6 +27,8 @@ pub struct Account {
     pub trial_end: Option<OffsetDateTime>,
     /// The `created` time of the last subscription event applied (Unix seconds).
     pub last_event_created: i64,
+    /// The id of that event: of events made in the same second, the greatest is kept.
+    pub last_event_id: Option<String>,
     pub payment_failed_at: Option<OffsetDateTime>,
 }
 
@@ -199,6 +202,7 @@ mod tests {
             cancel_at_period_end: false,
             trial_end: None,
             last_event_created: 0,
+            last_event_id: None,
             payment_failed_at: None,
         }
     }

@@ -205,6 +205,20 @@ async fn checkout_completed(
         tracing::warn!(event_id = %event.id, %owner_id, "webhook: checkout for an unknown owner");
         return Ok(());
     };
+    // A customer belongs to one owner. Another owner's customer here is a mistake made
+    // at Stripe (or a session reused); answering 5xx would have Stripe retry it for
+    // days, so it is logged for a person to look at and nothing changes.
+    let holder: Option<Uuid> = sqlx::query_scalar(
+        "select owner_id from billing_accounts where stripe_customer_id = $1 and owner_id <> $2",
+    )
+    .bind(&customer)
+    .bind(owner_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(holder) = holder {
+        tracing::error!(event_id = %event.id, %owner_id, %holder, %customer, "webhook: checkout for a customer of another owner; nothing changed");
+        return Ok(());
+    }
     // A live subscription is not replaced by the one of a stale checkout.
     let replace = account.stripe_subscription_id.is_none()
         || account.status.as_deref().is_some_and(is_terminal);
@@ -218,7 +232,8 @@ async fn checkout_completed(
             "update billing_accounts
              set stripe_customer_id = $2, stripe_subscription_id = $3, plan = null,
                  status = null, current_period_end = null, cancel_at_period_end = false,
-                 trial_end = null, last_event_created = 0, updated_at = $4
+                 trial_end = null, last_event_created = 0, last_event_id = null,
+                 updated_at = $4
              where owner_id = $1",
         )
         .bind(owner_id)
@@ -269,13 +284,20 @@ async fn subscription_changed(
         .execute(&mut **tx)
         .await?;
     }
-    if !supersedes(&account, &subscription, event.created) {
+    if !supersedes(&account, &subscription, event) {
         tracing::info!(event_id = %event.id, owner_id = %account.owner_id, "webhook: older or ended-subscription event ignored");
         return Ok(());
     }
-    let item = subscription.items.data.first();
+    // The plan is that of the first item whose price is a plan's; other items are
+    // add-ons (seats, metered usage) that leave the plan as it is.
+    let plans = &state.billing.plans;
+    let items = &subscription.items.data;
+    let item = items
+        .iter()
+        .find(|item| plans.with_price(&item.price.id).is_some())
+        .or(items.first());
     let price = item.map(|item| item.price.id.as_str());
-    let plan = price.and_then(|price| state.billing.plans.with_price(price));
+    let plan = price.and_then(|price| plans.with_price(price));
     if plan.is_none() {
         tracing::error!(event_id = %event.id, ?price, "webhook: the subscription's price is no plan's STRIPE_PRICE_*; the owner stays on free");
     }
@@ -286,7 +308,7 @@ async fn subscription_changed(
         "update billing_accounts
          set stripe_subscription_id = $2, plan = $3, status = $4, current_period_end = $5,
              cancel_at_period_end = $6, trial_end = $7, last_event_created = $8,
-             updated_at = $9
+             last_event_id = $9, updated_at = $10
          where owner_id = $1",
     )
     .bind(account.owner_id)
@@ -297,6 +319,7 @@ async fn subscription_changed(
     .bind(subscription.cancel_at_period_end)
     .bind(timestamp(subscription.trial_end))
     .bind(event.created)
+    .bind(&event.id)
     .bind(OffsetDateTime::now_utc())
     .execute(&mut **tx)
     .await?;
@@ -304,22 +327,20 @@ async fn subscription_changed(
     Ok(())
 }
 
-/// Whether an event about `subscription` created at `created` should overwrite what
-/// the account holds.
-fn supersedes(account: &Account, subscription: &Subscription, created: i64) -> bool {
+/// Whether `event` about `subscription` should overwrite what the account holds.
+fn supersedes(account: &Account, subscription: &Subscription, event: &Event) -> bool {
     let current = account.status.as_deref();
+    // Events are ordered by Stripe's `created`, then, within one second, by id: an
+    // order every delivery agrees on, so the outcome does not depend on arrival.
+    let newer = (event.created, Some(event.id.as_str()))
+        > (account.last_event_created, account.last_event_id.as_deref());
     match account.stripe_subscription_id.as_deref() {
-        // The same subscription: newer (or as new) events win, but an ended one stays ended.
-        Some(id) if id == subscription.id => {
-            !current.is_some_and(is_terminal) && created >= account.last_event_created
-        }
+        // The same subscription: newer events win, but an ended one stays ended.
+        Some(id) if id == subscription.id => !current.is_some_and(is_terminal) && newer,
         None => true,
         // Another subscription: it replaces one that has ended, or one it is newer than,
         // unless it has itself ended (a late event about an old subscription).
-        Some(_) => {
-            !is_terminal(&subscription.status)
-                && (current.is_none_or(is_terminal) || created >= account.last_event_created)
-        }
+        Some(_) => !is_terminal(&subscription.status) && (current.is_none_or(is_terminal) || newer),
     }
 }
 

@@ -306,3 +306,85 @@ async fn a_failed_payment_and_its_recovery_count_by_when_stripe_made_them_not_by
         Some(at(t - 5))
     );
 }
+
+#[sqlx::test]
+async fn two_events_of_the_same_second_settle_alike_in_either_order(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let t = now() - 10;
+
+    for (index, greater_id_first) in [false, true].into_iter().enumerate() {
+        let owner = app.new_owner(&format!("owner{index}@example.com")).await;
+        let subscription = subscribe(&app, owner.id, PRO_PRICE, "active").await;
+        let mut canceling = subscription.clone();
+        canceling.cancel_at_period_end = true;
+        // Made in the same second: the rule keeps the one with the greater id.
+        let past_due = subscription.with_status("past_due");
+        let lesser = past_due.event("updated", &format!("evt_a_{index}"), t);
+        let greater = canceling.event("updated", &format!("evt_b_{index}"), t);
+        let order = if greater_id_first {
+            [&greater, &lesser]
+        } else {
+            [&lesser, &greater]
+        };
+        for event in order {
+            assert_eq!(send_event(&app, event).await.status(), StatusCode::OK);
+        }
+
+        let account = app.account(owner.id).await.unwrap();
+        assert_eq!(account.status.as_deref(), Some("active"), "order {index}");
+        assert!(account.cancel_at_period_end, "order {index}");
+        assert_eq!(account.last_event_created, t, "order {index}");
+    }
+}
+
+#[sqlx::test]
+async fn a_checkout_naming_another_owners_customer_is_logged_and_changes_nothing(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let alice = app.new_owner("alice@example.com").await;
+    let bob = app.new_owner("bob@example.com").await;
+    let alices = subscribe(&app, alice.id, PRO_PRICE, "active").await;
+    let alice_before = app.account(alice.id).await;
+
+    let completed = checkout_completed(
+        &stripe_id("evt"),
+        now(),
+        &bob.id.to_string(),
+        &alices.customer,
+        &stripe_id("sub"),
+    );
+    let response = send_event(&app, &completed).await;
+
+    // 200: an answer Stripe would retry for days helps nobody.
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(app.account(alice.id).await, alice_before);
+    if let Some(bobs) = app.account(bob.id).await {
+        assert_eq!(bobs.stripe_customer_id, None);
+        assert_eq!(bobs.stripe_subscription_id, None);
+    }
+    assert_eq!(bob.plan(&app).await, "free");
+}
+
+#[sqlx::test]
+async fn a_subscription_of_several_items_has_the_plan_of_its_first_plan_price(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let owner = app.new_owner("alice@example.com").await;
+    let subscription = subscribe(&app, owner.id, PRO_PRICE, "active").await;
+    let mut changed = subscription.event("updated", &stripe_id("evt"), now() - 10);
+    // Seats first (no plan's price), then the team plan, then the pro plan.
+    let item = |price: &str| {
+        json!({
+            "id": stripe_id("si"),
+            "object": "subscription_item",
+            "quantity": 1,
+            "current_period_end": subscription.current_period_end,
+            "price": { "id": price, "object": "price" },
+        })
+    };
+    changed["data"]["object"]["items"]["data"] =
+        json!([item("price_seats_addon"), item(TEAM_PRICE), item(PRO_PRICE)]);
+
+    let response = send_event(&app, &changed).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(owner.plan(&app).await, "team");
+}
