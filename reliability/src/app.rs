@@ -180,6 +180,8 @@ pub fn env(database_url: &str, port: u16, name: &str) -> Vec<(String, String)> {
         ("STRIPE_PRICE_PRO", PRO_PRICE.to_owned()),
         ("AUTH_IP_LIMIT_PER_MINUTE", "1000000".to_owned()),
         ("AUTH_ACCOUNT_FAILURE_LIMIT", "1000000".to_owned()),
+        // One user makes the organizations of a whole scenario (the webhook one, 100).
+        ("ORGS_PER_USER_PER_HOUR", "1000000".to_owned()),
     ];
     vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }

@@ -17,6 +17,9 @@ create table jobs (
     run_at text not null,
     -- While in the future, a worker is running the job; null when nobody claimed it.
     locked_until text,
+    -- Higher runs first: account mail (verification and reset links) is 1, so it never
+    -- waits behind a flood of other jobs; everything else is 0.
+    priority integer not null default 0,
     -- Why the last attempt failed.
     last_error text,
     -- `pending` until the job succeeds (`done`) or fails for good (`failed`).
@@ -26,6 +29,7 @@ create table jobs (
     finished_at text
 ) strict;
 
--- Workers look only at pending jobs; cleanup only at finished ones.
-create index jobs_pending on jobs (run_at) where state = 'pending';
+-- Workers look only at pending jobs, the highest priority first; cleanup only at
+-- finished ones.
+create index jobs_pending on jobs (priority desc, id) where state = 'pending';
 create index jobs_finished on jobs (finished_at) where state <> 'pending';

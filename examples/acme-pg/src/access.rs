@@ -136,6 +136,8 @@ permissions! {
 #[derive(Debug, Clone, Copy)]
 pub struct Actor {
     pub user_id: Uuid,
+    /// Whether the caller has verified their email address.
+    pub email_verified: bool,
     pub org_id: Uuid,
     pub role: Role,
 }
@@ -182,6 +184,7 @@ impl FromRequestParts<AppState> for Actor {
         let role = role.ok_or(AppError::NotFound)?;
         Ok(Self {
             user_id: caller.user.id,
+            email_verified: caller.user.email_verified_at.is_some(),
             org_id,
             role: Role::try_from(role).map_err(|message| anyhow::anyhow!(message))?,
         })

@@ -61,6 +61,12 @@ pub struct Config {
     pub password_reset_ttl: Duration,
     /// How long an invitation to an organization can be accepted.
     pub invitation_ttl: Duration,
+    /// Organizations one user may create per hour.
+    pub orgs_per_user_per_hour: u32,
+    /// Invitations one organization may send per hour, and one inviter in it: each
+    /// mails an address the inviter chose, with the organization's name in it.
+    pub invitations_per_org_per_hour: u32,
+    pub invitations_per_inviter_per_hour: u32,
     /// How often the job worker looks for jobs that another instance enqueued or left
     /// unfinished; a job enqueued in this instance wakes it at once.
     pub job_poll_interval: Duration,
@@ -194,6 +200,10 @@ impl Config {
                         .parse::<std::num::NonZeroU64>("INVITATION_DAYS", "7")?
                         .get(),
             ),
+            orgs_per_user_per_hour: vars.parse("ORGS_PER_USER_PER_HOUR", "10")?,
+            invitations_per_org_per_hour: vars.parse("INVITATIONS_PER_ORG_PER_HOUR", "50")?,
+            invitations_per_inviter_per_hour: vars
+                .parse("INVITATIONS_PER_INVITER_PER_HOUR", "20")?,
             // Zero would make the worker or the cleanup spin, or never try a job.
             job_poll_interval: Duration::from_secs(
                 vars.parse::<std::num::NonZeroU64>("JOB_POLL_SECONDS", "5")?

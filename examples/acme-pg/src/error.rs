@@ -26,6 +26,12 @@ pub enum AppError {
     InvalidCredentials,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// What needs a verified email address (accepting and sending invitations), asked
+    /// of an account that has not verified its own.
+    #[error(
+        "verify your email address first: follow the link mailed to you, or ask for a new one at POST /auth/verify-email/resend"
+    )]
+    EmailNotVerified,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -54,6 +60,11 @@ pub enum AppError {
     /// Stripe refused a call or could not be reached; the cause goes to the log.
     #[error("{0}")]
     BillingProvider(String),
+    /// Deleting an organization whose subscription would go on charging.
+    #[error(
+        "the organization's subscription renews: cancel it in the billing portal, then delete the organization"
+    )]
+    SubscriptionRenews,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("the service is unavailable; try again shortly")]
@@ -79,6 +90,7 @@ impl AppError {
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::EmailNotVerified => (StatusCode::FORBIDDEN, "email_not_verified"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -94,6 +106,7 @@ impl AppError {
                 (StatusCode::SERVICE_UNAVAILABLE, "billing_not_configured")
             }
             Self::BillingProvider(_) => (StatusCode::BAD_GATEWAY, "billing_provider_error"),
+            Self::SubscriptionRenews => (StatusCode::CONFLICT, "subscription_renews"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             // The database is out of reach: no connection within the acquire timeout,
             // or one that broke under the request. The client may retry.

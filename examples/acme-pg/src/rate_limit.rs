@@ -13,6 +13,8 @@ use crate::{
 
 /// The window of the per-IP limit on authentication routes.
 pub const IP_WINDOW: Duration = Duration::from_secs(60);
+/// The window of the limits on creating organizations and sending invitations.
+pub const HOURLY: Duration = Duration::from_secs(3600);
 /// The window in which failed logins of one account are counted.
 pub const ACCOUNT_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 

@@ -41,6 +41,15 @@ pub enum Job {
 }
 
 impl Job {
+    /// Higher runs first. Account mail comes before everything else: a flood of other
+    /// jobs (invitations, notices) never delays someone signing up or locked out.
+    pub fn priority(&self) -> i32 {
+        match self {
+            Self::SendVerificationLink { .. } | Self::SendPasswordResetLink { .. } => 1,
+            _ => 0,
+        }
+    }
+
     /// Does the work. An error is retried later, up to `JOB_MAX_ATTEMPTS` attempts.
     pub async fn run(self, state: &AppState) -> anyhow::Result<()> {
         match self {

@@ -138,6 +138,39 @@ async fn a_job_whose_worker_died_mid_run_runs_again_once_its_lease_ends(db: DbPo
 }
 
 #[sqlx::test]
+async fn account_mail_runs_before_every_job_enqueued_ahead_of_it(db: DbPool) {
+    let app = spawn_app(db).await;
+    app.signup("alice@example.com").await;
+    app.wait_for_jobs().await;
+    let mut tx = db::begin_write(&app.db).await.unwrap();
+    for n in 0..20 {
+        let flood = mail_to(&format!("flood{n}@example.com"));
+        jobs::enqueue(&mut tx, flood).await.unwrap();
+    }
+    let email = "alice@example.com".to_owned();
+    let reset = jobs::enqueue(&mut tx, Job::SendPasswordResetLink { email })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    app.state.jobs.wake();
+    app.wait_for_jobs().await;
+
+    let ran_before: i64 = sqlx::query_scalar(
+        "select count(*) from jobs where kind = 'send_mail'
+         and finished_at < (select finished_at from jobs where id = $1)",
+    )
+    .bind(reset)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(ran_before, 0, "the reset link waited behind other mail");
+    app.outbox
+        .wait_for("alice@example.com", "Reset your password", 1)
+        .await;
+}
+
+#[sqlx::test]
 async fn jobs_left_pending_by_the_last_run_are_delivered_when_the_app_starts(db: DbPool) {
     let ids = [
         enqueue(&db, mail_to("ada@example.com")).await,

@@ -123,6 +123,27 @@ pub async fn lock_of_customer(
         .await
 }
 
+/// Whether `owner_id` has a subscription that will charge again: one that has not
+/// ended and is not set to end with its period. A subscription whose status no event
+/// has told yet counts as one that renews.
+pub async fn renews(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    owner_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let row: Option<(Option<String>, Option<String>, bool)> = sqlx::query_as(
+        "select stripe_subscription_id, status, cancel_at_period_end
+         from billing_accounts where owner_id = $1",
+    )
+    .bind(owner_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((subscription, status, cancel_at_period_end)) = row else {
+        return Ok(false);
+    };
+    let ended = status.as_deref().is_some_and(is_terminal);
+    Ok(subscription.is_some() && !cancel_at_period_end && !ended)
+}
+
 /// Selects the account whose `column` is `$1`, locking its row.
 fn locking_select(column: &str) -> String {
     format!("select {COLUMNS} from billing_accounts where {column} = $1 for update")

@@ -29,11 +29,13 @@ pub async fn insert(tx: &mut Transaction<'static, Db>, job: &Job) -> Result<Uuid
     let id = Uuid::now_v7();
     let now = OffsetDateTime::now_utc();
     sqlx::query(
-        "insert into jobs (id, kind, payload, run_at, created_at) values ($1, $2, $3, $4, $4)",
+        "insert into jobs (id, kind, payload, priority, run_at, created_at)
+         values ($1, $2, $3, $4, $5, $5)",
     )
     .bind(id)
     .bind(stored.kind)
     .bind(Json(stored.payload))
+    .bind(job.priority())
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -73,7 +75,7 @@ pub async fn claim(db: &DbPool, lease: Duration) -> Result<Option<Claimed>, sqlx
              select id from jobs
              where state = 'pending' and run_at <= $1
                  and (locked_until is null or locked_until <= $1)
-             order by id
+             order by priority desc, id
              limit 1
              for update skip locked
          )

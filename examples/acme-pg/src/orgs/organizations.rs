@@ -12,10 +12,12 @@ use crate::{
     AppState,
     access::{Actor, MemberErrors, Permission, PermissionErrors, Role},
     auth::{extract::CurrentUser, user::User},
+    billing,
     db::{self, Db, DbPool},
     error::{AppError, ErrorBody},
     extract::AppJson,
-    openapi::{AuthErrors, CrossSiteErrors, JsonBodyErrors, ServerErrors},
+    openapi::{AuthErrors, CrossSiteErrors, JsonBodyErrors, RateLimitErrors, ServerErrors},
+    rate_limit,
 };
 
 /// An organization as one of its members sees it.
@@ -164,7 +166,7 @@ async fn find(
     responses(
         (status = 201, description = "Created; the caller is its owner", body = OrganizationView),
         (status = 422, description = "Invalid name", body = ErrorBody),
-        JsonBodyErrors, AuthErrors, CrossSiteErrors, ServerErrors,
+        JsonBodyErrors, AuthErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
 pub async fn create_organization(
@@ -173,6 +175,9 @@ pub async fn create_organization(
     AppJson(request): AppJson<OrganizationRequest>,
 ) -> Result<(StatusCode, AppJson<OrganizationView>), AppError> {
     let name = parse_name(&request.name)?;
+    let key = format!("orgs-created-by:{}", caller.user.id);
+    let limit = state.config.orgs_per_user_per_hour;
+    rate_limit::hit(&state.db, &key, limit, rate_limit::HOURLY).await?;
     let mut tx = db::begin_write(&state.db).await?;
     let organization = create(&mut tx, name, caller.user.id).await?;
     tx.commit().await?;
@@ -265,6 +270,8 @@ pub async fn update_organization(
 }
 
 /// Deletes an organization with its memberships, invitations and every row it owns.
+///
+/// An organization whose subscription renews is refused: cancel it first.
 #[utoipa::path(
     delete,
     path = "/orgs/{org_id}",
@@ -273,6 +280,7 @@ pub async fn update_organization(
     params(("org_id" = Uuid, Path, description = "The organization")),
     responses(
         (status = 204, description = "Deleted, with everything it owned"),
+        (status = 409, description = "Its subscription renews: cancel it in the billing portal first (`subscription_renews`); nothing changed", body = ErrorBody),
         MemberErrors, PermissionErrors, ServerErrors,
     )
 )]
@@ -281,11 +289,18 @@ pub async fn delete_organization(
     actor: Actor,
 ) -> Result<StatusCode, AppError> {
     actor.require(Permission::OrgDelete)?;
+    let mut tx = db::begin_write(&state.db).await?;
+    // Deleting the billing row would leave Stripe charging for an organization that no
+    // longer exists, with nobody to see it.
+    if billing::account::renews(&mut tx, actor.org_id).await? {
+        return Err(AppError::SubscriptionRenews);
+    }
     // Foreign keys cascade: memberships, invitations and resource rows go with it.
     sqlx::query("delete from organizations where id = $1")
         .bind(actor.org_id)
-        .execute(&state.db)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     tracing::info!(org_id = %actor.org_id, user_id = %actor.user_id, "organization deleted");
     Ok(StatusCode::NO_CONTENT)
 }

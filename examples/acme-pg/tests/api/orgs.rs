@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use acme_pg::db::DbPool;
 
-use crate::common::{TestApp, assert_error, spawn_app};
+use crate::common::{
+    TestApp, assert_error, count_status, send_together, spawn_app, spawn_app_with,
+};
 
 #[sqlx::test]
 async fn signing_up_creates_a_personal_organization_the_user_owns(db: DbPool) {
@@ -64,6 +66,34 @@ async fn a_new_organization_is_owned_by_its_creator_and_listed_with_the_role(db:
     let ids: Vec<&str> = listed.iter().map(|o| o["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [personal.to_string(), org_id.to_string()]);
     assert!(listed.iter().all(|org| org["role"] == "owner"));
+}
+
+#[sqlx::test]
+async fn organizations_beyond_the_hourly_limit_are_429_even_when_created_at_once(db: DbPool) {
+    let app = spawn_app_with(db, &[("ORGS_PER_USER_PER_HOUR", "3")]).await;
+    let (_, personal) = app.signup_with_org("alice@example.com").await;
+
+    let responses = send_together(
+        (0..8)
+            .map(|n| {
+                app.client
+                    .post(app.url("/orgs"))
+                    .json(&json!({ "name": format!("Org {n}") }))
+            })
+            .collect(),
+    )
+    .await;
+
+    assert_eq!(count_status(&responses, StatusCode::CREATED), 3);
+    for response in responses
+        .into_iter()
+        .filter(|response| response.status() != StatusCode::CREATED)
+    {
+        assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    }
+    // The personal organization of the sign-up does not count against the limit.
+    assert_eq!(app.count("organizations").await, 4);
+    assert!(org_name(&app, personal).await.is_some());
 }
 
 #[sqlx::test]
@@ -219,6 +249,42 @@ async fn deleting_an_organization_removes_its_data_and_nothing_of_other_orgs(db:
     // People are not the organization's data: both accounts remain.
     assert_eq!(app.count("users").await, 2);
     assert_eq!(app.role_in(kept, alice).await.as_deref(), Some("owner"));
+}
+
+#[sqlx::test]
+async fn an_organization_whose_subscription_renews_is_not_deleted_until_it_is_cancelled(
+    db: DbPool,
+) {
+    let app = spawn_app(db).await;
+    let (_, org_id) = app.signup_with_org("alice@example.com").await;
+    app.give_plan(org_id, "pro").await;
+    let set_subscription = |cancel_at_period_end: bool| {
+        sqlx::query(
+            "update billing_accounts
+             set stripe_subscription_id = 'sub_renewing', cancel_at_period_end = $2
+             where owner_id = $1",
+        )
+        .bind(org_id)
+        .bind(cancel_at_period_end)
+        .execute(&app.db)
+    };
+    set_subscription(false).await.unwrap();
+
+    let refused = app.delete(&format!("/orgs/{org_id}")).await;
+
+    let body = assert_error(refused, StatusCode::CONFLICT, "subscription_renews").await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("billing portal"), "{body}");
+    assert!(org_name(&app, org_id).await.is_some());
+    assert_eq!(billing_accounts_of(&app, org_id).await, 1);
+
+    // Cancelled at the end of its period, it charges no more: the organization may go.
+    set_subscription(true).await.unwrap();
+    let deleted = app.delete(&format!("/orgs/{org_id}")).await;
+
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(org_name(&app, org_id).await, None);
+    assert_eq!(billing_accounts_of(&app, org_id).await, 0);
 }
 
 pub async fn org_name(app: &TestApp, org_id: Uuid) -> Option<String> {

@@ -24,6 +24,16 @@ async fn the_invited_address_accepts_once_and_becomes_a_member_with_the_role(db:
     app.signup_as(&bob, "bob@example.com").await;
     let bob_id = app.user_id("bob@example.com").await;
 
+    // Before bob proves the address is his, the invitation waits for him.
+    let unverified = accept_token(&app, &bob, &token).await;
+    assert_error(unverified, StatusCode::FORBIDDEN, "email_not_verified").await;
+    assert_eq!(app.role_in(org_id, bob_id).await, None);
+    assert_eq!(
+        invitations_to(&app, org_id, "bob@example.com").await,
+        (1, 0, 0)
+    );
+    app.verify("bob@example.com").await;
+
     let response = accept_token(&app, &bob, &token).await;
 
     assert_eq!(response.status(), StatusCode::OK);
@@ -68,6 +78,7 @@ async fn another_address_cannot_accept_and_the_invitation_still_works_for_its_ow
     );
     let bob = app.another_client();
     app.signup_as(&bob, "bob@example.com").await;
+    app.verify("bob@example.com").await;
     assert_eq!(
         accept_token(&app, &bob, &token).await.status(),
         StatusCode::OK
@@ -97,6 +108,7 @@ async fn a_revoked_or_expired_invitation_is_gone_and_an_unknown_token_not_found(
     .await;
     let bob = app.another_client();
     app.signup_as(&bob, "bob@example.com").await;
+    app.verify("bob@example.com").await;
     let before = app.memberships(org_id).await;
 
     let revoked = accept_token(&app, &bob, &revoked_token).await;
@@ -143,6 +155,7 @@ async fn ten_concurrent_accepts_of_one_token_make_exactly_one_membership(db: DbP
     let (_, token) = invite_and_read_mail(&app, org_id, "bob@example.com", "member").await;
     let bob = app.another_client();
     app.signup_as(&bob, "bob@example.com").await;
+    app.verify("bob@example.com").await;
 
     let requests = (0..10)
         .map(|_| {

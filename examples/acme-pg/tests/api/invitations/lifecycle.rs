@@ -29,6 +29,7 @@ async fn a_revoked_invitation_can_be_followed_by_a_new_one_that_works(db: DbPool
 
     let bob = app.another_client();
     app.signup_as(&bob, "bob@example.com").await;
+    app.verify("bob@example.com").await;
     let old = accept_token(&app, &bob, &old_token).await;
     assert_error(old, StatusCode::GONE, "gone").await;
     assert_eq!(
@@ -70,6 +71,7 @@ async fn an_address_whose_invitation_expired_can_be_invited_again(db: DbPool) {
 
     let bob = app.another_client();
     app.signup_as(&bob, "bob@example.com").await;
+    app.verify("bob@example.com").await;
     assert_eq!(
         accept_token(&app, &bob, &token).await.status(),
         StatusCode::OK

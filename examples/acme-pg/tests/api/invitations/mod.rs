@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use acme_pg::db::DbPool;
 
-use crate::common::{TestApp, assert_error, outbox::token_in, spawn_app};
+use crate::common::{
+    TestApp, assert_error, count_status, outbox::token_in, send_together, spawn_app, spawn_app_with,
+};
 
 /// What the invitation mail's subject says.
 const SUBJECT: &str = "invited";
@@ -247,6 +249,63 @@ async fn nobody_invites_with_a_role_above_their_own(db: DbPool) {
 
     let as_own_role = invite(&app, &inviter, org_id, "bob@example.com", BELOW_OWNER).await;
     assert_eq!(as_own_role.status(), StatusCode::CREATED);
+}
+
+#[sqlx::test]
+async fn invitations_are_limited_per_inviter_and_per_organization_even_at_once(db: DbPool) {
+    let limits = [
+        ("INVITATIONS_PER_INVITER_PER_HOUR", "3"),
+        ("INVITATIONS_PER_ORG_PER_HOUR", "5"),
+    ];
+    let app = spawn_app_with(db, &limits).await;
+    let (_, org_id) = app.signup_with_org("owner@example.com").await;
+    let second = app
+        .add_member(org_id, "inviter@example.com", BELOW_OWNER)
+        .await;
+    let invitations = |client: &Client, from: usize| {
+        (from..from + 6)
+            .map(|n| {
+                client
+                    .post(app.url(&format!("/orgs/{org_id}/invitations")))
+                    .json(&json!({ "email": format!("guest{n}@example.com"), "role": BELOW_OWNER }))
+            })
+            .collect()
+    };
+
+    let by_owner = send_together(invitations(&app.client, 0)).await;
+    let by_second = send_together(invitations(&second, 100)).await;
+
+    // Three of the owner's (their own limit), then two of the other's (the org's).
+    assert_eq!(count_status(&by_owner, StatusCode::CREATED), 3);
+    assert_eq!(count_status(&by_second, StatusCode::CREATED), 2);
+    for response in by_owner.into_iter().chain(by_second) {
+        if response.status() != StatusCode::CREATED {
+            assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        }
+    }
+    assert_eq!(app.count("invitations").await, 5);
+    let mails: i64 = sqlx::query_scalar("select count(*) from jobs where kind = 'send_invitation'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(mails, 5, "a refused invitation mails nobody");
+}
+
+#[sqlx::test]
+async fn an_inviter_whose_address_is_unverified_is_403_and_invites_nobody(db: DbPool) {
+    let app = spawn_app(db).await;
+    let owner_id: Uuid = app.signup("owner@example.com").await.parse().unwrap();
+    let org_id = app.personal_org(owner_id).await;
+    let jobs_before = app.count("jobs").await;
+
+    let unverified = invite(&app, &app.client, org_id, "bob@example.com", "member").await;
+
+    assert_error(unverified, StatusCode::FORBIDDEN, "email_not_verified").await;
+    assert_eq!(app.count("invitations").await, 0);
+    assert_eq!(app.count("jobs").await, jobs_before, "no mail enqueued");
+    app.verify("owner@example.com").await;
+    let verified = invite(&app, &app.client, org_id, "bob@example.com", "member").await;
+    assert_eq!(verified.status(), StatusCode::CREATED);
 }
 
 #[sqlx::test]

@@ -81,6 +81,7 @@ async fn new_org(app: &TestApp, owner: Uuid, actor: (Option<Role>, Uuid)) -> (Uu
 async fn every_role_and_an_outsider_on_every_invitation_route_get_what_the_table_says(db: DbPool) {
     let app = spawn_app(db).await;
     let owner: Uuid = app.signup("owner@example.com").await.parse().unwrap();
+    app.verify("owner@example.com").await;
     let mut actors: Vec<(Option<Role>, Client, Uuid)> = Vec::new();
     for role in ACTORS {
         if role == Some(Role::Owner) {
@@ -95,6 +96,7 @@ async fn every_role_and_an_outsider_on_every_invitation_route_get_what_the_table
             app.signup_as(&client, &email).await.status(),
             StatusCode::CREATED
         );
+        app.verify(&email).await;
         actors.push((role, client, app.user_id(&email).await));
     }
 

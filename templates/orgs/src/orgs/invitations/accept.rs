@@ -44,7 +44,7 @@ pub struct AcceptedInvitation {
     request_body = AcceptInvitationRequest,
     responses(
         (status = 200, description = "The caller is now a member", body = AcceptedInvitation),
-        (status = 403, description = "The invitation is for another address (`forbidden`), or a cross-site browser request", body = ErrorBody),
+        (status = 403, description = "The invitation is for another address (`forbidden`), the caller's address is not verified yet (`email_not_verified`; the invitation stays usable), or a cross-site browser request", body = ErrorBody),
         (status = 404, description = "No such invitation", body = ErrorBody),
         (status = 409, description = "The caller is already a member; nothing changed", body = ErrorBody),
         (status = 410, description = "The invitation was accepted, revoked, or has expired", body = ErrorBody),
@@ -73,6 +73,11 @@ pub async fn accept_invitation(
         return Err(AppError::Forbidden(
             "this invitation is for another email address",
         ));
+    }
+    // An unverified account holds the address only by saying so; it may accept once
+    // it has proved the mailbox is its own. The invitation stays usable meanwhile.
+    if current.user.email_verified_at.is_none() {
+        return Err(AppError::EmailNotVerified);
     }
     lock(&mut tx, invitation.org_id).await?;
     join(&mut tx, &invitation, current.user.id, now).await?;

@@ -24,7 +24,8 @@ use crate::{
     error::{AppError, ErrorBody, ResultExt},
     extract::{AppJson, AppPath},
     jobs::{self, Job},
-    openapi::{JsonBodyErrors, ServerErrors},
+    openapi::{JsonBodyErrors, RateLimitErrors, ServerErrors},
+    rate_limit,
 };
 
 /// The invitation routes, merged into the organizations' router.
@@ -89,6 +90,8 @@ const SELECT_INVITATION: &str =
      from invitations";
 
 /// Invites an address to the organization; the invitation mail goes out in the background.
+///
+/// The inviter's own address must be verified (403 `email_not_verified`).
 #[utoipa::path(
     post,
     path = "/orgs/{org_id}/invitations",
@@ -100,7 +103,7 @@ const SELECT_INVITATION: &str =
         (status = 201, description = "Invited; the mail is on its way", body = InvitationView),
         (status = 409, description = "The address is a member's, or already has a pending invitation", body = ErrorBody),
         (status = 422, description = "Not an email address", body = ErrorBody),
-        JsonBodyErrors, MemberErrors, PermissionErrors, ServerErrors,
+        JsonBodyErrors, MemberErrors, PermissionErrors, RateLimitErrors, ServerErrors,
     )
 )]
 pub async fn create_invitation(
@@ -114,8 +117,21 @@ pub async fn create_invitation(
             "nobody may invite with a role above their own",
         ));
     }
+    // An invitation mails a stranger in the organization's name: only from an account
+    // whose own address is proved.
+    if !actor.email_verified {
+        return Err(AppError::EmailNotVerified);
+    }
     let email =
         Email::parse(&request.email).map_err(|reason| AppError::invalid("email", reason))?;
+    // Each invitation mails an address the inviter chose, naming the organization.
+    let config = &state.config;
+    let by_inviter = format!("invitations-by:{}", actor.user_id);
+    let limit = config.invitations_per_inviter_per_hour;
+    rate_limit::hit(&state.db, &by_inviter, limit, rate_limit::HOURLY).await?;
+    let of_org = format!("invitations-of:{}", actor.org_id);
+    let limit = config.invitations_per_org_per_hour;
+    rate_limit::hit(&state.db, &of_org, limit, rate_limit::HOURLY).await?;
     let now = OffsetDateTime::now_utc();
     let mut tx = db::begin_write(&state.db).await?;
     refuse_members(&mut tx, actor.org_id, &email).await?;
@@ -258,8 +274,10 @@ pub async fn revoke_sent_above(
     Ok(())
 }
 
-/// Revokes a pending invitation: its link stops working at once. Revoking needs the
-/// rank to create it: nobody revokes an invitation to a role above their own.
+/// Revokes a pending invitation: its link stops working at once.
+///
+/// Revoking needs the rank to create it: nobody revokes an invitation to a role above
+/// their own.
 #[utoipa::path(
     delete,
     path = "/orgs/{org_id}/invitations/{id}",

@@ -1,5 +1,6 @@
 //! Organizations for tests: the personal org a sign-up created, and members added
-//! straight into the database, with any role.
+//! straight into the database, with any role. The users these helpers sign up have
+//! verified their address, as anyone who invites or accepts must have.
 
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
@@ -17,10 +18,21 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Signs up `email` in the main client; returns the user's id and their personal org's.
+    /// Signs up `email` in the main client and verifies the address; returns the user's
+    /// id and their personal org's.
     pub async fn signup_with_org(&self, email: &str) -> (Uuid, Uuid) {
         let user_id: Uuid = self.signup(email).await.parse().unwrap();
+        self.verify(email).await;
         (user_id, self.personal_org(user_id).await)
+    }
+
+    /// Marks the address of the account at `email` verified, as its link would.
+    pub async fn verify(&self, email: &str) {
+        sqlx::query("update users set email_verified_at = created_at where email = $1")
+            .bind(email)
+            .execute(&self.db)
+            .await
+            .unwrap();
     }
 
     /// The organization that `user_id`'s sign-up created.
@@ -34,12 +46,13 @@ impl TestApp {
         .unwrap()
     }
 
-    /// Signs up `email` in a new client and makes them a member of `org_id` with `role`,
-    /// writing the membership directly. Returns the signed-in client.
+    /// Signs up `email` in a new client, verifies the address and makes them a member of
+    /// `org_id` with `role`, writing the membership directly. Returns the signed-in client.
     pub async fn add_member(&self, org_id: Uuid, email: &str, role: &str) -> Client {
         let client = self.another_client();
         let response = self.signup_as(&client, email).await;
         assert_eq!(response.status(), StatusCode::CREATED);
+        self.verify(email).await;
         sqlx::query("insert into memberships (org_id, user_id, role) values ($1, $2, $3)")
             .bind(org_id)
             .bind(self.user_id(email).await)
