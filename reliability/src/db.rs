@@ -9,7 +9,10 @@ use anyhow::{Context, bail};
 pub fn rows(database_url: &str, query: &str) -> anyhow::Result<Vec<String>> {
     let output = if let Some(path) = database_url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or(path);
-        Command::new("sqlite3").args([path, query]).output()
+        // The app holds the database open: wait for its write lock rather than fail.
+        Command::new("sqlite3")
+            .args(["-cmd", ".timeout 10000", path, query])
+            .output()
     } else {
         Command::new("psql")
             .args([database_url, "-qAt", "-c", query])
