@@ -9,9 +9,9 @@ use acme_lite::{auth::session::hash_token, db::DbPool};
 
 use crate::common::{PASSWORD, TestApp, assert_error, session_token, spawn_app};
 
-/// How far from a limit the tests probe: well above the time a request takes, well
-/// below any mistake in the limit that matters.
-const MARGIN: Duration = Duration::seconds(5);
+/// How far from a limit the tests probe: well above the time a request takes on a
+/// loaded machine, well below any mistake in the limit that matters.
+const MARGIN: Duration = Duration::seconds(20);
 
 /// Sets the one session's `created_at` and `last_seen_at`.
 async fn age_session(app: &TestApp, created_at: OffsetDateTime, last_seen_at: OffsetDateTime) {
@@ -80,14 +80,14 @@ async fn last_seen_at_is_written_at_most_once_a_minute(db: DbPool) {
     };
 
     // Whole seconds: PostgreSQL keeps microseconds, and the value must round-trip exactly.
-    let recently = (OffsetDateTime::now_utc() - Duration::minutes(1) + MARGIN)
+    let recently = (OffsetDateTime::now_utc() - Duration::seconds(45))
         .replace_nanosecond(0)
         .unwrap();
     set_last_seen(recently).await;
     assert_eq!(app.get("/auth/me").await.status(), StatusCode::OK);
     assert_eq!(last_seen().await, recently, "touched again within a minute");
 
-    let a_minute_ago = OffsetDateTime::now_utc() - Duration::minutes(1) - MARGIN;
+    let a_minute_ago = OffsetDateTime::now_utc() - Duration::seconds(75);
     set_last_seen(a_minute_ago).await;
     assert_eq!(app.get("/auth/me").await.status(), StatusCode::OK);
     assert!(last_seen().await > recently, "not touched after a minute");

@@ -318,7 +318,7 @@ async fn thousands_of_signatures_are_refused_without_hashing_each(db: DbPool) {
 
     assert_refused(&app, response, &before, "2,000 signatures").await;
     // Hashing the body once per signature takes seconds here; refusing takes far less.
-    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 #[sqlx::test]
@@ -352,6 +352,7 @@ async fn health_answers_quickly_during_a_flood_of_bad_signatures(db: DbPool) {
             .iter()
             .all(|response| response.status() == StatusCode::BAD_REQUEST)
     );
-    assert!(slowest < Duration::from_secs(1), "health took {slowest:?}");
+    // Hashing every signature, this flood kept /health waiting for over a minute.
+    assert!(slowest < Duration::from_secs(5), "health took {slowest:?}");
     assert_eq!(app.stripe_events().await, Vec::<String>::new());
 }
