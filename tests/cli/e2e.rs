@@ -12,6 +12,7 @@ use std::{
     net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::{Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -77,6 +78,11 @@ fn cargo(project: &Path, args: &[&str], env: &TestEnv) {
     );
 }
 
+/// sqlx names a test's database after the test's path, which is the same in every
+/// generated app: two PostgreSQL suites running at once on one server drop each other's
+/// databases. They take turns; their builds and the SQLite suites still run beside them.
+static POSTGRES_SUITES: Mutex<()> = Mutex::new(());
+
 fn check_project(project: &Path, test_env: &TestEnv) {
     cargo(project, &["fmt", "--check"], &[]);
     cargo(
@@ -91,6 +97,13 @@ fn check_project(project: &Path, test_env: &TestEnv) {
         ],
         &[],
     );
+    let on_postgres = test_env.iter().any(|(name, _)| *name == "DATABASE_URL");
+    // A suite that failed while holding the turn still hands it on.
+    let _turn = on_postgres.then(|| {
+        POSTGRES_SUITES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    });
     cargo(project, &["test", "--locked"], test_env);
 }
 
