@@ -627,7 +627,7 @@ impl AncestorContext {
             path: parent.name.path.clone(),
             named_rows: NamedRow::of(&parent.fields),
             body_lines,
-            varies: parent.fields.iter().any(|field| sample_varies(field.ty)),
+            varies: parent.fields.iter().any(sample_varies),
         }
     }
 }
@@ -654,12 +654,10 @@ fn sample(field: &Field, n: &str, parents: &str) -> String {
     }
 }
 
-/// Whether `sample` of a field of type `ty` depends on `n`.
-fn sample_varies(ty: FieldType) -> bool {
-    !matches!(
-        ty,
-        FieldType::Bool | FieldType::Uuid | FieldType::References | FieldType::Member
-    )
+/// Whether `sample` of `field` depends on `n`: read from `sample` itself, so the two
+/// cannot disagree.
+fn sample_varies(field: &Field) -> bool {
+    sample(field, "n", "parents") != sample(field, "m", "parents")
 }
 
 /// Another valid value for `field`, different from every `sample`.
