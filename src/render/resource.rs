@@ -307,8 +307,10 @@ impl FieldContext {
             }
         };
         let (model_type, input_type, validator, copy) = match field.ty {
-            FieldType::String => ("String", "String", "fields::string", false),
-            FieldType::Text => ("String", "String", "fields::any", false),
+            FieldType::String if optional => ("String", "String", "fields::string", false),
+            FieldType::String => ("String", "String", "fields::required_string", false),
+            FieldType::Text if optional => ("String", "String", "fields::any", false),
+            FieldType::Text => ("String", "String", "fields::required_text", false),
             FieldType::Bool => ("bool", "bool", "fields::any", true),
             FieldType::I32 => ("i32", "i32", "fields::any", true),
             FieldType::I64 => ("i64", "i64", "fields::any", true),
@@ -549,8 +551,10 @@ impl TestContext {
             .collect();
         let invalid_lines: Vec<String> = fields
             .iter()
-            .filter_map(|field| {
-                invalid(field).map(|value| format!("(\"{}\", {value}),", field.column()))
+            .flat_map(|field| {
+                invalid(field)
+                    .into_iter()
+                    .map(move |value| format!("(\"{}\", {value}),", field.column()))
             })
             .collect();
         let ancestors: Vec<AncestorContext> = parents.iter().map(AncestorContext::new).collect();
@@ -680,23 +684,34 @@ fn other(field: &Field) -> String {
     }
 }
 
-/// A value of the right JSON type that the field must refuse, if the type has one.
-fn invalid(field: &Field) -> Option<String> {
-    Some(match field.ty {
-        FieldType::String => "json!(\"x\".repeat(256))".to_owned(),
-        FieldType::Decimal => "json!(\"twelve\")".to_owned(),
-        FieldType::Date => "json!(\"2027-13-45\")".to_owned(),
-        FieldType::Datetime => "json!(\"tomorrow\")".to_owned(),
+/// Values the field must refuse: of the wrong JSON type (which serde refuses before
+/// the validators run), blank for a required string, and of the right type but out of
+/// range or form.
+fn invalid(field: &Field) -> Vec<&'static str> {
+    let mut values = Vec::new();
+    values.push(match field.ty {
+        FieldType::Bool => "json!(\"yes\")",
+        FieldType::I32 | FieldType::I64 | FieldType::F64 => "json!(\"12\")",
+        FieldType::Json => return values,
+        _ => "json!(12)",
+    });
+    if !field.optional && matches!(field.ty, FieldType::String | FieldType::Text) {
+        values.push("json!(\" \\t \")");
+    }
+    values.extend(match field.ty {
+        FieldType::String => Some("json!(\"x\".repeat(256))"),
+        FieldType::I32 => Some("json!(3_000_000_000_i64)"),
+        FieldType::Decimal => Some("json!(\"twelve\")"),
+        FieldType::Date => Some("json!(\"2027-13-45\")"),
+        FieldType::Datetime => Some("json!(\"tomorrow\")"),
         FieldType::Uuid | FieldType::References | FieldType::Member => {
-            "json!(\"not-a-uuid\")".to_owned()
+            Some("json!(\"not-a-uuid\")")
         }
-        FieldType::Text
-        | FieldType::Bool
-        | FieldType::I32
-        | FieldType::I64
-        | FieldType::F64
-        | FieldType::Json => return None,
-    })
+        FieldType::Text | FieldType::Bool | FieldType::I64 | FieldType::F64 | FieldType::Json => {
+            None
+        }
+    });
+    values
 }
 
 #[cfg(test)]

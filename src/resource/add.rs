@@ -6,6 +6,7 @@ use std::{io, path::PathBuf};
 use crate::{
     Error, api_snapshot,
     features::Feature,
+    fields::FieldType,
     inject::{self, Marker, Placement},
     manifest::{self, FileRecord, Injection, ResourceEntry},
     plan::{Op, Plan},
@@ -53,6 +54,15 @@ const TABLES: Marker = Marker {
     marker: "// saas:resource-tables",
     placement: Placement::BeforeMarker,
     place: "as the last line inside `pub const TABLES: &[&str] = &[ … ];` of src/resources/mod.rs",
+};
+
+/// Where a resource's member columns join those a membership's end releases (`orgs`
+/// projects).
+const MEMBER_COLUMNS: Marker = Marker {
+    path: "src/resources/mod.rs",
+    marker: "// saas:member-columns",
+    placement: Placement::BeforeMarker,
+    place: "as the last line inside `pub const MEMBER_COLUMNS: &[(&str, &str, bool)] = &[ … ];` of src/resources/mod.rs",
 };
 
 /// What `saas add resource` will do.
@@ -132,6 +142,16 @@ pub fn plan_add(
     if billing {
         lines.push((TABLES, format!("    \"{table}\",")));
     }
+    lines.extend(
+        spec.fields
+            .iter()
+            .filter(|field| field.ty == FieldType::Member)
+            .map(|field| {
+                let required = !field.optional;
+                let line = format!("    (\"{table}\", \"{}\", {required}),", field.column());
+                (MEMBER_COLUMNS, line)
+            }),
+    );
     let mut edited_files: Vec<(&str, String)> = Vec::new();
     for (marker, line) in lines {
         let text = match edited_files.iter().find(|(path, _)| *path == marker.path) {

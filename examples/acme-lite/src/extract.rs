@@ -11,6 +11,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::error::AppError;
 
 /// A JSON body in, or a JSON body out.
+///
+/// A body that is not JSON is a 400; JSON that does not fit `T` (a field missing, of the
+/// wrong type, or an unknown enum value) is a 422 naming the field and what it accepts.
 pub struct AppJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for AppJson<T>
@@ -21,10 +24,29 @@ where
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(rejection.into()),
-        }
+        // axum checks the content type and the size and parses the JSON; reading the
+        // parsed value into `T` here keeps the path to the field that does not fit.
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state).await?;
+        serde_path_to_error::deserialize(value)
+            .map(Self)
+            .map_err(misfit)
+    }
+}
+
+/// JSON that does not fit the body's type: 422 on the field, or 400 when the body as a
+/// whole is of the wrong kind (an array where an object belongs).
+fn misfit(error: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let path = error.path().to_string();
+    let message = error.inner().to_string();
+    // serde reports a missing field at the object that lacks it.
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'));
+    match (path.as_str(), missing) {
+        (".", Some(field)) => AppError::invalid(field, "is required"),
+        (_, Some(field)) => AppError::invalid(format!("{path}.{field}"), "is required"),
+        (".", None) => AppError::BadRequest(format!("the body does not fit: {message}")),
+        (_, None) => AppError::invalid(path, message),
     }
 }
 
@@ -43,7 +65,7 @@ impl From<JsonRejection> for AppError {
             {
                 Self::PayloadTooLarge
             }
-            // Syntax and type errors: the message names the offending field, not our internals.
+            // JSON that does not parse: the message says where, not our internals.
             other => Self::BadRequest(other.body_text()),
         }
     }

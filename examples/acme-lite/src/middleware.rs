@@ -1,5 +1,6 @@
 //! What wraps every route: request ids, the request log, the security headers every
-//! answer carries, and the handler that turns a panic into a 500.
+//! answer carries, CORS for the origins in `CORS_ALLOWED_ORIGINS`, and the handler that
+//! turns a panic into a 500.
 
 use std::{
     any::Any,
@@ -7,17 +8,19 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
+    time::Duration,
 };
 
 use axum::{
     Router,
     body::Body,
-    http::{HeaderMap, HeaderName, HeaderValue, Request, Response, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, header},
     response::IntoResponse,
 };
 use tower_http::{
     ServiceBuilderExt,
     catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestId, RequestId},
     trace::TraceLayer,
 };
@@ -50,8 +53,38 @@ pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Conf
             add_security_headers(response.headers_mut(), hsts.as_ref());
             response
         })
+        .option_layer(cors(config))
         .layer(CatchPanicLayer::custom(answer_panic));
     router.layer(layers)
+}
+
+/// Lets pages at `CORS_ALLOWED_ORIGINS` call the app with the browser's cookies: answers
+/// their preflights and marks the answers they may read. `None` when the list is empty,
+/// so the app answers no preflight and browsers keep other origins' pages out.
+fn cors(config: &Config) -> Option<CorsLayer> {
+    if config.cors_allowed_origins.is_empty() {
+        return None;
+    }
+    let origins = config
+        .cors_allowed_origins
+        .iter()
+        .map(|origin| HeaderValue::from_str(origin).expect("a parsed origin is a header value"));
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PATCH,
+                Method::PUT,
+                Method::DELETE,
+            ])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+            .expose_headers([header::RETRY_AFTER, HeaderName::from_static("x-request-id")])
+            // Browsers cap this (Chrome at two hours); ten minutes is what they all keep.
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// Request ids: a prefix drawn once per process and a counter, such as

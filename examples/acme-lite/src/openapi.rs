@@ -2,7 +2,8 @@
 //!
 //! A handler's `#[utoipa::path]` lists, beside its own statuses, every group that applies:
 //!
-//! - [`JsonBodyErrors`] (400, 413, 415): it reads a JSON body;
+//! - [`JsonBodyErrors`] (400, 413, 415): it reads a JSON body, and lists its own 422,
+//!   which a field missing or of the wrong type answers too;
 //! - [`QueryErrors`] (400): it reads a query string;
 //! - [`CrossSiteErrors`] (403): it is a POST, PATCH, PUT or DELETE, which
 //!   [`refuse_cross_site`](crate::auth::cross_site::refuse_cross_site) guards;
@@ -29,8 +30,8 @@ use crate::error::ErrorBody;
 const RESPONSES: [(&str, &str, bool); 8] = [
     (
         "BadRequest",
-        "Malformed request: the body is not JSON or has a field of the wrong type, \
-         or the query string does not parse (`bad_request`)",
+        "Malformed request: the body is not JSON, or not a JSON object, or the query \
+         string does not parse (`bad_request`)",
         false,
     ),
     (

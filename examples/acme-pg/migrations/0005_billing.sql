@@ -21,10 +21,10 @@ create table billing_accounts (
     -- of arrival. The id is null before the first.
     last_event_created bigint not null default 0,
     last_event_id text,
-    -- Stripe's `created` of the newest failed payment, and of the newest event saying
-    -- the subscription is active: `payment_failed_at` is set while the failure is the
-    -- newer of the two, whatever order the events arrive in.
-    last_payment_failed_created bigint not null default 0,
+    -- Stripe's `created` of the newest event saying the subscription is active: it
+    -- settles every payment failure made before it. `payment_failed_at` is the first
+    -- failure in `billing_payment_failures` made after it, whatever order the events
+    -- arrive in; a past-due subscription's grace counts from there.
     last_active_event_created bigint not null default 0,
     payment_failed_at timestamptz,
     created_at timestamptz not null default now(),
@@ -41,3 +41,14 @@ create table stripe_events (
     created bigint not null,
     received_at timestamptz not null
 );
+
+-- Every payment failure Stripe reported (`invoice.payment_failed`, or a subscription
+-- event saying `past_due`), by event, so the first one an `active` event has not
+-- settled can be found whatever order they arrive in.
+create table billing_payment_failures (
+    event_id text primary key references stripe_events (id) on delete cascade,
+    owner_id uuid not null references billing_accounts (owner_id) on delete cascade,
+    created bigint not null
+);
+
+create index billing_payment_failures_owner on billing_payment_failures (owner_id, created);

@@ -30,6 +30,9 @@ pub struct Config {
     pub app_url: String,
     /// The origin of `app_url` (scheme, host and port, as browsers write it in `Origin`).
     pub app_origin: String,
+    /// Other origins whose pages may call the app with the browser's cookies, such as a
+    /// frontend on its own domain (`CORS_ALLOWED_ORIGINS`, comma-separated).
+    pub cors_allowed_origins: Vec<String>,
     pub database_url: SecretString,
     pub database_max_connections: u32,
     /// How long a request waits for a database connection before it is answered with 503.
@@ -90,7 +93,8 @@ pub struct BillingConfig {
     pub stripe_api_base: String,
     /// `STRIPE_WEBHOOK_SECRET`, comma-separated while rolling to a new secret.
     pub webhook_secrets: Vec<SecretString>,
-    /// Days `past_due` keeps the paid plan after the period ends, while Stripe retries.
+    /// Days `past_due` keeps the paid plan after the first unsettled failed payment,
+    /// while Stripe retries.
     pub grace_days: u32,
 }
 
@@ -159,6 +163,7 @@ impl Config {
             bind_addr: vars.parse("BIND_ADDR", "127.0.0.1:3000")?,
             app_url,
             app_origin,
+            cors_allowed_origins: cors_allowed_origins(vars.get("CORS_ALLOWED_ORIGINS"))?,
             database_url: required("DATABASE_URL", DEFAULT_DATABASE_URL)?.into(),
             database_max_connections: vars.parse("DATABASE_MAX_CONNECTIONS", "10")?,
             database_acquire_timeout: Duration::from_secs(
@@ -225,6 +230,14 @@ impl Config {
         })
     }
 
+    /// Whether a page at `origin` (an `Origin` header) may act on the app: the app's own
+    /// origin, or one of `CORS_ALLOWED_ORIGINS`. Exact, but case-insensitive as hosts are.
+    pub fn trusts_origin(&self, origin: &[u8]) -> bool {
+        std::iter::once(&self.app_origin)
+            .chain(&self.cors_allowed_origins)
+            .any(|trusted| trusted.as_bytes().eq_ignore_ascii_case(origin))
+    }
+
     /// Whether browsers reach the app over HTTPS, so it may ask them to always do so.
     pub fn is_https(&self) -> bool {
         self.app_origin.starts_with("https://")
@@ -287,6 +300,31 @@ fn parse_app_url(raw: &str) -> Result<(String, String), String> {
     }
     let origin = url.origin().ascii_serialization();
     Ok((url.as_str().trim_end_matches('/').to_owned(), origin))
+}
+
+/// `CORS_ALLOWED_ORIGINS`: each an origin as browsers write it (`https://app.example.com`,
+/// no path); never `*`, since these origins get the browser's cookies.
+fn cors_allowed_origins(raw: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: "CORS_ALLOWED_ORIGINS",
+        value: raw.unwrap_or_default().to_owned(),
+        reason,
+    };
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            let url = Url::parse(item).map_err(|error| invalid(format!("{item}: {error}")))?;
+            let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+            if !matches!(url.scheme(), "http" | "https") || !url.has_host() || !bare {
+                return Err(invalid(format!(
+                    "{item}: expected an origin such as https://app.example.com, without a path"
+                )));
+            }
+            Ok(url.origin().ascii_serialization())
+        })
+        .collect()
 }
 
 /// The environment as read, with typed look-ups.
@@ -404,6 +442,36 @@ mod tests {
             config.app_origin, "https://app.example.com",
             "default port dropped"
         );
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins_and_trusted_beside_the_apps_own() {
+        let config = Config::from_vars([
+            ("APP_URL", "https://api.example.com"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://App.Example.com, http://localhost:5173",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.cors_allowed_origins,
+            ["https://app.example.com", "http://localhost:5173"]
+        );
+        assert!(config.trusts_origin(b"https://api.example.com"));
+        assert!(config.trusts_origin(b"https://app.example.com"));
+        assert!(config.trusts_origin(b"http://localhost:5173"));
+        assert!(!config.trusts_origin(b"https://evil.example.com"));
+        assert!(!config.trusts_origin(b"http://app.example.com"));
+        assert!(!config.trusts_origin(b"null"));
+        let not_origins = ["*", "https://a.example/x", "a.example", "ftp://a.b"];
+        for bad in not_origins {
+            let error = Config::from_vars([("CORS_ALLOWED_ORIGINS", bad)]).unwrap_err();
+            assert!(
+                error.to_string().starts_with("CORS_ALLOWED_ORIGINS="),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -12,8 +12,9 @@ use utoipa::ToSchema;
 
 use crate::db;
 
-/// What went wrong with each invalid field, by field name.
-pub type FieldErrors = BTreeMap<&'static str, Vec<String>>;
+/// What went wrong with each invalid field, by field name (a path such as `items[0].name`
+/// for a nested one).
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 /// An error a handler returns; it becomes a status and an [`ErrorBody`].
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +81,8 @@ pub enum AppError {
 
 impl AppError {
     /// A validation error for a single field.
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Validation(BTreeMap::from([(field, vec![message.into()])]))
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(BTreeMap::from([(field.into(), vec![message.into()])]))
     }
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {

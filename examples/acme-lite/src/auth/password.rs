@@ -65,7 +65,7 @@ pub struct ChangePasswordRequest {
     request_body = ForgotPasswordRequest,
     responses(
         (status = 202, description = "If the address has an account, a reset link is on its way"),
-        (status = 422, description = "Not an email address", body = ErrorBody),
+        (status = 422, description = "`email` is missing or not an email address", body = ErrorBody),
         JsonBodyErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
@@ -158,7 +158,7 @@ fn password_changed_mail(to: &str) -> Mail {
         (status = 204, description = "The password is changed and every session revoked"),
         (status = 404, description = "No such token", body = ErrorBody),
         (status = 410, description = "The token was used or has expired", body = ErrorBody),
-        (status = 422, description = "The password does not meet the policy", body = ErrorBody),
+        (status = 422, description = "A field is missing, or the password does not meet the policy", body = ErrorBody),
         JsonBodyErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
@@ -212,7 +212,7 @@ pub async fn reset_password(
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed; other sessions are revoked"),
-        (status = 422, description = "Wrong current password, or a new one that does not meet the policy", body = ErrorBody),
+        (status = 422, description = "A field is missing, the current password is wrong, or the new one does not meet the policy", body = ErrorBody),
         JsonBodyErrors, AuthErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]

@@ -49,7 +49,7 @@ impl Validator {
     /// to a row that does not exist.
     pub fn reject<U>(&mut self, name: &'static str, message: &str) -> Option<U> {
         self.errors
-            .entry(name)
+            .entry(name.to_owned())
             .or_default()
             .push(message.to_owned());
         None
@@ -86,6 +86,19 @@ pub fn any<T>(value: T) -> Result<T, &'static str> {
 pub fn string(value: String) -> Result<String, &'static str> {
     if value.chars().count() > MAX_STRING_CHARS {
         return Err("must be at most 255 characters");
+    }
+    Ok(value)
+}
+
+/// A required `string`: not blank, like a missing one, and at most 255 characters.
+pub fn required_string(value: String) -> Result<String, &'static str> {
+    required_text(value).and_then(string)
+}
+
+/// A required `text`: not blank (only whitespace), like a missing one.
+pub fn required_text(value: String) -> Result<String, &'static str> {
+    if value.trim().is_empty() {
+        return Err("must not be blank");
     }
     Ok(value)
 }
@@ -159,11 +172,14 @@ mod tests {
         let missing: Option<String> = validator.value("a", None::<Option<String>>, true, string);
         let null: Option<String> = validator.value("b", Some(None), false, string);
         let long = validator.value("c", Some(Some("x".repeat(256))), true, string);
+        let blank = validator.value("e", Some(Some(" \t\n".to_owned())), true, required_string);
         let unchanged = validator.nullable("d", None::<Option<String>>, string);
         assert!(missing.is_none() && null.is_none() && long.is_none() && unchanged.is_none());
+        assert!(blank.is_none());
         let Err(AppError::Validation(errors)) = validator.finish() else {
             panic!("expected 422");
         };
-        assert_eq!(errors.keys().copied().collect::<Vec<_>>(), ["a", "b", "c"]);
+        let named: Vec<&str> = errors.keys().map(String::as_str).collect();
+        assert_eq!(named, ["a", "b", "c", "e"]);
     }
 }

@@ -66,7 +66,7 @@ impl NoteChanges {
     fn validate(input: NoteInput, creating: bool) -> Result<Self, AppError> {
         let mut v = Validator::default();
         let changes = Self {
-            body: v.value("body", input.body, creating, fields::any),
+            body: v.value("body", input.body, creating, fields::required_text),
             pinned: v.value("pinned", input.pinned, creating, fields::any),
         };
         v.finish()?;

@@ -32,7 +32,11 @@ fn other_values() -> Value {
 
 /// For each field that can be invalid, a value of the right JSON type that is not valid.
 fn invalid_values() -> Vec<(&'static str, Value)> {
-    vec![]
+    vec![
+        ("body", json!(12)),
+        ("body", json!(" \t ")),
+        ("pinned", json!("yes")),
+    ]
 }
 
 /// Signs up a user and prepares what a body needs; returns the user's id.

@@ -41,7 +41,8 @@ async fn document(db: DbPool) -> Value {
 fn statuses_from_guards(operation_name: &str, path: &str, operation: &Value) -> Vec<&'static str> {
     let mut statuses = vec!["500", "503"];
     if operation.get("requestBody").is_some() {
-        statuses.extend(["400", "413", "415"]);
+        // 422: a field missing or of the wrong type, whatever else the route checks.
+        statuses.extend(["400", "413", "415", "422"]);
     }
     let reads_query = operation["parameters"]
         .as_array()

@@ -71,7 +71,7 @@ pub struct TokenView {
     request_body = CreateTokenRequest,
     responses(
         (status = 201, description = "The token, shown this once", body = CreatedToken),
-        (status = 422, description = "Invalid name", body = ErrorBody),
+        (status = 422, description = "A missing or invalid field", body = ErrorBody),
         JsonBodyErrors, AuthErrors, CrossSiteErrors, ServerErrors,
     )
 )]

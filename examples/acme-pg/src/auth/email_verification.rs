@@ -84,6 +84,7 @@ pub async fn send_link(state: &AppState, user_id: Uuid, email: &str) -> anyhow::
         (status = 204, description = "The email address is verified"),
         (status = 404, description = "No such token", body = ErrorBody),
         (status = 410, description = "The token was used, has expired, or the address changed", body = ErrorBody),
+        (status = 422, description = "A field is missing or of the wrong type", body = ErrorBody),
         JsonBodyErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]

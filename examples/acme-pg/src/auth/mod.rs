@@ -159,10 +159,12 @@ async fn signup(
 ) -> Result<impl IntoResponse, AppError> {
     limit_auth_ip(&state, client).await?;
     let mut errors = FieldErrors::new();
-    let email = Email::parse(&request.email).map_err(|e| errors.insert("email", vec![e.into()]));
-    let name = UserName::parse(&request.name).map_err(|e| errors.insert("name", vec![e.into()]));
-    let password =
-        Password::parse(request.password).map_err(|e| errors.insert("password", vec![e.into()]));
+    let mut reject = |field: &str, message: &str| {
+        errors.insert(field.to_owned(), vec![message.to_owned()]);
+    };
+    let email = Email::parse(&request.email).map_err(|e| reject("email", e));
+    let name = UserName::parse(&request.name).map_err(|e| reject("name", e));
+    let password = Password::parse(request.password).map_err(|e| reject("password", e));
     let (Ok(email), Ok(name), Ok(password)) = (email, name, password) else {
         return Err(AppError::Validation(errors));
     };
@@ -214,6 +216,7 @@ async fn signup(
     responses(
         (status = 200, description = "Signed in; the response sets a new session cookie", body = UserEnvelope),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 422, description = "A field is missing or of the wrong type", body = ErrorBody),
         JsonBodyErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]

@@ -29,6 +29,8 @@ pub struct Account {
     pub last_event_created: i64,
     /// The id of that event: of events made in the same second, the greatest is kept.
     pub last_event_id: Option<String>,
+    /// When the first payment failure that no later successful payment settled was
+    /// made; null while paid up.
     pub payment_failed_at: Option<OffsetDateTime>,
 }
 
@@ -40,17 +42,26 @@ pub fn is_terminal(status: &str) -> bool {
 
 impl Account {
     /// The id of the paid plan this account is entitled to now, if any: `trialing` and
-    /// `active` keep it; `past_due` keeps it until `grace` after the period ends, while
-    /// Stripe retries the payment; every other status, known or not, falls back to free.
+    /// `active` keep it; `past_due` keeps it while Stripe retries the payment, until
+    /// `grace` after the first failure no payment has settled (never from the period's
+    /// end, which Stripe moves forward before it charges); every other status, known
+    /// or not, falls back to free.
     pub fn paid_plan(&self, grace: Duration, now: OffsetDateTime) -> Option<&str> {
         let entitled = match self.status.as_deref()? {
             "trialing" | "active" => true,
-            "past_due" => self
-                .current_period_end
-                .is_some_and(|period_end| now < period_end + grace),
+            "past_due" => self.grace_ends_at(grace).is_some_and(|ends| now < ends),
             _ => false,
         };
         entitled.then_some(self.plan.as_deref()).flatten()
+    }
+
+    /// While the subscription is past due: when its paid plan ends unless a payment
+    /// goes through first.
+    pub fn grace_ends_at(&self, grace: Duration) -> Option<OffsetDateTime> {
+        if self.status.as_deref() != Some("past_due") {
+            return None;
+        }
+        self.payment_failed_at.map(|failed_at| failed_at + grace)
     }
 }
 
@@ -121,6 +132,25 @@ pub async fn lock_of_customer(
         .bind(customer_id)
         .fetch_optional(&mut **tx)
         .await
+}
+
+/// Whose subscription a failed-payment mail is about, as its text says it.
+pub const WHOSE_SUBSCRIPTION: &str = "the subscription of an organization you own";
+
+/// Who is told about the owner's billing: the organization's owners.
+pub async fn owner_emails<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    owner_id: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select users.email from memberships
+         join users on users.id = memberships.user_id
+         where memberships.org_id = $1 and memberships.role = 'owner'
+         order by users.email",
+    )
+    .bind(owner_id)
+    .fetch_all(executor)
+    .await
 }
 
 /// Whether `owner_id` has a subscription that will charge again: one that has not
@@ -212,19 +242,21 @@ pub async fn keep_customer<'e>(
 mod tests {
     use super::*;
 
-    fn account(status: &str, period_end: OffsetDateTime) -> Account {
+    /// An account on `pro` whose period ends in a month (where Stripe puts it when it
+    /// renews, before it charges), with a payment that failed at `failed_at`.
+    fn account(status: &str, failed_at: Option<OffsetDateTime>) -> Account {
         Account {
             owner_id: Uuid::nil(),
             stripe_customer_id: Some("cus_1".to_owned()),
             stripe_subscription_id: Some("sub_1".to_owned()),
             plan: Some("pro".to_owned()),
             status: Some(status.to_owned()),
-            current_period_end: Some(period_end),
+            current_period_end: Some(OffsetDateTime::now_utc() + Duration::days(30)),
             cancel_at_period_end: false,
             trial_end: None,
             last_event_created: 0,
             last_event_id: None,
-            payment_failed_at: None,
+            payment_failed_at: failed_at,
         }
     }
 
@@ -232,7 +264,7 @@ mod tests {
     fn statuses_map_to_the_paid_plan_or_to_free() {
         let now = OffsetDateTime::now_utc();
         let grace = Duration::days(7);
-        let later = now + Duration::days(3);
+        let failed_yesterday = Some(now - Duration::days(1));
         for (status, paid) in [
             ("trialing", true),
             ("active", true),
@@ -244,25 +276,35 @@ mod tests {
             ("paused", false),
             ("a_status_stripe_adds_later", false),
         ] {
-            let entitled = account(status, later).paid_plan(grace, now).is_some();
+            let entitled = account(status, failed_yesterday)
+                .paid_plan(grace, now)
+                .is_some();
             assert_eq!(entitled, paid, "{status}");
         }
     }
 
     #[test]
-    fn past_due_keeps_the_plan_only_during_the_grace_period() {
+    fn past_due_keeps_the_plan_for_the_grace_after_the_first_unsettled_failure() {
         let now = OffsetDateTime::now_utc();
         let grace = Duration::days(7);
-        let within = account("past_due", now - Duration::days(6));
+        let within = account("past_due", Some(now - Duration::days(6)));
         assert_eq!(within.paid_plan(grace, now), Some("pro"));
-        let after = account("past_due", now - Duration::days(8));
+        assert_eq!(
+            within.grace_ends_at(grace),
+            Some(now - Duration::days(6) + grace)
+        );
+        // The period ends in a month, but the grace counts from the failure.
+        let after = account("past_due", Some(now - Duration::days(8)));
         assert_eq!(after.paid_plan(grace, now), None);
+        // Past due with no failure on record: no grace to count, so free.
+        assert_eq!(account("past_due", None).paid_plan(grace, now), None);
+        assert_eq!(account("active", Some(now)).grace_ends_at(grace), None);
     }
 
     #[test]
     fn a_price_that_is_none_of_our_plans_entitles_to_nothing() {
         let now = OffsetDateTime::now_utc();
-        let mut unknown = account("active", now);
+        let mut unknown = account("active", None);
         unknown.plan = None;
         assert_eq!(unknown.paid_plan(Duration::days(7), now), None);
     }

@@ -35,7 +35,7 @@ pub struct Billing {
     stripe: Option<Stripe>,
     /// Endpoint signing secrets; more than one while rolling to a new one.
     webhook_secrets: Vec<SecretString>,
-    /// How long `past_due` keeps the paid plan after the period ends.
+    /// How long `past_due` keeps the paid plan after the first unsettled failed payment.
     grace: Duration,
 }
 

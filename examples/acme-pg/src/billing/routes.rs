@@ -47,6 +47,11 @@ pub struct BillingView {
     pub current_period_end: Option<OffsetDateTime>,
     /// The subscription ends at `current_period_end` instead of renewing.
     pub cancel_at_period_end: bool,
+    /// While `past_due`: when the paid plan ends unless a payment goes through first
+    /// (`BILLING_GRACE_DAYS` after the first failed payment since the last one that
+    /// went through); null otherwise.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub grace_ends_at: Option<OffsetDateTime>,
     /// The plan features included now.
     pub features: Vec<String>,
     /// Rows used and allowed, for each resource some plan limits.
@@ -138,7 +143,7 @@ async fn show_billing(
     responses(
         (status = 200, description = "The Checkout page to send the browser to", body = RedirectView),
         (status = 409, description = "Already on a paid plan: change it in the portal", body = ErrorBody),
-        (status = 422, description = "Not a paid plan", body = ErrorBody),
+        (status = 422, description = "`plan` is missing or not a paid plan", body = ErrorBody),
         PermissionErrors, MemberErrors, JsonBodyErrors, AuthErrors, CrossSiteErrors, ServerErrors,
         BillingErrors,
     )
@@ -208,6 +213,7 @@ async fn view(state: &AppState, owner_id: Uuid) -> Result<BillingView, AppError>
         status: account.and_then(|account| account.status.clone()),
         current_period_end: account.and_then(|account| account.current_period_end),
         cancel_at_period_end: account.is_some_and(|account| account.cancel_at_period_end),
+        grace_ends_at: account.and_then(|account| account.grace_ends_at(billing.grace)),
         features: plan.features.clone(),
         usage,
     })

@@ -20,6 +20,7 @@ use crate::{
     error::{AppError, ErrorBody},
     extract::{AppJson, AppPath},
     openapi::{JsonBodyErrors, ServerErrors},
+    resources,
 };
 
 /// A member of an organization.
@@ -153,6 +154,7 @@ pub async fn list_members(
     responses(
         (status = 200, description = "The member with their new role", body = MemberView),
         (status = 409, description = "It would leave the organization without an owner", body = ErrorBody),
+        (status = 422, description = "`role` is missing or not a role", body = ErrorBody),
         JsonBodyErrors, MemberErrors, PermissionErrors, ServerErrors,
     )
 )]
@@ -215,9 +217,28 @@ pub async fn remove_member(
         .await?;
     invitations::revoke_sent_above(&mut tx, actor.org_id, user_id, None).await?;
     ensure_an_owner_remains(&mut tx, actor.org_id).await?;
+    // Rows assigned to them pass to whoever removed them; when they leave, to the
+    // longest-standing owner.
+    let successor = if user_id == actor.user_id {
+        first_owner(&mut tx, actor.org_id).await?
+    } else {
+        actor.user_id
+    };
+    resources::release_member(&mut tx, actor.org_id, user_id, successor).await?;
     tx.commit().await?;
     tracing::info!(org_id = %actor.org_id, %user_id, by = %actor.user_id, "member removed");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The owner who has been one longest (by when they joined); one remains, checked first.
+async fn first_owner(tx: &mut Transaction<'static, Db>, org_id: Uuid) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "select user_id from memberships where org_id = $1 and role = 'owner'
+         order by created_at, user_id limit 1",
+    )
+    .bind(org_id)
+    .fetch_one(&mut **tx)
+    .await
 }
 
 /// Hands the organization to another member, who becomes an owner; the caller, an
@@ -231,7 +252,7 @@ pub async fn remove_member(
     request_body = TransferRequest,
     responses(
         (status = 200, description = "The new owner", body = MemberView),
-        (status = 422, description = "The user is not another member of the organization", body = ErrorBody),
+        (status = 422, description = "`user_id` is missing, or not another member of the organization", body = ErrorBody),
         JsonBodyErrors, MemberErrors, PermissionErrors, ServerErrors,
     )
 )]

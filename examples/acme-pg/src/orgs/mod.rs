@@ -33,7 +33,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// organization's memberships run one after another and each sees the others' result.
 /// Every such transaction calls this first. 404 if the organization is gone.
 pub async fn lock(tx: &mut Transaction<'static, Db>, org_id: Uuid) -> Result<(), AppError> {
-    sqlx::query_scalar::<_, Uuid>("select id from organizations where id = $1 for update")
+    // `no key update`: inserts of rows that reference the organization (a resource
+    // whose member check holds a membership until it commits) still go ahead, where
+    // `for update` would have them wait on this while this waits on their membership.
+    sqlx::query_scalar::<_, Uuid>("select id from organizations where id = $1 for no key update")
         .bind(org_id)
         .fetch_optional(&mut **tx)
         .await?

@@ -165,7 +165,7 @@ async fn find(
     request_body = OrganizationRequest,
     responses(
         (status = 201, description = "Created; the caller is its owner", body = OrganizationView),
-        (status = 422, description = "Invalid name", body = ErrorBody),
+        (status = 422, description = "A missing or invalid name", body = ErrorBody),
         JsonBodyErrors, AuthErrors, CrossSiteErrors, RateLimitErrors, ServerErrors,
     )
 )]
@@ -247,7 +247,7 @@ pub async fn get_organization(
     request_body = OrganizationRequest,
     responses(
         (status = 200, description = "Renamed", body = OrganizationView),
-        (status = 422, description = "Invalid name", body = ErrorBody),
+        (status = 422, description = "A missing or invalid name", body = ErrorBody),
         JsonBodyErrors, MemberErrors, PermissionErrors, ServerErrors,
     )
 )]

@@ -67,7 +67,7 @@ impl CommentChanges {
     fn validate(input: CommentInput, creating: bool) -> Result<Self, AppError> {
         let mut v = Validator::default();
         let changes = Self {
-            body: v.value("body", input.body, creating, fields::any),
+            body: v.value("body", input.body, creating, fields::required_text),
             task_id: v.value("task_id", input.task_id, creating, fields::uuid),
         };
         v.finish()?;
@@ -391,7 +391,7 @@ fn write_error(error: sqlx::Error) -> AppError {
         // A referenced row was deleted while this write ran: as if it never existed.
         sqlx::Error::Database(ref db_error) if db_error.is_foreign_key_violation() => {
             AppError::Validation(FieldErrors::from([(
-                "task_id",
+                "task_id".to_owned(),
                 vec!["must be the id of one of this organization's tasks".to_owned()],
             )]))
         }

@@ -48,20 +48,56 @@ impl Tenant {
     }
 
     /// Whether `user_id` is a member of the organization: what a column naming a user
-    /// (an assignee, say) must be.
+    /// (an assignee, say) must be. Call it in the transaction that writes the column:
+    /// it locks the membership until the transaction ends, so a removal running at the
+    /// same time waits and then releases the row (see [`release_member`]).
     pub async fn has_member<'e>(
         &self,
         executor: impl sqlx::Executor<'e, Database = Db>,
         user_id: Uuid,
     ) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar(
-            "select exists (select 1 from memberships where org_id = $1 and user_id = $2)",
-        )
-        .bind(self.org_id)
-        .bind(user_id)
-        .fetch_one(executor)
-        .await
+        let sql = "select user_id from memberships where org_id = $1 and user_id = $2 for share";
+        let member: Option<Uuid> = sqlx::query_scalar(sql)
+            .bind(self.org_id)
+            .bind(user_id)
+            .fetch_optional(executor)
+            .await?;
+        Ok(member.is_some())
     }
+}
+
+/// Every member column of the resources, as (table, column, whether it is required).
+// One column a line, as `saas add resource` writes and `saas remove resource` removes them.
+#[rustfmt::skip]
+pub const MEMBER_COLUMNS: &[(&str, &str, bool)] = &[
+    ("tasks", "assignee_id", false),
+    // saas:member-columns
+];
+
+/// What a membership leaves in the organization's rows when it ends, in the transaction
+/// that deletes it: every optional member column naming the user is cleared, and every
+/// required one (which cannot be empty) passes to `successor`.
+pub async fn release_member(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    org_id: Uuid,
+    user_id: Uuid,
+    successor: Uuid,
+) -> Result<(), sqlx::Error> {
+    let now = time::OffsetDateTime::now_utc();
+    for (table, column, required) in MEMBER_COLUMNS {
+        // Names from the list above, never from a request.
+        let sql = format!(
+            "update {table} set {column} = $3, updated_at = $4 where org_id = $1 and {column} = $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org_id)
+            .bind(user_id)
+            .bind(required.then_some(successor))
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 impl FromRequestParts<AppState> for Tenant {

@@ -78,7 +78,7 @@ impl ProjectChanges {
     fn validate(input: ProjectInput, creating: bool) -> Result<Self, AppError> {
         let mut v = Validator::default();
         let changes = Self {
-            title: v.value("title", input.title, creating, fields::string),
+            title: v.value("title", input.title, creating, fields::required_string),
             description: v.nullable("description", input.description, fields::any),
             done: v.value("done", input.done, creating, fields::any),
             due_on: v.nullable("due_on", input.due_on, fields::date),

@@ -72,7 +72,7 @@ impl TaskChanges {
     fn validate(input: TaskInput, creating: bool) -> Result<Self, AppError> {
         let mut v = Validator::default();
         let changes = Self {
-            title: v.value("title", input.title, creating, fields::string),
+            title: v.value("title", input.title, creating, fields::required_string),
             project_id: v.value("project_id", input.project_id, creating, fields::uuid),
             assignee_id: v.nullable("assignee_id", input.assignee_id, fields::uuid),
         };
@@ -430,11 +430,11 @@ fn write_error(error: sqlx::Error) -> AppError {
         sqlx::Error::Database(ref db_error) if db_error.is_foreign_key_violation() => {
             AppError::Validation(FieldErrors::from([
                 (
-                    "project_id",
+                    "project_id".to_owned(),
                     vec!["must be the id of one of this organization's projects".to_owned()],
                 ),
                 (
-                    "assignee_id",
+                    "assignee_id".to_owned(),
                     vec!["must be the id of a member of this organization".to_owned()],
                 ),
             ]))

@@ -118,7 +118,12 @@ fn other_values(parents: &Parents) -> Value {
 
 /// For each field that can be invalid, a value of the right JSON type that is not valid.
 fn invalid_values() -> Vec<(&'static str, Value)> {
-    vec![("task_id", json!("not-a-uuid"))]
+    vec![
+        ("body", json!(12)),
+        ("body", json!(" \t ")),
+        ("task_id", json!(12)),
+        ("task_id", json!("not-a-uuid")),
+    ]
 }
 
 /// Signs up a user, whose personal organization holds the rows; returns the

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use acme_pg::db::DbPool;
 
-use crate::common::{PASSWORD, assert_error, spawn_app, spawn_app_with};
+use crate::common::{PASSWORD, TestApp, assert_error, spawn_app, spawn_app_with};
 
 #[sqlx::test]
 async fn a_body_that_is_not_json_is_415_and_changes_nothing(db: DbPool) {
@@ -33,7 +33,7 @@ async fn a_body_that_is_not_json_is_415_and_changes_nothing(db: DbPool) {
 }
 
 #[sqlx::test]
-async fn malformed_json_and_wrong_types_are_400(db: DbPool) {
+async fn json_that_does_not_parse_or_is_not_an_object_is_400(db: DbPool) {
     let app = spawn_app(db).await;
 
     let malformed = app
@@ -44,19 +44,48 @@ async fn malformed_json_and_wrong_types_are_400(db: DbPool) {
         .send()
         .await
         .unwrap();
+    let an_array = app.post("/auth/signup", &json!(["a@example.com"])).await;
+
+    assert_error(malformed, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_error(an_array, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[sqlx::test]
+async fn a_field_of_the_wrong_type_or_missing_is_422_naming_it(db: DbPool) {
+    let app = spawn_app(db).await;
+
     let wrong_type = app
         .post(
             "/auth/signup",
             &json!({ "email": 42, "password": "long enough", "name": "A" }),
         )
         .await;
-    let missing_field = app
-        .post("/auth/login", &json!({ "email": "a@example.com" }))
+    let missing = app
+        .post(
+            "/auth/signup",
+            &json!({ "email": "a@example.com", "name": "A" }),
+        )
         .await;
 
-    assert_error(malformed, StatusCode::BAD_REQUEST, "bad_request").await;
-    assert_error(wrong_type, StatusCode::BAD_REQUEST, "bad_request").await;
-    assert_error(missing_field, StatusCode::BAD_REQUEST, "bad_request").await;
+    let wrong_type = assert_error(
+        wrong_type,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let accepts = wrong_type["error"]["fields"]["email"][0].as_str().unwrap();
+    assert!(accepts.contains("expected a string"), "{wrong_type}");
+    let missing = assert_error(
+        missing,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        missing["error"]["fields"],
+        json!({ "password": ["is required"] })
+    );
     assert_eq!(app.count("users").await, 0);
 }
 
@@ -247,6 +276,88 @@ async fn cross_site_browser_requests_are_refused_and_change_nothing(db: DbPool) 
     let no_browser_headers = create(&[]).await.unwrap();
     assert_eq!(same_origin.status(), StatusCode::CREATED);
     assert_eq!(no_browser_headers.status(), StatusCode::CREATED);
+}
+
+#[sqlx::test]
+async fn a_sibling_subdomain_is_another_origin_and_refused(db: DbPool) {
+    let app = spawn_app(db).await;
+    app.signup("alice@example.com").await;
+
+    let response = app
+        .client
+        .post(app.url("/auth/tokens"))
+        .header("origin", "http://admin.localhost:3000")
+        .header("sec-fetch-site", "same-site")
+        .json(&json!({ "name": "x" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("api_tokens").await, 0);
+}
+
+/// A preflight from `origin` for a JSON POST to `path`.
+async fn preflight(app: &TestApp, path: &str, origin: &str) -> reqwest::Response {
+    app.client
+        .request(reqwest::Method::OPTIONS, app.url(path))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A response header as text; empty when absent.
+fn header<'r>(response: &'r reqwest::Response, name: &str) -> &'r str {
+    let value = response.headers().get(name);
+    value.map_or("", |value| value.to_str().unwrap())
+}
+
+#[sqlx::test]
+async fn an_allowed_origin_gets_credentialed_cors_and_passes_the_cross_site_check(db: DbPool) {
+    let frontend = "http://localhost:5173";
+    let sibling = "http://admin.localhost:5173";
+    let app = spawn_app_with(db, &[("CORS_ALLOWED_ORIGINS", frontend)]).await;
+    app.signup("alice@example.com").await;
+    let post = |origin: &'static str| {
+        app.client
+            .post(app.url("/auth/tokens"))
+            .header("origin", origin)
+            .header("sec-fetch-site", "same-site")
+            .json(&json!({ "name": origin }))
+            .send()
+    };
+
+    let allowed = preflight(&app, "/auth/tokens", frontend).await;
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(header(&allowed, "access-control-allow-origin"), frontend);
+    assert_eq!(header(&allowed, "access-control-allow-credentials"), "true");
+    let methods = header(&allowed, "access-control-allow-methods");
+    assert!(methods.contains("POST"), "{methods}");
+    let headers = header(&allowed, "access-control-allow-headers");
+    assert!(headers.contains("content-type"), "{headers}");
+    let refused = preflight(&app, "/auth/tokens", sibling).await;
+    assert_eq!(header(&refused, "access-control-allow-origin"), "");
+
+    let created = post(frontend).await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(header(&created, "access-control-allow-origin"), frontend);
+    assert_eq!(header(&created, "access-control-allow-credentials"), "true");
+    let refused = post(sibling).await.unwrap();
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("api_tokens").await, 1);
+}
+
+#[sqlx::test]
+async fn without_allowed_origins_no_page_elsewhere_gets_a_cors_answer(db: DbPool) {
+    let app = spawn_app(db).await;
+
+    let response = preflight(&app, "/auth/signup", "http://localhost:5173").await;
+
+    assert_eq!(header(&response, "access-control-allow-origin"), "");
+    assert_eq!(header(&response, "access-control-allow-credentials"), "");
 }
 
 #[sqlx::test]

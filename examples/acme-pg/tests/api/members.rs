@@ -89,7 +89,14 @@ async fn an_unknown_role_is_refused_and_changes_nothing(db: DbPool) {
         let response = app
             .patch(&member_path(org_id, bob), &json!({ "role": role }))
             .await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let error = assert_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        let accepts = error["error"]["fields"]["role"][0].as_str().unwrap();
+        assert!(accepts.contains("`member`"), "{role}: {error}");
     }
     assert_eq!(app.memberships(org_id).await, before);
 }

@@ -49,7 +49,8 @@ fn statuses_from_guards(operation_name: &str, path: &str, operation: &Value) -> 
     if operation.get("requestBody").is_some() {
         statuses.extend(["400", "413"]);
         if !webhook {
-            statuses.push("415");
+            // 422: a field missing or of the wrong type, whatever else the route checks.
+            statuses.extend(["415", "422"]);
         }
     }
     let reads_query = operation["parameters"]

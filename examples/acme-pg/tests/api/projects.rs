@@ -44,7 +44,12 @@ fn other_values() -> Value {
 /// For each field that can be invalid, a value of the right JSON type that is not valid.
 fn invalid_values() -> Vec<(&'static str, Value)> {
     vec![
+        ("title", json!(12)),
+        ("title", json!(" \t ")),
         ("title", json!("x".repeat(256))),
+        ("description", json!(12)),
+        ("done", json!("yes")),
+        ("due_on", json!(12)),
         ("due_on", json!("2027-13-45")),
     ]
 }

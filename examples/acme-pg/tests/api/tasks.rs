@@ -112,8 +112,12 @@ fn other_values(parents: &Parents) -> Value {
 /// For each field that can be invalid, a value of the right JSON type that is not valid.
 fn invalid_values() -> Vec<(&'static str, Value)> {
     vec![
+        ("title", json!(12)),
+        ("title", json!(" \t ")),
         ("title", json!("x".repeat(256))),
+        ("project_id", json!(12)),
         ("project_id", json!("not-a-uuid")),
+        ("assignee_id", json!(12)),
         ("assignee_id", json!("not-a-uuid")),
     ]
 }
@@ -786,6 +790,54 @@ async fn a_reference_deleted_during_a_create_is_422_never_500(db: DbPool) {
                 .iter()
                 .all(|response| response.status() == StatusCode::NO_CONTENT)
         );
+    }
+}
+
+#[sqlx::test]
+async fn a_removed_member_is_cleared_from_their_tasks_or_leaves_them_to_the_remover(db: DbPool) {
+    let app = spawn_app(db).await;
+    let (org_id, base, parents) = set_up(&app).await;
+    let alice = app.user_id("alice@example.com").await;
+    let created = create(&app, &base, &full_body(0, &parents)).await;
+    let path = format!("{base}/{}", created["id"].as_str().unwrap());
+
+    let removed = app
+        .delete(&format!("/orgs/{org_id}/members/{}", parents.assignee_id))
+        .await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+
+    let after: Value = app.get(&path).await.json().await.unwrap();
+    assert_eq!(after["assignee_id"], Value::Null, "{after}");
+}
+
+#[sqlx::test]
+async fn a_task_assigned_while_the_member_is_removed_never_names_a_non_member(db: DbPool) {
+    let app = spawn_app(db).await;
+    let (org_id, base, parents) = set_up(&app).await;
+
+    for n in 0..10 {
+        let member = new_member(&app, org_id).await;
+        let mut body = full_body(n, &parents);
+        body["assignee_id"] = json!(member);
+        let requests = vec![
+            app.client.post(app.url(&base)).json(&body),
+            app.client
+                .delete(app.url(&format!("/orgs/{org_id}/members/{member}"))),
+        ];
+        let responses = send_together(requests).await;
+
+        let create = responses[0].status();
+        assert!(
+            create == StatusCode::CREATED || create == StatusCode::UNPROCESSABLE_ENTITY,
+            "round {n}: {create}"
+        );
+        assert_eq!(responses[1].status(), StatusCode::NO_CONTENT, "round {n}");
+        let naming: i64 = sqlx::query_scalar("select count(*) from tasks where assignee_id = $1")
+            .bind(member.parse::<Uuid>().unwrap())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(naming, 0, "round {n}: a task names a removed member");
     }
 }
 

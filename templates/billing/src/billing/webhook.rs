@@ -24,6 +24,8 @@ use crate::{
     AppState,
     db::{self, Db},
     error::{AppError, ErrorBody},
+    jobs::{self, Job},
+    mail::Mail,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -151,6 +153,8 @@ async fn receive_event(
     }
     apply(&state, &mut tx, &event).await?;
     tx.commit().await?;
+    // An event may have enqueued mail (a failed payment).
+    state.jobs.wake();
     Ok(StatusCode::OK)
 }
 
@@ -166,7 +170,7 @@ async fn apply(
         | "customer.subscription.deleted" => {
             subscription_changed(state, tx, event, object(event)?).await
         }
-        "invoice.payment_failed" => payment_failed(tx, event, object(event)?).await,
+        "invoice.payment_failed" => payment_failed(state, tx, event, object(event)?).await,
         kind => {
             tracing::debug!(event_id = %event.id, kind, "webhook: event ignored");
             Ok(())
@@ -268,21 +272,26 @@ async fn subscription_changed(
         tracing::warn!(event_id = %event.id, customer = %subscription.customer, "webhook: subscription of an unknown customer");
         return Ok(());
     };
-    if subscription.status == "active" {
-        // Settles the payment failures older than it, even when the rest of the event
-        // is too old to apply: events arrive in any order, and the outcome must not
-        // depend on it.
-        sqlx::query(
-            "update billing_accounts
-             set payment_failed_at = case when last_payment_failed_created > $2
-                     then payment_failed_at else null end,
-                 last_active_event_created = $2
-             where owner_id = $1 and last_active_event_created < $2",
-        )
-        .bind(account.owner_id)
-        .bind(event.created)
-        .execute(&mut **tx)
-        .await?;
+    // Payment failures and what settles them count even when the rest of the event is
+    // too old to apply: events arrive in any order, and the outcome must not depend on it.
+    match subscription.status.as_str() {
+        "active" => {
+            sqlx::query(
+                "update billing_accounts set last_active_event_created = $2
+                 where owner_id = $1 and last_active_event_created < $2",
+            )
+            .bind(account.owner_id)
+            .bind(event.created)
+            .execute(&mut **tx)
+            .await?;
+            settle_failures(tx, account.owner_id).await?;
+        }
+        // Stripe says `past_due` because a payment failed, whether or not the
+        // `invoice.payment_failed` has arrived yet.
+        "past_due" => {
+            record_failure(tx, account.owner_id, event).await?;
+        }
+        _ => {}
     }
     if !supersedes(&account, &subscription, event) {
         tracing::info!(event_id = %event.id, owner_id = %account.owner_id, "webhook: older or ended-subscription event ignored");
@@ -344,8 +353,10 @@ fn supersedes(account: &Account, subscription: &Subscription, event: &Event) -> 
     }
 }
 
-/// A payment failed; the status change (`past_due`) arrives as a subscription event.
+/// A payment failed: recorded, and the owner's owners are told, once per failure (the
+/// event is applied once). The status change (`past_due`) arrives as a subscription event.
 async fn payment_failed(
+    state: &AppState,
     tx: &mut sqlx::Transaction<'static, Db>,
     event: &Event,
     invoice: Invoice,
@@ -353,31 +364,77 @@ async fn payment_failed(
     let Some(customer) = invoice.customer else {
         return Ok(());
     };
-    // The newest failure counts, and only while no newer event says the subscription
-    // is active; both are kept as event times, so the order of arrival does not matter.
-    let updated = sqlx::query(
-        "update billing_accounts
-         set payment_failed_at = case
-                 when $2 > last_payment_failed_created and $2 > last_active_event_created
-                 then $3 else payment_failed_at end,
-             last_payment_failed_created = case when $2 > last_payment_failed_created
-                 then $2 else last_payment_failed_created end,
-             updated_at = $4
-         where stripe_customer_id = $1",
-    )
-    .bind(&customer)
-    .bind(event.created)
-    .bind(timestamp(Some(event.created)))
-    .bind(OffsetDateTime::now_utc())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if updated == 0 {
+    let Some(account) = account::lock_of_customer(tx, &customer).await? else {
         tracing::warn!(event_id = %event.id, %customer, "webhook: failed payment of an unknown customer");
-    } else {
-        tracing::warn!(event_id = %event.id, %customer, "webhook: a payment failed");
+        return Ok(());
+    };
+    tracing::warn!(event_id = %event.id, owner_id = %account.owner_id, "webhook: a payment failed");
+    let Some(failed_at) = record_failure(tx, account.owner_id, event).await? else {
+        // An `active` event made after this failure has already arrived: it was paid.
+        return Ok(());
+    };
+    let plan = account
+        .plan
+        .as_deref()
+        .and_then(|id| state.billing.plans.get(id))
+        .map_or("paid", |plan| plan.name.as_str());
+    let ends = (failed_at + state.billing.grace).date();
+    for email in account::owner_emails(&mut **tx, account.owner_id).await? {
+        let mail = Mail::notice(
+            &email,
+            "A payment failed",
+            &format!(
+                "A payment for {} failed. Stripe will try again; unless a payment goes \
+                 through by {ends} (UTC), the {plan} plan ends then and the free plan \
+                 applies. To pay with another card, open the billing portal.",
+                account::WHOSE_SUBSCRIPTION,
+            ),
+        );
+        jobs::enqueue(tx, Job::SendMail(mail)).await?;
     }
     Ok(())
+}
+
+/// Records a payment failure, then settles: returns when the first failure no `active`
+/// event has settled was made, if there is one.
+async fn record_failure(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    owner_id: Uuid,
+    event: &Event,
+) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::query(
+        "insert into billing_payment_failures (event_id, owner_id, created) values ($1, $2, $3)",
+    )
+    .bind(&event.id)
+    .bind(owner_id)
+    .bind(event.created)
+    .execute(&mut **tx)
+    .await?;
+    settle_failures(tx, owner_id).await
+}
+
+/// Sets `payment_failed_at` to the first failure made after the newest `active` event,
+/// or clears it: the same whatever order the events arrived in. A past-due
+/// subscription's grace counts from it.
+async fn settle_failures(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    owner_id: Uuid,
+) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+    let first: Option<i64> = sqlx::query_scalar(
+        "select min(failure.created) from billing_payment_failures failure
+         join billing_accounts account on account.owner_id = failure.owner_id
+         where failure.owner_id = $1 and failure.created > account.last_active_event_created",
+    )
+    .bind(owner_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let failed_at = timestamp(first);
+    sqlx::query("update billing_accounts set payment_failed_at = $2 where owner_id = $1")
+        .bind(owner_id)
+        .bind(failed_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(failed_at)
 }
 
 fn timestamp(unix: Option<i64>) -> Option<OffsetDateTime> {

@@ -102,7 +102,7 @@ const SELECT_INVITATION: &str =
     responses(
         (status = 201, description = "Invited; the mail is on its way", body = InvitationView),
         (status = 409, description = "The address is a member's, or already has a pending invitation", body = ErrorBody),
-        (status = 422, description = "Not an email address", body = ErrorBody),
+        (status = 422, description = "`email` is missing or not an email address, or `role` is not a role", body = ErrorBody),
         JsonBodyErrors, MemberErrors, PermissionErrors, RateLimitErrors, ServerErrors,
     )
 )]

@@ -108,13 +108,12 @@ async fn the_plan_is_the_one_whose_price_the_subscription_has(db: DbPool) {
 async fn each_subscription_status_grants_the_paid_plan_or_falls_back_to_free(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let day = 86_400;
-    // (status, current_period_end, the plan it grants). The grace for past_due is the
-    // default seven days after the period's end.
+    // (status, current_period_end, the plan it grants). A past_due event is a failed
+    // payment made when the event was: well within the grace.
     let cases = [
         ("trialing", now() + 14 * day, "pro"),
         ("active", now() + 30 * day, "pro"),
-        ("past_due", now() - day, "pro"),
-        ("past_due", now() - 8 * day, "free"),
+        ("past_due", now() + 30 * day, "pro"),
         ("incomplete", now() + 30 * day, "free"),
         ("incomplete_expired", now() + 30 * day, "free"),
         ("unpaid", now() + 30 * day, "free"),
@@ -250,27 +249,105 @@ async fn a_resubscription_after_cancelling_grants_the_plan_again(db: DbPool) {
 }
 
 #[sqlx::test]
-async fn a_failed_payment_is_recorded_and_leaves_the_plan_to_the_subscription(db: DbPool) {
+async fn a_failed_payment_is_recorded_and_mailed_to_the_owner_once(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
     let subscription = subscribe(&app, owner.id, PRO_PRICE, "active").await;
     assert_eq!(app.account(owner.id).await.unwrap().payment_failed_at, None);
+    let failed_at = now() - 5;
+    let failed = payment_failed(&stripe_id("evt"), failed_at, &subscription);
 
-    let response = send_event(
-        &app,
-        &payment_failed(&stripe_id("evt"), now() - 5, &subscription),
-    )
-    .await;
+    for _ in 0..3 {
+        assert_eq!(send_event(&app, &failed).await.status(), StatusCode::OK);
+    }
 
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        app.account(owner.id)
-            .await
-            .unwrap()
-            .payment_failed_at
-            .is_some()
-    );
+    let account = app.account(owner.id).await.unwrap();
+    assert_eq!(account.payment_failed_at, Some(at(failed_at)));
     assert_eq!(owner.plan(&app).await, "pro");
+    let mail = app
+        .outbox
+        .wait_for("alice@example.com", "A payment failed", 1)
+        .await;
+    let ends = (at(failed_at) + time::Duration::days(7)).date();
+    assert!(mail[0].text.contains(&ends.to_string()), "{}", mail[0].text);
+    // The redeliveries were recognised: a moment later there is still one mail.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        app.outbox
+            .messages_to("alice@example.com", "A payment failed")
+            .len(),
+        1
+    );
+}
+
+#[sqlx::test]
+async fn past_due_keeps_the_plan_for_the_grace_from_the_first_unsettled_failure(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let owner = app.new_owner("alice@example.com").await;
+    let (day, t) = (86_400, now());
+    let customer = stripe_id("cus");
+    let mut subscription = Subscription::new(&customer, PRO_PRICE).with_status("active");
+    let started = [
+        checkout_completed(
+            &stripe_id("evt"),
+            t - 40 * day,
+            &owner.id.to_string(),
+            &customer,
+            &subscription.id,
+        ),
+        subscription.event("created", &stripe_id("evt"), t - 40 * day),
+    ];
+    for event in &started {
+        assert_eq!(send_event(&app, event).await.status(), StatusCode::OK);
+    }
+    // At renewal Stripe moves the period's end a month ahead, then charges: the charge
+    // fails eight days ago and its retry five days ago. The events arrive out of order.
+    subscription.current_period_end = t + 22 * day;
+    let past_due = subscription.with_status("past_due");
+    let unpaid = [
+        payment_failed(&stripe_id("evt"), t - 5 * day, &subscription),
+        past_due.event("updated", &stripe_id("evt"), t - 8 * day + 1),
+        payment_failed(&stripe_id("evt"), t - 8 * day, &subscription),
+    ];
+    for event in &unpaid {
+        assert_eq!(send_event(&app, event).await.status(), StatusCode::OK);
+    }
+
+    // Seven days of grace from the first failure are over, though the period is not.
+    let status = owner.status(&app).await;
+    assert_eq!(status["plan"], "free", "{status}");
+    assert_eq!(status["status"], "past_due");
+    let grace_ends = status["grace_ends_at"].as_str().unwrap();
+    assert_eq!(
+        OffsetDateTime::parse(grace_ends, &Rfc3339).unwrap(),
+        at(t - 8 * day) + time::Duration::days(7)
+    );
+
+    // A payment goes through two days ago, and the next one fails yesterday: the grace
+    // counts afresh from that failure. Newest first again.
+    let again = [
+        past_due.event("updated", &stripe_id("evt"), t - day + 1),
+        payment_failed(&stripe_id("evt"), t - day, &subscription),
+        subscription.event("updated", &stripe_id("evt"), t - 2 * day),
+    ];
+    for event in &again {
+        assert_eq!(send_event(&app, event).await.status(), StatusCode::OK);
+    }
+    let status = owner.status(&app).await;
+    assert_eq!(status["plan"], "pro", "{status}");
+    let grace_ends = status["grace_ends_at"].as_str().unwrap();
+    assert_eq!(
+        OffsetDateTime::parse(grace_ends, &Rfc3339).unwrap(),
+        at(t - day) + time::Duration::days(7)
+    );
+
+    // Paid again: no grace to show.
+    let paid = subscription.event("updated", &stripe_id("evt"), t - 10);
+    assert_eq!(send_event(&app, &paid).await.status(), StatusCode::OK);
+    let status = owner.status(&app).await;
+    assert_eq!(status["plan"], "pro");
+    assert_eq!(status["grace_ends_at"], json!(null), "{status}");
+    assert_eq!(app.account(owner.id).await.unwrap().payment_failed_at, None);
 }
 
 #[sqlx::test]

@@ -48,6 +48,7 @@ pub struct AcceptedInvitation {
         (status = 404, description = "No such invitation", body = ErrorBody),
         (status = 409, description = "The caller is already a member; nothing changed", body = ErrorBody),
         (status = 410, description = "The invitation was accepted, revoked, or has expired", body = ErrorBody),
+        (status = 422, description = "A field is missing or of the wrong type", body = ErrorBody),
         JsonBodyErrors, AuthErrors, RateLimitErrors, ServerErrors,
     )
 )]
