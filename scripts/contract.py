@@ -66,7 +66,7 @@ def schemathesis():
 
 
 class FakeStripe(http.server.BaseHTTPRequestHandler):
-    """The three Stripe calls the app makes, answered in Stripe's JSON shapes, so that
+    """The Stripe calls checkout and the portal make, answered in Stripe's JSON shapes, so that
     checkout and the portal answer as with Stripe instead of 503 billing_not_configured
     (the app's own tests check what it sends; this only has to answer)."""
 
@@ -82,6 +82,9 @@ class FakeStripe(http.server.BaseHTTPRequestHandler):
         # Like Stripe, a new id for every object created.
         object_id = f"{prefix}_{uuid.uuid4().hex}"
         answer = prefix and {"id": object_id, "url": f"https://stripe.test/{object_id}"}
+        # A new checkout expires the session it replaces.
+        if self.path.startswith("/v1/checkout/sessions/") and self.path.endswith("/expire"):
+            answer = {"id": self.path.split("/")[4], "status": "expired"}
         status = 200 if answer else 404
         body = json.dumps(answer or {"error": {"type": "invalid_request_error",
                                                 "message": "Unrecognized request URL"}})

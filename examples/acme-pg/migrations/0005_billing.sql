@@ -7,7 +7,12 @@ create table billing_accounts (
     -- The Idempotency-Key of creating the customer: shared by concurrent checkouts so
     -- Stripe makes one customer; replaced after Stripe answers 5xx, which it replays.
     customer_idempotency_key text,
+    -- The subscription the owner's plan follows; once set, never empty again, which is
+    -- how the app knows the owner had a subscription (and gets no second trial).
     stripe_subscription_id text,
+    -- The Checkout session the app created last and Stripe has not completed: a new
+    -- checkout expires it, so an owner has one open session at most.
+    checkout_session_id text,
     -- The plan of the subscription's price; null when it is none of config/plans.toml.
     plan text,
     -- The subscription's Stripe status; null before the first subscription.
@@ -52,3 +57,11 @@ create table billing_payment_failures (
 );
 
 create index billing_payment_failures_owner on billing_payment_failures (owner_id, created);
+
+-- Subscriptions the app cancelled because the owner already had a live one (two
+-- checkouts both paid): their events are ignored, so they never replace the one kept.
+create table billing_duplicate_subscriptions (
+    subscription_id text primary key,
+    owner_id uuid not null references billing_accounts (owner_id) on delete cascade,
+    cancelled_at timestamptz not null default now()
+);

@@ -5,19 +5,22 @@ use sqlx::FromRow;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::db::Db;
+use crate::db::{self, Db, DbPool};
 
 /// The columns every query of this module reads.
-pub const COLUMNS: &str = "owner_id, stripe_customer_id, stripe_subscription_id, plan, status, \
-     current_period_end, cancel_at_period_end, trial_end, last_event_created, last_event_id, \
-     payment_failed_at";
+pub const COLUMNS: &str = "owner_id, stripe_customer_id, stripe_subscription_id, \
+     checkout_session_id, plan, status, current_period_end, cancel_at_period_end, trial_end, \
+     last_event_created, last_event_id, payment_failed_at";
 
 /// One owner's billing state. An owner without a row has never been billed: free.
 #[derive(Debug, Clone, FromRow)]
 pub struct Account {
     pub owner_id: Uuid,
     pub stripe_customer_id: Option<String>,
+    /// Once set, never empty again: whether the owner ever had a subscription.
     pub stripe_subscription_id: Option<String>,
+    /// The Checkout session created last and not completed yet.
+    pub checkout_session_id: Option<String>,
     /// The plan of the subscription's price, when that price is one of ours.
     pub plan: Option<String>,
     /// The subscription's Stripe status (`active`, `past_due`, …).
@@ -53,6 +56,12 @@ impl Account {
             _ => false,
         };
         entitled.then_some(self.plan.as_deref()).flatten()
+    }
+
+    /// Whether a new subscription may start with a trial: only for an owner that never
+    /// had one, so cancelling and subscribing again is no way to trial forever.
+    pub fn may_trial(&self) -> bool {
+        self.stripe_subscription_id.is_none()
     }
 
     /// While the subscription is past due: when its paid plan ends unless a payment
@@ -132,6 +141,57 @@ pub async fn lock_of_customer(
         .bind(customer_id)
         .fetch_optional(&mut **tx)
         .await
+}
+
+/// Records `session_id` as the owner's open Checkout session; returns the one it
+/// replaces, which the caller expires at Stripe. Concurrent checkouts take turns on the
+/// row, so each session but the last stored is returned to exactly one of them.
+pub async fn replace_checkout_session(
+    db: &DbPool,
+    owner_id: Uuid,
+    session_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = db::begin_write(db).await?;
+    let previous = lock(&mut tx, owner_id).await?.checkout_session_id;
+    sqlx::query("update billing_accounts set checkout_session_id = $2 where owner_id = $1")
+        .bind(owner_id)
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(previous)
+}
+
+/// Whether the app cancelled `subscription_id` as a second live subscription.
+pub async fn is_duplicate<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    subscription_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<String> = sqlx::query_scalar(
+        "select subscription_id from billing_duplicate_subscriptions where subscription_id = $1",
+    )
+    .bind(subscription_id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Records `subscription_id` as a duplicate of the owner's subscription, before it is
+/// cancelled: from then on its events are ignored.
+pub async fn mark_duplicate<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    owner_id: Uuid,
+    subscription_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into billing_duplicate_subscriptions (subscription_id, owner_id) values ($1, $2)
+         on conflict (subscription_id) do nothing",
+    )
+    .bind(subscription_id)
+    .bind(owner_id)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 /// Whose subscription a failed-payment mail is about, as its text says it.
@@ -249,6 +309,7 @@ mod tests {
             owner_id: Uuid::nil(),
             stripe_customer_id: Some("cus_1".to_owned()),
             stripe_subscription_id: Some("sub_1".to_owned()),
+            checkout_session_id: None,
             plan: Some("pro".to_owned()),
             status: Some(status.to_owned()),
             current_period_end: Some(OffsetDateTime::now_utc() + Duration::days(30)),

@@ -5,6 +5,7 @@
 //! The billing owner is an organization: its plan covers every member's work in it.
 
 pub mod account;
+pub mod duplicates;
 pub mod plans;
 mod routes;
 pub mod signature;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     account,
-    stripe::{CheckoutRequest, StripeError},
+    stripe::{CheckoutRequest, Stripe, StripeError},
 };
 use crate::{
     AppState,
@@ -253,21 +253,44 @@ async fn checkout(
             "already subscribed to a paid plan; change plans in the billing portal",
         ));
     }
+    // One trial per owner: none for an owner that had a subscription before.
+    let may_trial = account.as_ref().is_none_or(account::Account::may_trial);
     let customer = customer_of(state, owner_id, description, account).await?;
     let app_url = &state.config.app_url;
-    let url = stripe
+    let session = stripe
         .create_checkout_session(&CheckoutRequest {
             customer: &customer,
             owner_id,
             price_id,
-            trial_days: plan.trial_days,
+            trial_days: plan.trial_days.filter(|_| may_trial),
             success_url: format!("{app_url}/?checkout=success"),
             cancel_url: format!("{app_url}/?checkout=canceled"),
         })
         .await
         .map_err(provider_error)?;
-    tracing::info!(%owner_id, plan = %plan.id, "checkout session created");
-    Ok(RedirectView { url })
+    tracing::info!(%owner_id, plan = %plan.id, session_id = %session.id, "checkout session created");
+    // One open session per owner: the one this replaces can no longer be paid.
+    let replaced = account::replace_checkout_session(&state.db, owner_id, &session.id).await?;
+    if let Some(replaced) = replaced {
+        expire_session(stripe, owner_id, &replaced).await;
+    }
+    Ok(RedirectView { url: session.url })
+}
+
+/// Expires a replaced Checkout session. A failure only leaves it open until Stripe's
+/// own expiry (24 hours); should it be paid, the webhook cancels the second
+/// subscription.
+async fn expire_session(stripe: &Stripe, owner_id: Uuid, session_id: &str) {
+    match stripe.expire_checkout_session(session_id).await {
+        Ok(()) => tracing::info!(%owner_id, %session_id, "replaced checkout session expired"),
+        // Completed or expired already: nothing left to pay.
+        Err(error) if error.is_invalid_request() => {
+            tracing::info!(%owner_id, %session_id, %error, "replaced checkout session was not open");
+        }
+        Err(error) => {
+            tracing::warn!(%owner_id, %session_id, %error, "could not expire a replaced checkout session");
+        }
+    }
 }
 
 async fn portal(

@@ -1,6 +1,8 @@
 //! The few Stripe API calls the app makes: a customer per billing owner, Checkout
-//! sessions and customer-portal sessions. Form-encoded requests, JSON answers, against
-//! `STRIPE_API_BASE` so tests can point it at a local fake.
+//! sessions (and expiring the one a new checkout replaces), customer-portal sessions,
+//! and reading and cancelling a subscription (a second one, paid by mistake).
+//! Form-encoded requests, JSON answers, against `STRIPE_API_BASE` so tests can point it
+//! at a local fake.
 
 use std::time::Duration;
 
@@ -18,6 +20,17 @@ pub enum StripeError {
 }
 
 impl StripeError {
+    /// Whether Stripe said the object does not exist (404).
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Self::Refused { status: 404, .. })
+    }
+
+    /// Whether Stripe refused the request as invalid for the object's state (400), such
+    /// as expiring a session that is no longer open.
+    pub fn is_invalid_request(&self) -> bool {
+        matches!(self, Self::Refused { status: 400, .. })
+    }
+
     /// Whether Stripe stored this answer for the request's idempotency key: it does for
     /// its own 5xx, and replays them. A call that never got an answer may well have
     /// succeeded, and its key is what finds out.
@@ -50,9 +63,21 @@ struct Created {
     id: String,
 }
 
+/// A Checkout session: its id, and where to send the customer.
+#[derive(Debug, Deserialize)]
+pub struct CheckoutSession {
+    pub id: String,
+    pub url: String,
+}
+
 #[derive(Deserialize)]
 struct Session {
     url: String,
+}
+
+#[derive(Deserialize)]
+struct SubscriptionState {
+    status: String,
 }
 
 #[derive(Deserialize)]
@@ -105,11 +130,11 @@ impl Stripe {
         Ok(created.id)
     }
 
-    /// Creates a Checkout session and returns the URL to send the customer to.
+    /// Creates a Checkout session.
     pub async fn create_checkout_session(
         &self,
         request: &CheckoutRequest<'_>,
-    ) -> Result<String, StripeError> {
+    ) -> Result<CheckoutSession, StripeError> {
         let owner = request.owner_id.to_string();
         let mut form = vec![
             ("mode", "subscription".to_owned()),
@@ -125,8 +150,40 @@ impl Stripe {
         if let Some(days) = request.trial_days {
             form.push(("subscription_data[trial_period_days]", days.to_string()));
         }
-        let session: Session = self.post("/v1/checkout/sessions", None, &form).await?;
-        Ok(session.url)
+        self.post("/v1/checkout/sessions", None, &form).await
+    }
+
+    /// Expires an open Checkout session, so it can no longer be paid.
+    pub async fn expire_checkout_session(&self, session_id: &str) -> Result<(), StripeError> {
+        let path = format!("/v1/checkout/sessions/{session_id}/expire");
+        self.post::<serde_json::Value>(&path, None, &[]).await?;
+        Ok(())
+    }
+
+    /// A subscription's status (`active`, `canceled`, …); `None` if Stripe has no such
+    /// subscription.
+    pub async fn subscription_status(
+        &self,
+        subscription_id: &str,
+    ) -> Result<Option<String>, StripeError> {
+        let path = format!("/v1/subscriptions/{subscription_id}");
+        let request = self.http.get(format!("{}{path}", self.api_base));
+        match self.send::<SubscriptionState>(request).await {
+            Ok(subscription) => Ok(Some(subscription.status)),
+            Err(error) if error.is_missing() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Cancels a subscription now. One that is already gone counts as cancelled.
+    pub async fn cancel_subscription(&self, subscription_id: &str) -> Result<(), StripeError> {
+        let path = format!("/v1/subscriptions/{subscription_id}");
+        let request = self.http.delete(format!("{}{path}", self.api_base));
+        match self.send::<serde_json::Value>(request).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_missing() => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     /// Creates a customer-portal session and returns its URL.
@@ -154,12 +211,21 @@ impl Stripe {
         let mut request = self
             .http
             .post(format!("{}{path}", self.api_base))
-            .bearer_auth(self.secret_key.expose_secret())
             .form(form);
         if let Some(key) = idempotency_key {
             request = request.header("Idempotency-Key", key);
         }
-        let response = request.send().await?;
+        self.send(request).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, StripeError> {
+        let response = request
+            .bearer_auth(self.secret_key.expose_secret())
+            .send()
+            .await?;
         let status = response.status();
         if status.is_success() {
             return Ok(response.json().await?);

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::{email_verification, password},
+    billing::duplicates,
     db::Db,
     mail::Mail,
     orgs::invitations,
@@ -43,6 +44,12 @@ pub enum Job {
     /// accepted, revoked or has expired in the meantime. Like the links above, the
     /// token is made when the mail is sent.
     SendInvitation { invitation_id: Uuid },
+    /// The owner has two live subscriptions (two checkouts, both paid): keeps the one
+    /// its plan follows, once Stripe confirms it is live, and cancels the other there.
+    CancelDuplicateSubscription {
+        owner_id: Uuid,
+        subscriptions: [String; 2],
+    },
 }
 
 impl Job {
@@ -66,6 +73,10 @@ impl Job {
             Self::SendInvitation { invitation_id } => {
                 invitations::mail::send_invitation(state, invitation_id).await
             }
+            Self::CancelDuplicateSubscription {
+                owner_id,
+                subscriptions,
+            } => duplicates::cancel(state, owner_id, &subscriptions).await,
         }
     }
 }

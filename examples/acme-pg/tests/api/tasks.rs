@@ -797,7 +797,6 @@ async fn a_reference_deleted_during_a_create_is_422_never_500(db: DbPool) {
 async fn a_removed_member_is_cleared_from_their_tasks_or_leaves_them_to_the_remover(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, parents) = set_up(&app).await;
-    let alice = app.user_id("alice@example.com").await;
     let created = create(&app, &base, &full_body(0, &parents)).await;
     let path = format!("{base}/{}", created["id"].as_str().unwrap());
 

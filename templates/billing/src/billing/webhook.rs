@@ -50,6 +50,7 @@ struct EventData {
 
 #[derive(Debug, Deserialize)]
 struct CheckoutSession {
+    id: String,
     mode: Option<String>,
     client_reference_id: Option<String>,
     customer: Option<String>,
@@ -257,6 +258,15 @@ async fn checkout_completed(
         .execute(&mut **tx)
         .await?;
     }
+    // The session is paid: no later checkout needs to expire it.
+    sqlx::query(
+        "update billing_accounts set checkout_session_id = null
+         where owner_id = $1 and checkout_session_id = $2",
+    )
+    .bind(owner_id)
+    .bind(&session.id)
+    .execute(&mut **tx)
+    .await?;
     tracing::info!(event_id = %event.id, %owner_id, "webhook: checkout completed");
     Ok(())
 }
@@ -272,6 +282,24 @@ async fn subscription_changed(
         tracing::warn!(event_id = %event.id, customer = %subscription.customer, "webhook: subscription of an unknown customer");
         return Ok(());
     };
+    if account::is_duplicate(&mut **tx, &subscription.id).await? {
+        tracing::info!(event_id = %event.id, subscription_id = %subscription.id, "webhook: event of a cancelled duplicate subscription ignored");
+        return Ok(());
+    }
+    // Another live subscription beside the owner's live one: a job keeps one and
+    // cancels the other, after asking Stripe which is live (events may be late).
+    if let Some(current) = account.stripe_subscription_id.as_deref()
+        && current != subscription.id
+        && !account.status.as_deref().is_some_and(is_terminal)
+        && !is_terminal(&subscription.status)
+    {
+        tracing::warn!(event_id = %event.id, owner_id = %account.owner_id, %current, second = %subscription.id, "webhook: a second live subscription");
+        let job = Job::CancelDuplicateSubscription {
+            owner_id: account.owner_id,
+            subscriptions: [current.to_owned(), subscription.id.clone()],
+        };
+        jobs::enqueue(tx, job).await?;
+    }
     // Payment failures and what settles them count even when the rest of the event is
     // too old to apply: events arrive in any order, and the outcome must not depend on it.
     match subscription.status.as_str() {

@@ -1,6 +1,7 @@
 //! Checkout and the customer portal against a fake Stripe: what the app sends, the one
-//! customer per billing owner even under concurrency, refusals that reach neither Stripe
-//! nor the database, and Stripe's failures as 502.
+//! customer and the one open session per billing owner even under concurrency, one
+//! trial per owner, refusals that reach neither Stripe nor the database, and Stripe's
+//! failures as 502.
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -15,6 +16,7 @@ use crate::common::{
     billing::{Owner, PRO_PRICE, TEAM_PRICE, spawn_billing_app, spawn_billing_app_with},
     count_status, send_together, spawn_app,
     stripe::{FAILURE_MESSAGE, SECRET_KEY},
+    webhooks::{Subscription, checkout_completed, now, send_event, stripe_id},
 };
 
 /// The `url` of a 200 answer.
@@ -104,6 +106,77 @@ async fn a_plan_without_a_trial_sends_none(db: DbPool) {
         "{:?}",
         session.form
     );
+}
+
+#[sqlx::test]
+async fn a_trial_is_offered_only_to_an_owner_that_never_subscribed(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let owner = app.new_owner("alice@example.com").await;
+    let trial = |index: usize| {
+        let sessions = app.stripe.requests_to("/v1/checkout/sessions");
+        let days = sessions[index].field("subscription_data[trial_period_days]");
+        days.map(str::to_owned)
+    };
+    url_of(owner.checkout(&app, "pro").await).await;
+    assert_eq!(trial(0).as_deref(), Some("14"));
+
+    // Subscribed with that session's trial, then cancelled: checking out again is no
+    // second trial.
+    let customer = app.customer_of(owner.id).await.unwrap();
+    let subscription = Subscription::new(&customer, PRO_PRICE).with_status("trialing");
+    let events = [
+        checkout_completed(
+            &stripe_id("evt"),
+            now() - 60,
+            &owner.id.to_string(),
+            &customer,
+            &subscription.id,
+        ),
+        subscription.event("created", &stripe_id("evt"), now() - 60),
+        subscription
+            .with_status("canceled")
+            .event("deleted", &stripe_id("evt"), now() - 10),
+    ];
+    for event in &events {
+        assert_eq!(send_event(&app, event).await.status(), StatusCode::OK);
+    }
+    assert_eq!(owner.plan(&app).await, "free");
+    url_of(owner.checkout(&app, "pro").await).await;
+
+    assert_eq!(trial(1), None);
+}
+
+#[sqlx::test]
+async fn a_new_checkout_expires_the_open_session_it_replaces(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let owner = app.new_owner("alice@example.com").await;
+
+    let first = url_of(owner.checkout(&app, "pro").await).await;
+    assert_eq!(app.stripe.open_sessions().len(), 1);
+    let second = url_of(owner.checkout(&app, "team").await).await;
+
+    let open = app.stripe.open_sessions();
+    assert_eq!(open.len(), 1, "{:?}", app.stripe.requests());
+    assert!(second.ends_with(&open[0]), "{second}: {open:?}");
+    let first_id = first.rsplit('/').next().unwrap();
+    let expire = format!("/v1/checkout/sessions/{first_id}/expire");
+    assert_eq!(app.stripe.requests_to(&expire).len(), 1);
+}
+
+#[sqlx::test]
+async fn concurrent_checkouts_leave_one_open_session(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let owner = app.new_owner("alice@example.com").await;
+
+    let checkouts = (0..5).map(|_| owner.checkout_request(&app, "pro"));
+    let responses = send_together(checkouts.collect()).await;
+
+    assert_eq!(count_status(&responses, StatusCode::OK), 5);
+    assert_eq!(app.stripe.requests_to("/v1/checkout/sessions").len(), 5);
+    let open = app.stripe.open_sessions();
+    assert_eq!(open.len(), 1, "{:?}", app.stripe.requests());
+    let stored = app.account(owner.id).await.unwrap().checkout_session_id;
+    assert_eq!(stored.as_deref(), Some(open[0].as_str()));
 }
 
 #[sqlx::test]

@@ -9,7 +9,7 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use acme_pg::db::DbPool;
 
 use crate::common::{
-    billing::{PRO_PRICE, TEAM_PRICE, spawn_billing_app},
+    billing::{BillingApp, PRO_PRICE, TEAM_PRICE, spawn_billing_app},
     webhooks::{
         Subscription, checkout_completed, now, payment_failed, send_event, stripe_id, subscribe,
     },
@@ -464,4 +464,85 @@ async fn a_subscription_of_several_items_has_the_plan_of_its_first_plan_price(db
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(owner.plan(&app).await, "team");
+}
+
+/// Waits until the fake Stripe has cancelled one of `subscriptions`; returns which.
+async fn cancelled_of(app: &BillingApp, subscriptions: [&str; 2]) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let cancelled = subscriptions
+            .into_iter()
+            .find(|id| app.stripe.subscription(id).as_deref() == Some("canceled"));
+        if let Some(id) = cancelled {
+            return id.to_owned();
+        }
+        let requests = app.stripe.requests();
+        assert!(std::time::Instant::now() < deadline, "{requests:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test]
+async fn a_second_live_subscription_is_cancelled_at_stripe_and_its_events_ignored(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let owner = app.new_owner("alice@example.com").await;
+    let first = subscribe(&app, owner.id, PRO_PRICE, "active").await;
+    // A second Checkout session, opened before the first was paid, is paid too.
+    let second = Subscription::new(&first.customer, TEAM_PRICE).with_status("active");
+    app.stripe.set_subscription(&first.id, "active");
+    app.stripe.set_subscription(&second.id, "active");
+    let events = [
+        checkout_completed(
+            &stripe_id("evt"),
+            now() - 20,
+            &owner.id.to_string(),
+            &first.customer,
+            &second.id,
+        ),
+        second.event("created", &stripe_id("evt"), now() - 20),
+    ];
+    for event in &events {
+        assert_eq!(send_event(&app, event).await.status(), StatusCode::OK);
+    }
+
+    // The plan follows the newer subscription; the older one is cancelled at Stripe.
+    let cancelled = cancelled_of(&app, [&first.id, &second.id]).await;
+    assert_eq!(cancelled, first.id);
+    let kept = app.stripe.subscription(&second.id);
+    assert_eq!(kept.as_deref(), Some("active"));
+    let account = app.account(owner.id).await.unwrap();
+    assert_eq!(account.stripe_subscription_id, Some(second.id.clone()));
+    assert_eq!(owner.plan(&app).await, "team");
+
+    // Stripe then tells of the cancellation: it changes nothing.
+    let ended = first.with_status("canceled");
+    let event = ended.event("deleted", &stripe_id("evt"), now() - 5);
+    assert_eq!(send_event(&app, &event).await.status(), StatusCode::OK);
+    assert_eq!(owner.plan(&app).await, "team");
+    let account = app.account(owner.id).await.unwrap();
+    assert_eq!(account.status.as_deref(), Some("active"));
+}
+
+#[sqlx::test]
+async fn nothing_is_cancelled_unless_stripe_says_the_kept_subscription_is_live(db: DbPool) {
+    let app = spawn_billing_app(db).await;
+    let owner = app.new_owner("alice@example.com").await;
+    let first = subscribe(&app, owner.id, PRO_PRICE, "active").await;
+    let second = Subscription::new(&first.customer, TEAM_PRICE).with_status("active");
+    // At Stripe the newer one has ended already (its event is on its way): cancelling
+    // the other would leave the owner with none.
+    app.stripe.set_subscription(&first.id, "active");
+    app.stripe.set_subscription(&second.id, "canceled");
+
+    let event = second.event("created", &stripe_id("evt"), now() - 20);
+    assert_eq!(send_event(&app, &event).await.status(), StatusCode::OK);
+
+    let checked = format!("/v1/subscriptions/{}", second.id);
+    app.stripe.wait_for_requests(&checked, 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let requests = app.stripe.requests();
+    let deletes = requests.iter().filter(|request| request.method == "DELETE");
+    assert_eq!(deletes.count(), 0, "{requests:?}");
+    let first_status = app.stripe.subscription(&first.id);
+    assert_eq!(first_status.as_deref(), Some("active"));
 }

@@ -143,6 +143,7 @@ pub struct Account {
     pub owner_id: Uuid,
     pub stripe_customer_id: Option<String>,
     pub stripe_subscription_id: Option<String>,
+    pub checkout_session_id: Option<String>,
     pub plan: Option<String>,
     pub status: Option<String>,
     pub current_period_end: Option<OffsetDateTime>,
@@ -152,8 +153,9 @@ pub struct Account {
     pub payment_failed_at: Option<OffsetDateTime>,
 }
 
-const ACCOUNT_COLUMNS: &str = "owner_id, stripe_customer_id, stripe_subscription_id, plan, status, \
-     current_period_end, cancel_at_period_end, trial_end, last_event_created, payment_failed_at";
+const ACCOUNT_COLUMNS: &str = "owner_id, stripe_customer_id, stripe_subscription_id, \
+     checkout_session_id, plan, status, current_period_end, cancel_at_period_end, trial_end, \
+     last_event_created, payment_failed_at";
 
 impl TestApp {
     /// Signs up `email` in a client of its own and returns them as a billing owner.

@@ -1,5 +1,7 @@
-//! `FakeStripe`: a local server speaking Stripe's wire format for the three calls the
-//! app makes, so tests can check what the app sends and make Stripe fail on purpose.
+//! `FakeStripe`: a local server speaking Stripe's wire format for the calls the app
+//! makes (customers, Checkout sessions and their expiry, portal sessions, reading and
+//! cancelling a subscription), so tests can check what the app sends and make Stripe
+//! fail on purpose.
 //!
 //! Requests are form-encoded with a bearer secret key; answers are Stripe's JSON
 //! shapes, errors included (`{"error": {"type", "message", "code"}}`). Like Stripe, a
@@ -113,6 +115,11 @@ struct Ledger {
     requests: Vec<StripeRequest>,
     /// Customer ids, in the order they were created.
     customers: Vec<String>,
+    /// Checkout session id -> its status (`open`, `expired`).
+    sessions: HashMap<String, &'static str>,
+    /// Subscription id -> its status, as tests declare them (subscriptions are made by
+    /// Checkout, which the tests play with webhooks).
+    subscriptions: HashMap<String, String>,
     /// Idempotency key -> the request it was first used with and the answer given.
     idempotent: HashMap<String, Answered>,
     failures: Vec<Failure>,
@@ -170,6 +177,49 @@ impl FakeStripe {
         self.ledger().customers.clone()
     }
 
+    /// The Checkout sessions still open, that is, neither expired nor paid.
+    pub fn open_sessions(&self) -> Vec<String> {
+        let ledger = self.ledger();
+        let mut open: Vec<String> = ledger
+            .sessions
+            .iter()
+            .filter(|(_, status)| **status == "open")
+            .map(|(id, _)| id.clone())
+            .collect();
+        open.sort();
+        open
+    }
+
+    /// Declares a subscription Stripe has, with its status.
+    pub fn set_subscription(&self, id: &str, status: &str) {
+        self.ledger()
+            .subscriptions
+            .insert(id.to_owned(), status.to_owned());
+    }
+
+    /// A subscription's status as Stripe has it now.
+    pub fn subscription(&self, id: &str) -> Option<String> {
+        self.ledger().subscriptions.get(id).cloned()
+    }
+
+    /// Waits (the app calls Stripe from background jobs too) until `count` requests to
+    /// `path` arrived, and returns them.
+    pub async fn wait_for_requests(&self, path: &str, count: usize) -> Vec<StripeRequest> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let requests = self.requests_to(path);
+            if requests.len() >= count {
+                return requests;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {count} requests to {path}: {:?}",
+                self.requests()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Answers the next request, whatever its path, with `status` and a Stripe error.
     pub fn fail_next(&self, status: StatusCode) {
         self.ledger().failures.push(Failure { path: None, status });
@@ -224,6 +274,9 @@ impl Ledger {
                 "Invalid API Key provided",
             ));
         }
+        if let Some(id) = request.path.strip_prefix("/v1/subscriptions/") {
+            return self.subscription(&request.method, id);
+        }
         if request.method != "POST" {
             return Err(StripeError::invalid(
                 StatusCode::NOT_FOUND,
@@ -270,6 +323,29 @@ impl Ledger {
             self.idempotent.insert(key.clone(), answered);
         }
         answer
+    }
+
+    /// `GET` reads a declared subscription, `DELETE` cancels it.
+    fn subscription(&mut self, method: &str, id: &str) -> Result<Value, StripeError> {
+        let Some(status) = self.subscriptions.get_mut(id) else {
+            return Err(StripeError::invalid(
+                StatusCode::NOT_FOUND,
+                Some("resource_missing"),
+                format!("No such subscription: '{id}'"),
+            ));
+        };
+        match method {
+            "GET" => {}
+            "DELETE" => *status = "canceled".to_owned(),
+            _ => {
+                return Err(StripeError::invalid(
+                    StatusCode::NOT_FOUND,
+                    None,
+                    "Unrecognized request URL",
+                ));
+            }
+        }
+        Ok(json!({ "id": id, "object": "subscription", "status": status }))
     }
 
     fn new_id(&mut self, prefix: &str) -> String {
@@ -329,6 +405,7 @@ impl Ledger {
                     ));
                 }
                 let id = self.new_id("cs");
+                self.sessions.insert(id.clone(), "open");
                 Ok(json!({
                     "id": id,
                     "object": "checkout.session",
@@ -337,6 +414,27 @@ impl Ledger {
                     "client_reference_id": request.field("client_reference_id"),
                     "url": format!("https://checkout.stripe.test/c/pay/{id}"),
                 }))
+            }
+            path if path.starts_with("/v1/checkout/sessions/") && path.ends_with("/expire") => {
+                let id = &path["/v1/checkout/sessions/".len()..path.len() - "/expire".len()];
+                match self.sessions.get_mut(id) {
+                    Some(status) if *status == "open" => *status = "expired",
+                    Some(_) => {
+                        return Err(StripeError::invalid(
+                            StatusCode::BAD_REQUEST,
+                            None,
+                            "Only Checkout Sessions with a status in [\"open\"] can be expired.",
+                        ));
+                    }
+                    None => {
+                        return Err(StripeError::invalid(
+                            StatusCode::NOT_FOUND,
+                            Some("resource_missing"),
+                            format!("No such checkout.session: '{id}'"),
+                        ));
+                    }
+                }
+                Ok(json!({ "id": id, "object": "checkout.session", "status": "expired" }))
             }
             "/v1/billing_portal/sessions" => {
                 let customer = self.known_customer(request)?;
