@@ -10,7 +10,11 @@ create table api_tokens (
     token_hash text not null unique,
     created_at text not null,
     -- Null until the token is first used.
-    last_used_at text
+    last_used_at text,
+    -- After this the token no longer authenticates; null for a token that never expires.
+    expires_at text,
+    -- A read-only token reads (GET) and changes nothing.
+    read_only integer not null default 0
 ) strict;
 
 create index api_tokens_user_id on api_tokens (user_id);

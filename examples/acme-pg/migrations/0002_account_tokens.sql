@@ -10,7 +10,11 @@ create table api_tokens (
     token_hash text not null unique,
     created_at timestamptz not null,
     -- Null until the token is first used.
-    last_used_at timestamptz
+    last_used_at timestamptz,
+    -- After this the token no longer authenticates; null for a token that never expires.
+    expires_at timestamptz,
+    -- A read-only token reads (GET) and changes nothing.
+    read_only boolean not null default false
 );
 
 create index api_tokens_user_id on api_tokens (user_id);

@@ -6,7 +6,8 @@
 //!   which a field missing or of the wrong type answers too;
 //! - [`QueryErrors`] (400): it reads a query string;
 //! - [`CrossSiteErrors`] (403): it is a POST, PATCH, PUT or DELETE, which
-//!   [`refuse_cross_site`](crate::auth::cross_site::refuse_cross_site) guards;
+//!   [`refuse_cross_site`](crate::auth::cross_site::refuse_cross_site) guards, as does
+//!   an API token's scope ([`Scope`](crate::auth::api_tokens::Scope));
 //! - [`AuthErrors`] (401): it needs a signed-in caller;
 //! - [`RateLimitErrors`] (429): it counts against a rate limit;
 //! - [`ServerErrors`] (500, 503): always, as every handler uses the database.
@@ -41,7 +42,8 @@ const RESPONSES: [(&str, &str, bool); 8] = [
     ),
     (
         "CrossSite",
-        "A browser request from another site or origin, refused (`forbidden`)",
+        "A browser request from another origin, or an API token that may not make it \
+         (read-only, or limited to one organization's routes) (`forbidden`)",
         false,
     ),
     (
@@ -78,7 +80,8 @@ pub struct JsonBodyErrors;
 /// 400: a query string that does not parse.
 pub struct QueryErrors;
 
-/// 403: a cross-site browser request to a POST, PATCH, PUT or DELETE route.
+/// 403: a POST, PATCH, PUT or DELETE from a browser on another origin, or with an API
+/// token whose scope does not allow it.
 pub struct CrossSiteErrors;
 
 /// 401: a route that needs a signed-in caller.

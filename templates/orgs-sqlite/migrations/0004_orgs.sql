@@ -49,3 +49,7 @@ create table invitations (
 -- At most one pending invitation per address and organization.
 create unique index invitations_pending_email on invitations (org_id, email)
 where accepted_at is null and revoked_at is null;
+
+-- An API token limited to one organization reaches that organization's routes only;
+-- null for a token that reaches every organization of its user.
+alter table api_tokens add column org_id blob references organizations (id) on delete cascade;

@@ -1,7 +1,11 @@
 //! API tokens: long-lived secrets for programs, sent as `Authorization: Bearer`.
-//! Shown once at creation; only their SHA-256 is stored.
+//! Shown once at creation; only their SHA-256 is stored. A token may be narrowed when
+//! it is created: an expiry, read-only access ([`Scope`]).
 
-use axum::{extract::State, http::StatusCode};
+use axum::{
+    extract::State,
+    http::{Method, StatusCode},
+};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use time::OffsetDateTime;
@@ -33,6 +37,31 @@ pub struct CreateTokenRequest {
     /// What the token is for, such as "CI deploys": 1 to 100 characters once trimmed.
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
+    /// When the token stops working, in the future; without it the token never expires.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Reads only: any request but GET is refused (403).
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// What an API token may reach; a session reaches everything its user may.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, FromRow)]
+pub struct Scope {
+    /// Reads only: any request but GET is refused.
+    pub read_only: bool,
+}
+
+impl Scope {
+    /// 403 when the scope does not let `method` through. Checked for every request that
+    /// needs a caller, before its handler runs.
+    pub fn check(&self, method: &Method) -> Result<(), AppError> {
+        let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if self.read_only && !reads {
+            return Err(AppError::Forbidden("this API token is read-only"));
+        }
+        Ok(())
+    }
 }
 
 /// A token just created: the only time its secret is shown.
@@ -45,6 +74,10 @@ pub struct CreatedToken {
     pub token: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(flatten)]
+    pub scope: Scope,
 }
 
 /// A token as listed: no secret, only its first characters.
@@ -59,6 +92,12 @@ pub struct TokenView {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
+    /// When it stops working; null if never.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub scope: Scope,
 }
 
 /// Creates an API token for the caller. Only a signed-in session can: a token that
@@ -89,12 +128,19 @@ pub async fn create_token(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::invalid("name", "must be 1 to 100 characters"));
     }
+    let created_at = OffsetDateTime::now_utc();
+    if request.expires_at.is_some_and(|at| at <= created_at) {
+        return Err(AppError::invalid("expires_at", "must be in the future"));
+    }
+    let scope = Scope {
+        read_only: request.read_only,
+    };
     let token = format!("{TOKEN_PREFIX}{}", new_token());
     let id = Uuid::now_v7();
-    let created_at = OffsetDateTime::now_utc();
     sqlx::query(
-        "insert into api_tokens (id, user_id, name, prefix, token_hash, created_at)
-         values ($1, $2, $3, $4, $5, $6)",
+        "insert into api_tokens
+             (id, user_id, name, prefix, token_hash, created_at, expires_at, read_only)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
     .bind(current.user.id)
@@ -102,14 +148,18 @@ pub async fn create_token(
     .bind(&token[..DISPLAYED_CHARS])
     .bind(hash_token(&token))
     .bind(created_at)
+    .bind(request.expires_at)
+    .bind(scope.read_only)
     .execute(&state.db)
     .await?;
-    tracing::info!(user_id = %current.user.id, token_id = %id, "API token created");
+    tracing::info!(user_id = %current.user.id, token_id = %id, ?scope, "API token created");
     let created = CreatedToken {
         id,
         name: name.to_owned(),
         token,
         created_at,
+        expires_at: request.expires_at,
+        scope,
     };
     Ok((StatusCode::CREATED, AppJson(created)))
 }
@@ -143,8 +193,8 @@ pub async fn list_tokens(
     current: CurrentUser,
 ) -> Result<AppJson<Vec<TokenView>>, AppError> {
     let tokens = sqlx::query_as(
-        "select id, name, prefix, created_at, last_used_at from api_tokens
-         where user_id = $1 order by id desc",
+        "select id, name, prefix, created_at, last_used_at, expires_at, read_only
+         from api_tokens where user_id = $1 order by id desc",
     )
     .bind(current.user.id)
     .fetch_all(&state.db)
@@ -188,24 +238,28 @@ struct TokenWithUser {
     token_id: Uuid,
     last_used_at: Option<OffsetDateTime>,
     #[sqlx(flatten)]
+    scope: Scope,
+    #[sqlx(flatten)]
     user: User,
 }
 
-/// The user behind an API token, if the token exists; its `last_used_at` moves on.
+/// The user behind an API token, if the token exists and has not expired; its
+/// `last_used_at` moves on.
 pub async fn authenticate(db: &DbPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let now = OffsetDateTime::now_utc();
     let found: Option<TokenWithUser> = sqlx::query_as(
-        "select t.id as token_id, t.last_used_at,
+        "select t.id as token_id, t.last_used_at, t.read_only,
                 u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.created_at
          from api_tokens t join users u on u.id = t.user_id
-         where t.token_hash = $1",
+         where t.token_hash = $1 and (t.expires_at is null or t.expires_at > $2)",
     )
     .bind(hash_token(token))
+    .bind(now)
     .fetch_optional(db)
     .await?;
     let Some(found) = found else {
         return Ok(None);
     };
-    let now = OffsetDateTime::now_utc();
     if found
         .last_used_at
         .is_none_or(|at| now - at > TOUCH_INTERVAL)
@@ -219,5 +273,6 @@ pub async fn authenticate(db: &DbPool, token: &str) -> Result<Option<CurrentUser
     Ok(Some(CurrentUser {
         user: found.user,
         credential: Credential::ApiToken(found.token_id),
+        scope: found.scope,
     }))
 }

@@ -1,6 +1,6 @@
 //! API tokens: created, listed, used as `Authorization: Bearer`, revoked.
 
-use reqwest::{StatusCode, header};
+use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -269,4 +269,88 @@ async fn a_password_reset_revokes_every_token_and_a_change_keeps_them(db: DbPool
     assert_eq!(app.count("api_tokens").await, 0);
     let refused = me_with_token().await.unwrap();
     assert_error(refused, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+}
+
+/// Creates a token for the signed-in user with the given narrowing; returns the body.
+async fn narrowed_token(app: &TestApp, narrowing: Value) -> Value {
+    let mut body = json!({ "name": "narrow" });
+    body.as_object_mut()
+        .unwrap()
+        .extend(narrowing.as_object().unwrap().clone());
+    let response = app.post("/auth/tokens", &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+/// `method path` sent with `token` and no cookie.
+async fn send(app: &TestApp, token: &str, method: Method, path: &str) -> reqwest::Response {
+    let request = app.another_client().request(method, app.url(path));
+    request.bearer_auth(token).send().await.unwrap()
+}
+
+#[sqlx::test]
+async fn a_token_with_an_expiry_works_until_then_and_is_listed_with_it(db: DbPool) {
+    let app = spawn_app(db).await;
+    app.signup("alice@example.com").await;
+    let expires_at = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let expires_at = expires_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let created = narrowed_token(&app, json!({ "expires_at": expires_at })).await;
+    let token = created["token"].as_str().unwrap();
+
+    let me = send(&app, token, Method::GET, "/auth/me").await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let list: Vec<Value> = app.get("/auth/tokens").await.json().await.unwrap();
+    assert!(list[0]["expires_at"].is_string(), "{list:?}");
+
+    // The hour passes.
+    let past = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    sqlx::query("update api_tokens set expires_at = $1")
+        .bind(past)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let me = send(&app, token, Method::GET, "/auth/me").await;
+    assert_error(me, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+}
+
+#[sqlx::test]
+async fn a_token_cannot_be_made_already_expired(db: DbPool) {
+    let app = spawn_app(db).await;
+    app.signup("alice@example.com").await;
+
+    let body = json!({ "name": "late", "expires_at": "2020-01-01T00:00:00Z" });
+    let response = app.post("/auth/tokens", &body).await;
+
+    let error = assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(error["error"]["fields"]["expires_at"].is_array(), "{error}");
+    assert_eq!(app.count("api_tokens").await, 0);
+}
+
+#[sqlx::test]
+async fn a_read_only_token_reads_and_changes_nothing(db: DbPool) {
+    let app = spawn_app(db).await;
+    app.signup("alice@example.com").await;
+    let created = narrowed_token(&app, json!({ "read_only": true })).await;
+    let token = created["token"].as_str().unwrap();
+    assert_eq!(created["read_only"], true);
+
+    for path in ["/auth/me", "/auth/sessions", "/auth/tokens"] {
+        let read = send(&app, token, Method::GET, path).await;
+        assert_eq!(read.status(), StatusCode::OK, "{path}");
+    }
+    let own = format!("/auth/tokens/{}", created["id"].as_str().unwrap());
+    let revoke = send(&app, token, Method::DELETE, &own).await;
+    assert_error(revoke, StatusCode::FORBIDDEN, "forbidden").await;
+    let resend = send(&app, token, Method::POST, "/auth/verify-email/resend").await;
+    assert_error(resend, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("api_tokens").await, 1);
+    // The sign-up's verification mail, and no other.
+    assert_eq!(app.count("jobs").await, 1);
 }

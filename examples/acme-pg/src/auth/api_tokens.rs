@@ -1,7 +1,11 @@
 //! API tokens: long-lived secrets for programs, sent as `Authorization: Bearer`.
-//! Shown once at creation; only their SHA-256 is stored.
+//! Shown once at creation; only their SHA-256 is stored. A token may be narrowed when
+//! it is created: an expiry, read-only access, a single organization ([`Scope`]).
 
-use axum::{extract::State, http::StatusCode};
+use axum::{
+    extract::State,
+    http::{Method, StatusCode},
+};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use time::OffsetDateTime;
@@ -33,6 +37,56 @@ pub struct CreateTokenRequest {
     /// What the token is for, such as "CI deploys": 1 to 100 characters once trimmed.
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
+    /// When the token stops working, in the future; without it the token never expires.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Reads only: any request but GET is refused (403).
+    #[serde(default)]
+    pub read_only: bool,
+    /// The one organization (of the caller's) the token reaches: another organization's
+    /// routes answer 404, and routes outside organizations only read (403 otherwise).
+    #[serde(default)]
+    pub org_id: Option<Uuid>,
+}
+
+/// What an API token may reach; a session reaches everything its user may.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, FromRow)]
+pub struct Scope {
+    /// Reads only: any request but GET is refused.
+    pub read_only: bool,
+    /// The one organization the token reaches; null for every organization of its user.
+    pub org_id: Option<Uuid>,
+}
+
+impl Scope {
+    /// 403 when the scope does not let `method` through, 404 for `path` under another
+    /// organization than the token's (as if it did not exist). Checked for every request
+    /// that needs a caller, before its handler runs.
+    pub fn check(&self, method: &Method, path: &str) -> Result<(), AppError> {
+        let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if self.read_only && !reads {
+            return Err(AppError::Forbidden("this API token is read-only"));
+        }
+        if let Some(org_id) = self.org_id {
+            match route_org(path) {
+                Some(route_org) if route_org != org_id => return Err(AppError::NotFound),
+                Some(_) => {}
+                None if !reads => {
+                    return Err(AppError::Forbidden(
+                        "this API token is limited to one organization's routes",
+                    ));
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The organization a route is under (`/orgs/{org_id}/…`), if any.
+fn route_org(path: &str) -> Option<Uuid> {
+    let rest = path.strip_prefix("/orgs/")?;
+    rest.split('/').next()?.parse().ok()
 }
 
 /// A token just created: the only time its secret is shown.
@@ -45,6 +99,10 @@ pub struct CreatedToken {
     pub token: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(flatten)]
+    pub scope: Scope,
 }
 
 /// A token as listed: no secret, only its first characters.
@@ -59,6 +117,12 @@ pub struct TokenView {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
+    /// When it stops working; null if never.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub scope: Scope,
 }
 
 /// Creates an API token for the caller. Only a signed-in session can: a token that
@@ -89,12 +153,28 @@ pub async fn create_token(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::invalid("name", "must be 1 to 100 characters"));
     }
+    let created_at = OffsetDateTime::now_utc();
+    if request.expires_at.is_some_and(|at| at <= created_at) {
+        return Err(AppError::invalid("expires_at", "must be in the future"));
+    }
+    let scope = Scope {
+        read_only: request.read_only,
+        org_id: request.org_id,
+    };
+    if let Some(org_id) = scope.org_id
+        && !is_member(&state.db, org_id, current.user.id).await?
+    {
+        return Err(AppError::invalid(
+            "org_id",
+            "must be the id of an organization you belong to",
+        ));
+    }
     let token = format!("{TOKEN_PREFIX}{}", new_token());
     let id = Uuid::now_v7();
-    let created_at = OffsetDateTime::now_utc();
     sqlx::query(
-        "insert into api_tokens (id, user_id, name, prefix, token_hash, created_at)
-         values ($1, $2, $3, $4, $5, $6)",
+        "insert into api_tokens
+             (id, user_id, name, prefix, token_hash, created_at, expires_at, read_only, org_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(id)
     .bind(current.user.id)
@@ -102,16 +182,32 @@ pub async fn create_token(
     .bind(&token[..DISPLAYED_CHARS])
     .bind(hash_token(&token))
     .bind(created_at)
+    .bind(request.expires_at)
+    .bind(scope.read_only)
+    .bind(scope.org_id)
     .execute(&state.db)
     .await?;
-    tracing::info!(user_id = %current.user.id, token_id = %id, "API token created");
+    tracing::info!(user_id = %current.user.id, token_id = %id, ?scope, "API token created");
     let created = CreatedToken {
         id,
         name: name.to_owned(),
         token,
         created_at,
+        expires_at: request.expires_at,
+        scope,
     };
     Ok((StatusCode::CREATED, AppJson(created)))
+}
+
+/// Whether `user_id` belongs to `org_id`.
+async fn is_member(db: &DbPool, org_id: Uuid, user_id: Uuid) -> Result<bool, sqlx::Error> {
+    let found: Option<Uuid> =
+        sqlx::query_scalar("select user_id from memberships where org_id = $1 and user_id = $2")
+            .bind(org_id)
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(found.is_some())
 }
 
 /// Deletes every API token of a user: after a password reset, which assumes the
@@ -143,8 +239,8 @@ pub async fn list_tokens(
     current: CurrentUser,
 ) -> Result<AppJson<Vec<TokenView>>, AppError> {
     let tokens = sqlx::query_as(
-        "select id, name, prefix, created_at, last_used_at from api_tokens
-         where user_id = $1 order by id desc",
+        "select id, name, prefix, created_at, last_used_at, expires_at, read_only, org_id
+         from api_tokens where user_id = $1 order by id desc",
     )
     .bind(current.user.id)
     .fetch_all(&state.db)
@@ -188,24 +284,28 @@ struct TokenWithUser {
     token_id: Uuid,
     last_used_at: Option<OffsetDateTime>,
     #[sqlx(flatten)]
+    scope: Scope,
+    #[sqlx(flatten)]
     user: User,
 }
 
-/// The user behind an API token, if the token exists; its `last_used_at` moves on.
+/// The user behind an API token, if the token exists and has not expired; its
+/// `last_used_at` moves on.
 pub async fn authenticate(db: &DbPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let now = OffsetDateTime::now_utc();
     let found: Option<TokenWithUser> = sqlx::query_as(
-        "select t.id as token_id, t.last_used_at,
+        "select t.id as token_id, t.last_used_at, t.read_only, t.org_id,
                 u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.created_at
          from api_tokens t join users u on u.id = t.user_id
-         where t.token_hash = $1",
+         where t.token_hash = $1 and (t.expires_at is null or t.expires_at > $2)",
     )
     .bind(hash_token(token))
+    .bind(now)
     .fetch_optional(db)
     .await?;
     let Some(found) = found else {
         return Ok(None);
     };
-    let now = OffsetDateTime::now_utc();
     if found
         .last_used_at
         .is_none_or(|at| now - at > TOUCH_INTERVAL)
@@ -219,5 +319,6 @@ pub async fn authenticate(db: &DbPool, token: &str) -> Result<Option<CurrentUser
     Ok(Some(CurrentUser {
         user: found.user,
         credential: Credential::ApiToken(found.token_id),
+        scope: found.scope,
     }))
 }

@@ -1,5 +1,6 @@
 //! `CurrentUser`: the extractor that makes a route require a signed-in caller, by
-//! session cookie or by `Authorization: Bearer <api token>`.
+//! session cookie or by `Authorization: Bearer <api token>`. It also holds an API token
+//! to its scope ([`Scope::check`]), so every route that needs a caller keeps it.
 
 use axum::{
     extract::FromRequestParts,
@@ -7,7 +8,11 @@ use axum::{
 };
 use uuid::Uuid;
 
-use super::{api_tokens, session, user::User};
+use super::{
+    api_tokens::{self, Scope},
+    session,
+    user::User,
+};
 use crate::{AppState, error::AppError};
 
 /// The signed-in caller. A handler that takes it answers 401 to anyone else.
@@ -16,6 +21,8 @@ pub struct CurrentUser {
     pub user: User,
     /// What authenticated this request.
     pub credential: Credential,
+    /// What the credential may reach: everything for a session, maybe less for a token.
+    pub scope: Scope,
 }
 
 /// A session (a browser) or an API token (a program).
@@ -49,7 +56,9 @@ impl FromRequestParts<AppState> for CurrentUser {
                 session::authenticate(&state.db, &state.config, token).await?
             }
         };
-        found.ok_or(AppError::Unauthenticated)
+        let current = found.ok_or(AppError::Unauthenticated)?;
+        current.scope.check(&parts.method, parts.uri.path())?;
+        Ok(current)
     }
 }
 

@@ -192,7 +192,7 @@ pub async fn create_organization(
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's organizations, oldest first", body = Vec<OrganizationView>),
+        (status = 200, description = "The caller's organizations, oldest first (with an API token limited to one organization, that one)", body = Vec<OrganizationView>),
         AuthErrors, ServerErrors,
     )
 )]
@@ -200,12 +200,14 @@ pub async fn list_organizations(
     State(state): State<AppState>,
     caller: CurrentUser,
 ) -> Result<AppJson<Vec<OrganizationView>>, AppError> {
+    // A token limited to one organization sees that one only.
     let organizations = sqlx::query_as(
         "select o.id, o.name, o.slug, m.role, o.created_at
          from organizations o join memberships m on m.org_id = o.id
-         where m.user_id = $1 order by o.id",
+         where m.user_id = $1 and ($2 is null or o.id = $2) order by o.id",
     )
     .bind(caller.user.id)
+    .bind(caller.scope.org_id)
     .fetch_all(&state.db)
     .await?;
     Ok(AppJson(organizations))

@@ -1,7 +1,7 @@
 //! Organizations: the personal one from sign-up, creation, listing, reading, renaming,
 //! and deletion with everything the organization owned.
 
-use reqwest::StatusCode;
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -326,4 +326,100 @@ async fn invitations_of(app: &TestApp, org_id: Uuid) -> i64 {
         .fetch_one(&app.db)
         .await
         .unwrap()
+}
+
+/// A token for the signed-in user, narrowed by `narrowing`; returns its secret.
+async fn token_for(app: &TestApp, narrowing: Value) -> String {
+    let mut body = json!({ "name": "narrow" });
+    body.as_object_mut()
+        .unwrap()
+        .extend(narrowing.as_object().unwrap().clone());
+    let response = app.post("/auth/tokens", &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    created["token"].as_str().unwrap().to_owned()
+}
+
+/// The organization's name, read with the session.
+async fn name_of(app: &TestApp, org_id: Uuid) -> Value {
+    let response = app.get(&format!("/orgs/{org_id}")).await;
+    let org: Value = response.json().await.unwrap();
+    org["name"].clone()
+}
+
+/// `method path` with `token`, no cookie, and a body that renames.
+async fn send(app: &TestApp, token: &str, method: Method, path: &str) -> Response {
+    let request = app.another_client().request(method, app.url(path));
+    let body = json!({ "name": "Renamed" });
+    request.bearer_auth(token).json(&body).send().await.unwrap()
+}
+
+#[sqlx::test]
+async fn a_token_limited_to_one_organization_reaches_no_other(db: DbPool) {
+    let app = spawn_app(db).await;
+    let (_, own) = app.signup_with_org("alice@example.com").await;
+    let other = app.post("/orgs", &json!({ "name": "Other" })).await;
+    let other: Value = other.json().await.unwrap();
+    let other: Uuid = other["id"].as_str().unwrap().parse().unwrap();
+    let token = token_for(&app, json!({ "org_id": own })).await;
+    let (own_path, other_path) = (format!("/orgs/{own}"), format!("/orgs/{other}"));
+
+    let read = send(&app, &token, Method::GET, &own_path).await;
+    assert_eq!(read.status(), StatusCode::OK);
+    for method in [Method::GET, Method::PATCH, Method::DELETE] {
+        let response = send(&app, &token, method, &other_path).await;
+        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    assert_eq!(name_of(&app, other).await, "Other");
+    let listed = send(&app, &token, Method::GET, "/orgs").await;
+    let listed: Vec<Value> = listed.json().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], json!(own));
+    // Outside organizations it only reads: no new organization.
+    let created = send(&app, &token, Method::POST, "/orgs").await;
+    assert_error(created, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("organizations").await, 2);
+    let renamed = send(&app, &token, Method::PATCH, &own_path).await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn a_token_cannot_be_limited_to_an_organization_of_someone_else(db: DbPool) {
+    let app = spawn_app(db).await;
+    let bob = app.another_client();
+    app.signup_as(&bob, "bob@example.com").await;
+    let bobs = app.personal_org(app.user_id("bob@example.com").await).await;
+    app.signup_with_org("alice@example.com").await;
+
+    let body = json!({ "name": "sneaky", "org_id": bobs });
+    let response = app.post("/auth/tokens", &body).await;
+
+    let error = assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(error["error"]["fields"]["org_id"].is_array(), "{error}");
+    assert_eq!(app.count("api_tokens").await, 0);
+}
+
+#[sqlx::test]
+async fn a_read_only_token_cannot_change_an_organization(db: DbPool) {
+    let app = spawn_app(db).await;
+    let (_, org_id) = app.signup_with_org("alice@example.com").await;
+    let before = name_of(&app, org_id).await;
+    let token = token_for(&app, json!({ "read_only": true, "org_id": org_id })).await;
+
+    let renamed = app
+        .another_client()
+        .patch(app.url(&format!("/orgs/{org_id}")))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "Renamed" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_error(renamed, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(name_of(&app, org_id).await, before);
 }

@@ -224,6 +224,39 @@ async fn invalid_values_are_422_and_change_nothing(db: DbPool) {
 }
 
 #[sqlx::test]
+async fn a_read_only_token_lists_projects_and_creates_none(db: DbPool) {
+    let app = spawn_app(db).await;
+    let (_, base, ()) = set_up(&app).await;
+    let response = app
+        .post(
+            "/auth/tokens",
+            &json!({ "name": "reader", "read_only": true }),
+        )
+        .await;
+    let created: Value = response.json().await.unwrap();
+    let token = created["token"].as_str().unwrap();
+    let program = app.another_client();
+
+    let listed = program
+        .get(app.url(&base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    let body = full_body(0);
+    let refused = program
+        .post(app.url(&base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.count("projects").await, 0);
+}
+
+#[sqlx::test]
 async fn every_route_needs_a_signed_in_user(db: DbPool) {
     let app = spawn_app(db).await;
     let base = collection(Uuid::now_v7());

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
+    api_tokens::Scope,
     extract::{Credential, CurrentUser},
     user::User,
 };
@@ -130,6 +131,7 @@ pub async fn authenticate(
     Ok(Some(CurrentUser {
         user: found.user,
         credential: Credential::Session(found.session_id),
+        scope: Scope::default(),
     }))
 }
 
