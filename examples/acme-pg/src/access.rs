@@ -193,14 +193,20 @@ impl FromRequestParts<AppState> for Actor {
 
 /// The route's `{org_id}`; one that is not a UUID names nothing, so it is a 404.
 async fn org_id_of(parts: &mut Parts, state: &AppState) -> Result<Uuid, AppError> {
-    let params = RawPathParams::from_request_parts(parts, state)
-        .await
-        .map_err(|_| AppError::NotFound)?;
+    route_org_id(parts, state).await?.ok_or(AppError::NotFound)
+}
+
+/// The route's `{org_id}` as axum decoded it, if the route has one: the organization
+/// the request acts on. One that is not a UUID names nothing, so it is a 404.
+pub async fn route_org_id(parts: &mut Parts, state: &AppState) -> Result<Option<Uuid>, AppError> {
+    let Ok(params) = RawPathParams::from_request_parts(parts, state).await else {
+        return Ok(None);
+    };
     params
         .iter()
         .find(|(name, _)| *name == "org_id")
-        .and_then(|(_, value)| Uuid::parse_str(value).ok())
-        .ok_or(AppError::NotFound)
+        .map(|(_, value)| Uuid::parse_str(value).map_err(|_| AppError::NotFound))
+        .transpose()
 }
 
 /// 401 and 404: what resolving the [`Actor`] of a route can answer.

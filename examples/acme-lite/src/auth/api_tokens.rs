@@ -129,7 +129,11 @@ pub async fn create_token(
         return Err(AppError::invalid("name", "must be 1 to 100 characters"));
     }
     let created_at = OffsetDateTime::now_utc();
-    if request.expires_at.is_some_and(|at| at <= created_at) {
+    // Stored in UTC, as every other time is.
+    let expires_at = request
+        .expires_at
+        .map(|at| at.to_offset(time::UtcOffset::UTC));
+    if expires_at.is_some_and(|at| at <= created_at) {
         return Err(AppError::invalid("expires_at", "must be in the future"));
     }
     let scope = Scope {
@@ -148,7 +152,7 @@ pub async fn create_token(
     .bind(&token[..DISPLAYED_CHARS])
     .bind(hash_token(&token))
     .bind(created_at)
-    .bind(request.expires_at)
+    .bind(expires_at)
     .bind(scope.read_only)
     .execute(&state.db)
     .await?;
@@ -158,7 +162,7 @@ pub async fn create_token(
         name: name.to_owned(),
         token,
         created_at,
-        expires_at: request.expires_at,
+        expires_at,
         scope,
     };
     Ok((StatusCode::CREATED, AppJson(created)))
@@ -237,6 +241,7 @@ pub async fn revoke_token(
 struct TokenWithUser {
     token_id: Uuid,
     last_used_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
     #[sqlx(flatten)]
     scope: Scope,
     #[sqlx(flatten)]
@@ -248,16 +253,16 @@ struct TokenWithUser {
 pub async fn authenticate(db: &DbPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
     let now = OffsetDateTime::now_utc();
     let found: Option<TokenWithUser> = sqlx::query_as(
-        "select t.id as token_id, t.last_used_at, t.read_only,
+        "select t.id as token_id, t.last_used_at, t.expires_at, t.read_only,
                 u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.created_at
          from api_tokens t join users u on u.id = t.user_id
-         where t.token_hash = $1 and (t.expires_at is null or t.expires_at > $2)",
+         where t.token_hash = $1",
     )
     .bind(hash_token(token))
-    .bind(now)
     .fetch_optional(db)
     .await?;
-    let Some(found) = found else {
+    // Compared here, not in SQL: SQLite would compare the stored text.
+    let Some(found) = found.filter(|found| found.expires_at.is_none_or(|at| now < at)) else {
         return Ok(None);
     };
     if found

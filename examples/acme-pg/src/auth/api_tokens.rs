@@ -59,16 +59,16 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// 403 when the scope does not let `method` through, 404 for `path` under another
-    /// organization than the token's (as if it did not exist). Checked for every request
-    /// that needs a caller, before its handler runs.
-    pub fn check(&self, method: &Method, path: &str) -> Result<(), AppError> {
+    /// 403 when the scope does not let `method` through, 404 for a route of another
+    /// organization than the token's (`route_org`, as if it did not exist). Checked for
+    /// every request that needs a caller, before its handler runs.
+    pub fn check(&self, method: &Method, route_org: Option<Uuid>) -> Result<(), AppError> {
         let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
         if self.read_only && !reads {
             return Err(AppError::Forbidden("this API token is read-only"));
         }
         if let Some(org_id) = self.org_id {
-            match route_org(path) {
+            match route_org {
                 Some(route_org) if route_org != org_id => return Err(AppError::NotFound),
                 Some(_) => {}
                 None if !reads => {
@@ -81,12 +81,6 @@ impl Scope {
         }
         Ok(())
     }
-}
-
-/// The organization a route is under (`/orgs/{org_id}/…`), if any.
-fn route_org(path: &str) -> Option<Uuid> {
-    let rest = path.strip_prefix("/orgs/")?;
-    rest.split('/').next()?.parse().ok()
 }
 
 /// A token just created: the only time its secret is shown.
@@ -154,7 +148,11 @@ pub async fn create_token(
         return Err(AppError::invalid("name", "must be 1 to 100 characters"));
     }
     let created_at = OffsetDateTime::now_utc();
-    if request.expires_at.is_some_and(|at| at <= created_at) {
+    // Stored in UTC, as every other time is.
+    let expires_at = request
+        .expires_at
+        .map(|at| at.to_offset(time::UtcOffset::UTC));
+    if expires_at.is_some_and(|at| at <= created_at) {
         return Err(AppError::invalid("expires_at", "must be in the future"));
     }
     let scope = Scope {
@@ -182,7 +180,7 @@ pub async fn create_token(
     .bind(&token[..DISPLAYED_CHARS])
     .bind(hash_token(&token))
     .bind(created_at)
-    .bind(request.expires_at)
+    .bind(expires_at)
     .bind(scope.read_only)
     .bind(scope.org_id)
     .execute(&state.db)
@@ -193,7 +191,7 @@ pub async fn create_token(
         name: name.to_owned(),
         token,
         created_at,
-        expires_at: request.expires_at,
+        expires_at,
         scope,
     };
     Ok((StatusCode::CREATED, AppJson(created)))
@@ -283,6 +281,7 @@ pub async fn revoke_token(
 struct TokenWithUser {
     token_id: Uuid,
     last_used_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
     #[sqlx(flatten)]
     scope: Scope,
     #[sqlx(flatten)]
@@ -294,16 +293,16 @@ struct TokenWithUser {
 pub async fn authenticate(db: &DbPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
     let now = OffsetDateTime::now_utc();
     let found: Option<TokenWithUser> = sqlx::query_as(
-        "select t.id as token_id, t.last_used_at, t.read_only, t.org_id,
+        "select t.id as token_id, t.last_used_at, t.expires_at, t.read_only, t.org_id,
                 u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.created_at
          from api_tokens t join users u on u.id = t.user_id
-         where t.token_hash = $1 and (t.expires_at is null or t.expires_at > $2)",
+         where t.token_hash = $1",
     )
     .bind(hash_token(token))
-    .bind(now)
     .fetch_optional(db)
     .await?;
-    let Some(found) = found else {
+    // Compared here, not in SQL: SQLite would compare the stored text.
+    let Some(found) = found.filter(|found| found.expires_at.is_none_or(|at| now < at)) else {
         return Ok(None);
     };
     if found

@@ -57,7 +57,8 @@ impl FromRequestParts<AppState> for CurrentUser {
             }
         };
         let current = found.ok_or(AppError::Unauthenticated)?;
-        current.scope.check(&parts.method, parts.uri.path())?;
+        let route_org = crate::access::route_org_id(parts, state).await?;
+        current.scope.check(&parts.method, route_org)?;
         Ok(current)
     }
 }

@@ -314,7 +314,11 @@ async fn me(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<AppJson<MeEnvelope>, AppError> {
-    let memberships = orgs::organizations::memberships_of(&state.db, current.user.id).await?;
+    let mut memberships = orgs::organizations::memberships_of(&state.db, current.user.id).await?;
+    // A token limited to one organization sees that one only.
+    if let Some(org_id) = current.scope.org_id {
+        memberships.retain(|membership| membership.org_id == org_id);
+    }
     Ok(AppJson(MeEnvelope {
         user: current.user.into(),
         memberships,

@@ -218,10 +218,16 @@ async fn update_comment(
     tenant.require(Permission::CommentsUpdate)?;
     let changes = CommentChanges::validate(input, false)?;
     let mut tx = db::begin_write(&state.db).await?;
+    // A row that is not the tenant's is 404 whatever the body names. Then the checks,
+    // before the row is locked: a member check holds the membership, and a removal
+    // takes the membership before the rows it releases, so both lock in one order.
+    if find(&tenant, &mut *tx, id).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    changes.check_references(&tenant, &mut tx).await?;
     let mut comment = find_for_update(&tenant, &mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    changes.check_references(&tenant, &mut tx).await?;
     changes.apply(&mut comment);
     let comment = update(&tenant, &mut tx, &comment).await?;
     tx.commit().await?;

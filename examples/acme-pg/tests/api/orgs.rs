@@ -375,6 +375,13 @@ async fn a_token_limited_to_one_organization_reaches_no_other(db: DbPool) {
     let listed: Vec<Value> = listed.json().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["id"], json!(own));
+    let me = send(&app, &token, Method::GET, "/auth/me").await;
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["memberships"].as_array().unwrap().len(), 1, "{me}");
+    // Another organization's id spelled with escapes is still that organization.
+    let escaped = format!("/orgs/{}/members", other.to_string().replace('-', "%2D"));
+    let members = send(&app, &token, Method::GET, &escaped).await;
+    assert_error(members, StatusCode::NOT_FOUND, "not_found").await;
     // Outside organizations it only reads: no new organization.
     let created = send(&app, &token, Method::POST, "/orgs").await;
     assert_error(created, StatusCode::FORBIDDEN, "forbidden").await;

@@ -843,33 +843,54 @@ async fn a_removed_member_is_cleared_from_their_tasks_or_leaves_them_to_the_remo
 }
 
 #[sqlx::test]
-async fn a_task_assigned_while_the_member_is_removed_never_names_a_non_member(db: DbPool) {
+async fn a_task_written_while_the_member_is_removed_never_names_a_non_member(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, parents) = set_up(&app).await;
+    let remove = |member: &str| {
+        app.client
+            .delete(app.url(&format!("/orgs/{org_id}/members/{member}")))
+    };
 
     for n in 0..10 {
-        let member = new_member(&app, org_id).await;
-        let mut body = full_body(n, &parents);
-        body["assignee_id"] = json!(member);
+        // One member is named by a create, another by an update, each raced by their removal.
+        let (creating, updating) = (
+            new_member(&app, org_id).await,
+            new_member(&app, org_id).await,
+        );
+        let mut create_body = full_body(2 * n, &parents);
+        let mut update_body = full_body(2 * n + 1, &parents);
+        create_body["assignee_id"] = json!(creating);
+        update_body["assignee_id"] = json!(updating);
+        let existing = create(&app, &base, &update_body).await;
+        let path = format!("{base}/{}", existing["id"].as_str().unwrap());
         let requests = vec![
-            app.client.post(app.url(&base)).json(&body),
-            app.client
-                .delete(app.url(&format!("/orgs/{org_id}/members/{member}"))),
+            app.client.post(app.url(&base)).json(&create_body),
+            remove(&creating),
+            app.client.patch(app.url(&path)).json(&update_body),
+            remove(&updating),
         ];
         let responses = send_together(requests).await;
 
-        let create = responses[0].status();
+        let (create, update) = (responses[0].status(), responses[2].status());
         assert!(
             create == StatusCode::CREATED || create == StatusCode::UNPROCESSABLE_ENTITY,
             "round {n}: {create}"
         );
+        assert!(
+            update == StatusCode::OK || update == StatusCode::UNPROCESSABLE_ENTITY,
+            "round {n}: {update}"
+        );
         assert_eq!(responses[1].status(), StatusCode::NO_CONTENT, "round {n}");
-        let naming: i64 = sqlx::query_scalar("select count(*) from tasks where assignee_id = $1")
-            .bind(member.parse::<Uuid>().unwrap())
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-        assert_eq!(naming, 0, "round {n}: a task names a removed member");
+        assert_eq!(responses[3].status(), StatusCode::NO_CONTENT, "round {n}");
+        for removed in [&creating, &updating] {
+            let naming: i64 =
+                sqlx::query_scalar("select count(*) from tasks where assignee_id = $1")
+                    .bind(removed.parse::<Uuid>().unwrap())
+                    .fetch_one(&app.db)
+                    .await
+                    .unwrap();
+            assert_eq!(naming, 0, "round {n}: a task names a removed member");
+        }
     }
 }
 

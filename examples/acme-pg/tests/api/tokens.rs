@@ -303,6 +303,17 @@ async fn a_token_with_an_expiry_works_until_then_and_is_listed_with_it(db: DbPoo
     assert_eq!(me.status(), StatusCode::OK);
     let list: Vec<Value> = app.get("/auth/tokens").await.json().await.unwrap();
     assert!(list[0]["expires_at"].is_string(), "{list:?}");
+    // The same hour written nine hours behind UTC is the same moment.
+    let offset = time::UtcOffset::from_hms(-9, 0, 0).unwrap();
+    let behind = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let behind = behind
+        .to_offset(offset)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let other = narrowed_token(&app, json!({ "expires_at": behind })).await;
+    let other = other["token"].as_str().unwrap();
+    let me = send(&app, other, Method::GET, "/auth/me").await;
+    assert_eq!(me.status(), StatusCode::OK);
 
     // The hour passes.
     let past = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);

@@ -3,54 +3,56 @@
 //!
 //! The webhook notices it (an event about a live subscription other than the owner's
 //! live one) and enqueues [`Job::CancelDuplicateSubscription`](crate::jobs::Job). The
-//! job asks Stripe, not the events, whether the subscription the owner's plan follows
-//! is live: events arrive late and out of order, and a subscription cancelled at Stripe
-//! whose event has not arrived yet must not cost the owner their new one. If it is, the
-//! other is recorded as a duplicate (its events are ignored from then on) and cancelled.
+//! job asks Stripe, not the events, what each subscription's status is: events arrive
+//! late and out of order, and a subscription cancelled at Stripe whose event has not
+//! arrived yet must not cost the owner their new one. It keeps one that is paid for
+//! (`active` or `trialing`), the one the owner's plan follows if both are, records the
+//! other as a duplicate (its events are ignored from then on) and cancels it.
 
 use uuid::Uuid;
 
 use super::account::{self, is_terminal};
-use crate::AppState;
+use crate::{AppState, db};
 
-/// Keeps whichever of `subscriptions` the owner's plan follows now, if Stripe says it is
-/// live, and cancels the other. Safe to run again: a duplicate already recorded, or a
-/// subscription Stripe no longer has, is done.
+/// Keeps one of `subscriptions` and cancels the other at Stripe, as the module says.
+/// Safe to run again: a cancel that failed is tried again, and one that went through
+/// leaves the other subscription ended, which needs nothing more.
 pub async fn cancel(
     state: &AppState,
     owner_id: Uuid,
     subscriptions: &[String; 2],
 ) -> anyhow::Result<()> {
-    let Some(account) = account::find(&state.db, owner_id).await? else {
+    let stripe = state.billing.stripe()?;
+    let mut statuses = Vec::with_capacity(2);
+    for id in subscriptions {
+        statuses.push(stripe.subscription_status(id).await?);
+    }
+    let paid = |status: &Option<String>| matches!(status.as_deref(), Some("active" | "trialing"));
+
+    // Decided under the account's lock, so an event applied meanwhile is taken into
+    // account, and none is applied while the duplicate is recorded.
+    let mut tx = db::begin_write(&state.db).await?;
+    let Some(account) = account::lock_for_owner(&mut tx, owner_id).await? else {
         tracing::info!(%owner_id, "billing: the owner is gone; no subscription to settle");
         return Ok(());
     };
-    let Some(kept) = account
-        .stripe_subscription_id
-        .filter(|id| subscriptions.contains(id))
-    else {
-        tracing::warn!(%owner_id, ?subscriptions, "billing: the owner follows neither subscription; left to a person");
+    let followed = account.stripe_subscription_id.as_deref();
+    let mut candidates: Vec<(&String, &Option<String>)> =
+        subscriptions.iter().zip(&statuses).collect();
+    candidates.sort_by_key(|(id, _)| followed != Some(id.as_str()));
+    let Some(&(kept, _)) = candidates.iter().find(|(_, status)| paid(status)) else {
+        tracing::warn!(%owner_id, ?subscriptions, ?statuses, "billing: neither subscription is paid for; nothing cancelled");
         return Ok(());
     };
-    let other = if kept == subscriptions[0] {
-        &subscriptions[1]
-    } else {
-        &subscriptions[0]
+    let Some(&(other, other_status)) = candidates.iter().find(|(id, _)| *id != kept) else {
+        return Ok(());
     };
-    if account::is_duplicate(&state.db, other).await? {
+    if other_status.as_deref().is_none_or(is_terminal) {
         return Ok(());
     }
-    let stripe = state.billing.stripe()?;
-    let kept_status = stripe.subscription_status(&kept).await?;
-    if kept_status.as_deref().is_none_or(is_terminal) {
-        // The kept one has ended at Stripe: the other is a new subscription, and its
-        // events will make it the owner's.
-        tracing::info!(%owner_id, %kept, %other, "billing: the earlier subscription has ended; the new one stands");
-        return Ok(());
-    }
-    // Recorded first, so no event of it applies from here on, even if cancelling fails
-    // and the job runs again.
-    account::mark_duplicate(&state.db, owner_id, other).await?;
+    account::mark_duplicate(&mut *tx, owner_id, other).await?;
+    tx.commit().await?;
+
     stripe.cancel_subscription(other).await?;
     tracing::warn!(%owner_id, %kept, cancelled = %other, "billing: a second subscription was cancelled at Stripe; refund its first payment there if it was charged");
     Ok(())

@@ -282,7 +282,10 @@ async fn subscription_changed(
         tracing::warn!(event_id = %event.id, customer = %subscription.customer, "webhook: subscription of an unknown customer");
         return Ok(());
     };
-    if account::is_duplicate(&mut **tx, &subscription.id).await? {
+    // A duplicate's events are ignored, unless the owner's plan follows it (it was the
+    // one not paid for): then its end must still be applied.
+    let followed = account.stripe_subscription_id.as_deref() == Some(subscription.id.as_str());
+    if !followed && account::is_duplicate(&mut **tx, &subscription.id).await? {
         tracing::info!(event_id = %event.id, subscription_id = %subscription.id, "webhook: event of a cancelled duplicate subscription ignored");
         return Ok(());
     }

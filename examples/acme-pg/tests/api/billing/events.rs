@@ -524,7 +524,7 @@ async fn a_second_live_subscription_is_cancelled_at_stripe_and_its_events_ignore
 }
 
 #[sqlx::test]
-async fn nothing_is_cancelled_unless_stripe_says_the_kept_subscription_is_live(db: DbPool) {
+async fn a_subscription_stripe_has_ended_is_not_cancelled_and_the_paid_one_stays(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
     let first = subscribe(&app, owner.id, PRO_PRICE, "active").await;
