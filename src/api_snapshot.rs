@@ -243,8 +243,15 @@ mod tests {
         let (_, document) = read(&snapshot).unwrap();
         assert_eq!(document["info"]["title"], "Hello World");
         assert_eq!(document["info"]["description"], "The Hello World HTTP API.");
-        let token = &document["components"]["schemas"]["TokenView"]["properties"]["prefix"];
-        assert_eq!(token["pattern"], "^hello_world_[A-Za-z0-9_-]{6}$");
+        // The view's own properties sit beside the token's scope, in `allOf`.
+        let view = &document["components"]["schemas"]["TokenView"]["allOf"];
+        let own = view
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|part| part["properties"].is_object());
+        let prefix = &own.unwrap()["properties"]["prefix"];
+        assert_eq!(prefix["pattern"], "^hello_world_[A-Za-z0-9_-]{6}$");
         assert!(!snapshot.contains("acme"));
     }
 
