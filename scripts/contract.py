@@ -39,12 +39,12 @@ SCHEMATHESIS = "schemathesis>=4.32,<5"
 # The fields of tests/cli/common/mod.rs PROJECT_FIELDS: every kind of column once.
 PROJECT_FIELDS = [
     "title:string",
-    "description:text?",
+    "description:text:optional",
     "done:bool",
     "priority:i32",
-    "due_on:date?",
-    "budget:decimal?",
-    "meta:json?",
+    "due_on:date:optional",
+    "budget:decimal:optional",
+    "meta:json:optional",
 ]
 # A hung app fails the run instead of holding CI: the run takes well under a minute.
 RUN_TIMEOUT_SECONDS = 600

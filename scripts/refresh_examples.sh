@@ -26,8 +26,8 @@ mkdir -p "$dest"
 "$SAAS" new acme-pg --db postgres --features orgs,rbac,billing --no-git --path "$dest" >/dev/null
 (
   cd "$dest/acme-pg"
-  "$SAAS" add resource Project title:string description:text? done:bool due_on:date? --limit free=3 >/dev/null
-  "$SAAS" add resource Task title:string project:references 'assignee:references(user)?' --feature reports >/dev/null
+  "$SAAS" add resource Project title:string description:text:optional done:bool due_on:date:optional --limit free=3 >/dev/null
+  "$SAAS" add resource Task title:string project:references assignee:references:user:optional --feature reports >/dev/null
   "$SAAS" add resource Comment body:text task:references >/dev/null
 )
 

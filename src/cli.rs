@@ -18,7 +18,7 @@ use crate::spec::Database;
     propagate_version = true,
     after_help = "Examples:
   saas new acme --yes
-  saas add resource Project title:string done:bool due_on:date?
+  saas add resource Project title:string done:bool due_on:date:optional
   saas remove resource Project"
 )]
 pub struct Cli {
@@ -52,8 +52,8 @@ pub enum AddCommand {
     #[command(
         visible_alias = "model",
         after_help = "Examples:
-  saas add resource Project title:string description:text? done:bool due_on:date?
-  saas add resource Task title:string:unique project:references estimate:f64? --dry-run
+  saas add resource Project title:string description:text:optional done:bool due_on:date:optional
+  saas add resource Task title:string:unique project:references estimate:f64:optional --dry-run
   saas add model Cactus name:string --plural cactuses"
     )]
     Resource(AddResourceArgs),
@@ -73,10 +73,11 @@ pub enum RemoveCommand {
 pub struct AddResourceArgs {
     /// The resource, singular or plural, PascalCase or snake_case: `Project`, `project_tasks`.
     pub name: String,
-    /// Fields: `name:type[?][:unique][:index]`, or `name:references[?]` to point at
-    /// another resource. Types: string text bool i32 i64 f64 decimal date datetime uuid json.
-    /// With orgs, `name:references(user)[?]` holds a member of the row's organization
-    /// (`assignee:references(user)` is the column `assignee_id`).
+    /// Fields: `name:type[:optional][:unique][:index]`, or `name:references[:optional]` to
+    /// point at another resource. Types: string text bool i32 i64 f64 decimal date datetime
+    /// uuid json. With orgs, `name:references:user[:optional]` holds a member of the row's
+    /// organization (`assignee:references:user` is the column `assignee_id`). Every
+    /// spelling is safe unquoted in bash and zsh.
     #[arg(value_name = "FIELD")]
     pub fields: Vec<String>,
     /// The plural, when English rules get it wrong (`--plural people`); the name is then

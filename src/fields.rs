@@ -1,5 +1,8 @@
-//! Field specs of `saas add resource`: `name:type[?][:unique][:index]` and
-//! `name:references[?]` and `name:references(user)[?]`, parsed into a typed `Field` with errors that name the token.
+//! Field specs of `saas add resource`: `name:type[:optional][:unique][:index]`, with
+//! `name:references` for another resource and `name:references:user` for a member,
+//! parsed into a typed `Field` with errors that name the token. Every spelling is safe
+//! to type unquoted in bash and zsh; the older `name:type?` and `references(user)`
+//! (which a shell reads as a glob and a subshell) are still accepted.
 
 use std::fmt;
 
@@ -24,7 +27,7 @@ pub enum FieldType {
     Json,
     /// The id of another resource of the same tenant; the field's name names it.
     References,
-    /// The id of a member of the row's organization (`assignee:references(user)`); only
+    /// The id of a member of the row's organization (`assignee:references:user`); only
     /// with `orgs`.
     Member,
 }
@@ -60,7 +63,7 @@ impl FieldType {
             Self::Uuid => "uuid",
             Self::Json => "json",
             Self::References => "references",
-            Self::Member => "references(user)",
+            Self::Member => "references:user",
         }
     }
 
@@ -93,15 +96,17 @@ pub struct Field {
 }
 
 impl Field {
-    /// Parses one field spec such as `title:string`, `due_on:date?`,
-    /// `code:string:unique` or `project:references`.
+    /// Parses one field spec such as `title:string`, `due_on:date:optional`,
+    /// `code:string:unique`, `project:references` or `assignee:references:user`.
     pub fn parse(spec: &str) -> Result<Self, Error> {
         let refuse = |reason: String, help: String| Error::InvalidField {
             spec: spec.to_owned(),
             reason,
             help,
         };
-        let mut parts = spec.split(':');
+        // The older spellings: `references(user)` and a `?` after the type.
+        let spec_text = spec.replacen("references(user)", "references:user", 1);
+        let mut parts = spec_text.split(':').peekable();
         let name = parts.next().unwrap_or_default();
         let Some(type_token) = parts.next() else {
             return Err(refuse(
@@ -112,19 +117,29 @@ impl Field {
                 ),
             ));
         };
-        let (type_name, optional) = match type_token.strip_suffix('?') {
+        let (type_name, mut optional) = match type_token.strip_suffix('?') {
             Some(type_name) => (type_name, true),
             None => (type_token, false),
         };
-        let ty = FieldType::ALL
+        let mut ty = FieldType::ALL
             .into_iter()
             .find(|ty| ty.as_str() == type_name)
             .ok_or_else(|| {
-                refuse(
-                    format!("unknown type `{type_name}`"),
-                    format!("the types are {}", FieldType::list()),
-                )
+                let lowercase = type_name.to_ascii_lowercase();
+                let help = if FieldType::ALL.iter().any(|ty| ty.as_str() == lowercase) {
+                    format!("types are lowercase: `{name}:{lowercase}`")
+                } else {
+                    format!("the types are {}", FieldType::list())
+                };
+                refuse(format!("unknown type `{type_name}`"), help)
             })?;
+        if ty == FieldType::References {
+            // `references:user`, or the older `references(user)?`.
+            if let Some(user) = parts.next_if(|token| matches!(*token, "user" | "user?")) {
+                ty = FieldType::Member;
+                optional |= user.ends_with('?');
+            }
+        }
         let mut field = Self {
             name: name.to_owned(),
             ty,
@@ -134,12 +149,13 @@ impl Field {
         };
         for modifier in parts {
             match modifier {
+                "optional" => field.optional = true,
                 "unique" => field.unique = true,
                 "index" => field.index = true,
                 other => {
                     return Err(refuse(
                         format!("unknown modifier `{other}`"),
-                        "the modifiers are `unique` and `index`, e.g. `code:string:unique`"
+                        "the modifiers are `optional`, `unique` and `index`, e.g. `code:string:unique`"
                             .to_owned(),
                     ));
                 }
@@ -160,10 +176,12 @@ impl Field {
             ));
         }
         check_name(name).map_err(|reason| {
-            refuse(
-                reason,
-                "use lowercase letters, digits and `_`, starting with a letter".to_owned(),
-            )
+            let help = if RUST_KEYWORDS.contains(&name) || SQL_RESERVED.contains(&name) {
+                format!("pick a more specific name, such as `item_{name}`")
+            } else {
+                "use lowercase letters, digits and `_`, starting with a letter".to_owned()
+            };
+            refuse(reason, help)
         })?;
         if ty == FieldType::Json && field.unique {
             return Err(refuse(
@@ -184,11 +202,11 @@ impl Field {
 }
 
 impl fmt::Display for Field {
-    /// The canonical spec, as `saas.toml` records it.
+    /// The canonical spec, as `saas.toml` records it: the shell-safe spelling.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.name, self.ty.as_str())?;
         if self.optional {
-            f.write_str("?")?;
+            f.write_str(":optional")?;
         }
         if self.unique {
             f.write_str(":unique")?;
@@ -247,15 +265,38 @@ mod tests {
             (field.ty, field.optional, field.unique, field.index),
             (FieldType::String, false, true, true)
         );
-        let field = Field::parse("due_on:date?").unwrap();
+        let field = Field::parse("due_on:date:optional").unwrap();
         assert_eq!((field.ty, field.optional), (FieldType::Date, true));
         let field = Field::parse("project:references").unwrap();
         assert_eq!(field.column(), "project_id");
         assert_eq!(field.to_string(), "project:references");
         assert_eq!(
-            Field::parse("budget:decimal?:index").unwrap().to_string(),
-            "budget:decimal?:index"
+            Field::parse("budget:decimal:optional:index")
+                .unwrap()
+                .to_string(),
+            "budget:decimal:optional:index"
         );
+        let member = Field::parse("assignee:references:user:optional").unwrap();
+        assert_eq!((member.ty, member.optional), (FieldType::Member, true));
+        assert_eq!(member.column(), "assignee_id");
+    }
+
+    #[test]
+    fn the_older_spellings_still_parse_to_the_shell_safe_ones() {
+        for (older, canonical) in [
+            ("due_on:date?", "due_on:date:optional"),
+            ("budget:decimal?:index", "budget:decimal:optional:index"),
+            ("assignee:references(user)", "assignee:references:user"),
+            (
+                "helper:references(user)?",
+                "helper:references:user:optional",
+            ),
+            ("project:references?", "project:references:optional"),
+        ] {
+            let field = Field::parse(older).unwrap();
+            assert_eq!(field.to_string(), canonical, "{older}");
+            assert_eq!(Field::parse(canonical).unwrap(), field, "{canonical}");
+        }
     }
 
     #[test]
@@ -269,8 +310,25 @@ mod tests {
         assert!(reason("user:references").contains("column the app manages"));
         assert!(reason("id:uuid").contains("column the app manages"));
         assert!(reason("Title:string").contains("lowercase"));
+        assert_eq!(reason("title:String"), "unknown type `String`");
         assert!(reason("ti-tle:string").contains("not allowed"));
         assert!(reason(":string").contains("no name"));
+    }
+
+    #[test]
+    fn the_help_answers_the_mistake_made() {
+        let help = |spec: &str| match Field::parse(spec) {
+            Err(Error::InvalidField { help, .. }) => help,
+            other => panic!("{spec} was not refused: {other:?}"),
+        };
+        assert_eq!(
+            help("type:string"),
+            "pick a more specific name, such as `item_type`"
+        );
+        assert_eq!(help("title:String"), "types are lowercase: `title:string`");
+        assert!(help("title:strang").starts_with("the types are"));
+        let fixed = Field::parse("item_type:string").unwrap();
+        assert_eq!(fixed.to_string(), "item_type:string");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub struct ResourceEntry {
     pub name: String,
     /// The table and module (`projects`).
     pub table: String,
-    /// The field specs, canonical (`title:string`, `due_on:date?`).
+    /// The field specs, canonical (`title:string`, `due_on:date:optional`).
     pub fields: Vec<String>,
     /// The plan limits given with `--limit` (billing projects): plan id -> maximum.
     #[serde(default)]

@@ -38,7 +38,7 @@ pub struct ResourceContext {
     pub migration_columns: Vec<String>,
     pub migration_indexes: Vec<String>,
     pub references: Vec<ReferenceContext>,
-    /// Columns that name a member of the row's organization (`references(user)`).
+    /// Columns that name a member of the row's organization (`references:user`).
     pub members: Vec<MemberContext>,
     /// Whether writes check references of any kind.
     pub has_references: bool,

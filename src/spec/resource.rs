@@ -80,7 +80,7 @@ impl ResourceSpec {
         {
             return Err(Error::InvalidField {
                 spec: member.to_string(),
-                reason: "`references(user)` names a member of the row's organization, and this project has no organizations".to_owned(),
+                reason: "`references:user` names a member of the row's organization, and this project has no organizations".to_owned(),
                 help: format!(
                     "projects made with `--features orgs` have them; here, store a user's id as `{}:uuid`",
                     member.column()

@@ -1,6 +1,7 @@
 //! Every example works: each `saas …` command that `--help` (of every subcommand) and
 //! the README show is run, in order, inside a generated project, and must succeed. A
 //! synopsis (`saas new <name> [--db …]`) shows a shape, not a command, and is skipped.
+//! Each must also reach the program as written when typed into bash or zsh.
 //! Hints in error messages are held to the same rule.
 
 use std::path::Path;
@@ -53,6 +54,41 @@ fn help(path: &[String]) -> String {
     String::from_utf8(output.get_output().stdout.clone()).unwrap()
 }
 
+/// The shells a user types examples into: bash, failing on a glob that matches nothing
+/// as zsh does (plain bash would pass `date?` on unless a file matched), and zsh where
+/// it is installed.
+fn shells() -> Vec<&'static [&'static str]> {
+    let mut shells: Vec<&'static [&'static str]> = vec![&["bash", "-O", "failglob", "-c"]];
+    let zsh = std::process::Command::new("zsh")
+        .args(["-c", "true"])
+        .output();
+    if zsh.is_ok_and(|output| output.status.success()) {
+        shells.push(&["zsh", "-c"]);
+    }
+    shells
+}
+
+/// Fails unless each shell reads `example`, typed unquoted, as exactly its words: no
+/// glob, subshell or other syntax in it.
+fn assert_shells_read_it_as_written(example: &str, source: &str) {
+    let words: Vec<&str> = example.split_whitespace().collect();
+    for shell in shells() {
+        let output = std::process::Command::new(shell[0])
+            .args(&shell[1..])
+            .arg(format!("printf '%s\\n' {example}"))
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap();
+        let read = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && read.lines().eq(words.iter().copied()),
+            "{source}: {} reads `{example}` as {read:?}: {}",
+            shell[0],
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 /// Runs each example in `root`, in order; the project they run in is SQLite.
 fn run_all(root: &Path, examples: &[String], source: &str) {
     for example in examples {
@@ -60,6 +96,7 @@ fn run_all(root: &Path, examples: &[String], source: &str) {
             !example.contains(['"', '\'']),
             "{source}: quote-free examples only: {example}"
         );
+        assert_shells_read_it_as_written(example, source);
         let args: Vec<&str> = example.split_whitespace().skip(1).collect();
         let output = saas().args(&args).current_dir(root).output().unwrap();
         assert!(
