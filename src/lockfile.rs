@@ -29,6 +29,22 @@ pub fn for_project(database: Database, billing: bool, package: &str) -> String {
         .unwrap_or_else(|| panic!("templates/lockfiles/{name} has no package {STORED_NAME}"))
 }
 
+/// Every package a generated app builds, whatever its database and features: the
+/// names of every stored lockfile but the root. A project may not take one, since its
+/// crate would then clash with a dependency's.
+pub fn dependency_names() -> std::collections::BTreeSet<String> {
+    crate::render::TEMPLATES
+        .get_dir("lockfiles")
+        .expect("templates/lockfiles is in this build of saas")
+        .files()
+        .filter_map(|file| file.contents_utf8())
+        .flat_map(str::lines)
+        .filter_map(|line| line.strip_prefix("name = \""))
+        .map(|rest| rest.trim_end_matches('"').to_owned())
+        .filter(|name| name != STORED_NAME)
+        .collect()
+}
+
 /// `lock` with the package [`STORED_NAME`] renamed to `package` and put in its sorted
 /// place among the others; `None` when `lock` has no such package.
 fn rename_root(lock: &str, package: &str) -> Option<String> {

@@ -118,6 +118,25 @@ impl ProjectName {
                 &format!("use another name, e.g. `{raw}-app`"),
             ));
         }
+        if crate_name != lowercase {
+            return Err(refuse(
+                "Rust wants crate names in snake case: this one would warn on every build, \
+                 which the generated CI's clippy `-D warnings` fails",
+                &rename_help,
+            ));
+        }
+        let dependencies = crate::lockfile::dependency_names();
+        if let Some(dependency) = dependencies
+            .iter()
+            .find(|dependency| dependency.replace('-', "_") == crate_name)
+        {
+            return Err(refuse(
+                &format!(
+                    "the app depends on the crate `{dependency}`, whose name it would clash with"
+                ),
+                &format!("use another name, e.g. `{raw}-app`"),
+            ));
+        }
         Ok(Self {
             package: raw.to_owned(),
             title: crate_name.to_title_case(),
@@ -165,6 +184,50 @@ mod tests {
         for raw in ["con", "NUL", "lpt1"] {
             assert!(reason(raw).contains("Windows"), "{raw}");
         }
+    }
+
+    #[test]
+    fn names_of_the_apps_dependencies_are_refused_with_a_name_that_works() {
+        let dependencies = crate::lockfile::dependency_names();
+        for required in [
+            "tokio",
+            "axum",
+            "sqlx",
+            "serde",
+            "anyhow",
+            "serde_json",
+            "reqwest",
+        ] {
+            assert!(
+                dependencies
+                    .iter()
+                    .any(|name| name.replace('-', "_") == required),
+                "{required} is not among {dependencies:?}"
+            );
+        }
+        for dependency in &dependencies {
+            let refused = match ProjectName::parse(dependency) {
+                Err(Error::InvalidName { reason, help, .. }) => (reason, help),
+                other => panic!("{dependency:?} was not refused: {other:?}"),
+            };
+            let suggested = refused.1.split('`').nth(1).unwrap();
+            assert!(
+                ProjectName::parse(suggested).is_ok(),
+                "{dependency}: {refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_that_are_not_snake_case_are_refused_with_the_snake_case_one() {
+        match ProjectName::parse("MyApp") {
+            Err(Error::InvalidName { reason, help, .. }) => {
+                assert!(reason.contains("snake case"), "{reason}");
+                assert_eq!(help, "use a name such as `my-app`");
+            }
+            other => panic!("MyApp was not refused: {other:?}"),
+        }
+        assert!(ProjectName::parse("my-app").is_ok());
     }
 
     #[test]
