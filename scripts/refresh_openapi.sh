@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes templates/openapi/<features>.json.jinja afresh: the OpenAPI document that a new
 # project of each feature set serves, which `saas new` ships as the project's API
-# snapshot (tests/api/snapshots/api__openapi__openapi.snap). For each set it generates
+# snapshot (tests/api/snapshots/openapi.snap). For each set it generates
 # a project, drops its snapshot and lets the project's own snapshot test write it
 # from the app. Run it after changing what the templates' routes document, then
 # `cargo test`: the end-to-end tests run every variant's snapshot test, with
@@ -34,9 +34,9 @@ for features in $sets; do
   # The document does not depend on the database; SQLite tests need no server.
   "$saas" new acme --db sqlite --features "$features" --no-git --path "$work/$name" >/dev/null
   project="$work/$name/acme"
-  snapshot="$project/tests/api/snapshots/api__openapi__openapi.snap"
+  snapshot="$project/tests/api/snapshots/openapi.snap"
   rm "$snapshot"
-  (cd "$project" && INSTA_UPDATE=always cargo test --quiet --locked --test api the_api_is_the_one_on_record >/dev/null)
+  (cd "$project" && INSTA_UPDATE=always cargo test --quiet --locked --test acme_api the_api_is_the_one_on_record >/dev/null)
   # Below insta's four header lines, the document as the test prints it, with the
   # project's names made template variables: the title, and the crate name that
   # prefixes API tokens.

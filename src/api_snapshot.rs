@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// Where insta keeps the snapshot of the test `openapi::the_api_is_the_one_on_record`.
-pub const PATH: &str = "tests/api/snapshots/api__openapi__openapi.snap";
+pub const PATH: &str = "tests/api/snapshots/openapi.snap";
 
 /// What insta writes above the document: the test's file and the asserted expression.
 const HEADER: &str = "---\nsource: tests/api/openapi.rs\nexpression: \"serde_json::to_string_pretty(&document).unwrap()\"\n---\n";

@@ -18,6 +18,7 @@ use crate::{
     cli::{AddResourceArgs, RemoveResourceArgs},
     manifest::{self, Manifest},
     migration,
+    render::Tenancy,
     sink::ProjectDir,
     spec::ResourceSpec,
 };
@@ -67,12 +68,18 @@ pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
         );
     }
     if args.dry_run {
+        if !args.json {
+            println!("\nDry run: nothing was written.");
+        }
         return Ok(());
     }
     ProjectDir::new(&project.root).apply(&addition.plan)?;
     if !args.json {
+        let base = Tenancy::of(&project.manifest.features).route_base(&spec.name);
         println!(
-            "\nAdded resource `{}`. Run `cargo test` to see its tests pass.",
+            "\nAdded resource `{}`: GET and POST {base}, GET, PATCH and DELETE {base}/{{id}}.\n\
+             Restart the server (`cargo run`) to serve them, and run `cargo test` to see \
+             their tests pass.",
             spec.name.pascal
         );
     }
@@ -94,6 +101,7 @@ pub fn remove(args: RemoveResourceArgs, cwd: &Path) -> anyhow::Result<()> {
         }
     }
     if args.dry_run {
+        println!("\nDry run: nothing was written.");
         return Ok(());
     }
     ProjectDir::new(&project.root).apply(&removal.plan)?;

@@ -12,7 +12,6 @@ use std::{
     net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::{Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -78,11 +77,6 @@ fn cargo(project: &Path, args: &[&str], env: &TestEnv) {
     );
 }
 
-/// sqlx names a test's database after the test's path, which is the same in every
-/// generated app: two PostgreSQL suites running at once on one server drop each other's
-/// databases. They take turns; their builds and the SQLite suites still run beside them.
-static POSTGRES_SUITES: Mutex<()> = Mutex::new(());
-
 fn check_project(project: &Path, test_env: &TestEnv) {
     cargo(project, &["fmt", "--check"], &[]);
     cargo(
@@ -97,13 +91,8 @@ fn check_project(project: &Path, test_env: &TestEnv) {
         ],
         &[],
     );
-    let on_postgres = test_env.iter().any(|(name, _)| *name == "DATABASE_URL");
-    // A suite that failed while holding the turn still hands it on.
-    let _turn = on_postgres.then(|| {
-        POSTGRES_SUITES
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    });
+    // The PostgreSQL suites of the apps here run at once on one server: each app's test
+    // crate is named after it, so are its test databases, and none drops another's.
     cargo(project, &["test", "--locked"], test_env);
 }
 

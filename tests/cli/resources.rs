@@ -16,7 +16,11 @@ fn adding_a_resource_writes_its_files_registers_it_and_records_it() {
 
     add(&root, &args)
         .success()
-        .stdout(contains("create  src/resources/projects.rs"));
+        .stdout(contains("create  src/resources/projects.rs"))
+        .stdout(contains(
+            "GET and POST /projects, GET, PATCH and DELETE /projects/{id}",
+        ))
+        .stdout(contains("Restart the server"));
 
     assert!(root.join("src/resources/projects.rs").is_file());
     assert!(root.join("tests/api/projects.rs").is_file());
@@ -58,7 +62,8 @@ fn a_dry_run_prints_the_plan_and_writes_nothing() {
         .stdout(contains(
             "create  migrations/20270101000000_create_projects.sql",
         ))
-        .stdout(contains("edit    src/lib.rs at `// saas:routes`"));
+        .stdout(contains("edit    src/lib.rs at `// saas:routes`"))
+        .stdout(contains("Dry run: nothing was written."));
     let output = add(&root, &["Project", "title:string", "--dry-run", "--json"])
         .success()
         .get_output()
@@ -399,7 +404,9 @@ fn without_rbac_a_resource_adds_no_permissions() {
     let (_parent, root) = new_project_with("sqlite", "orgs");
     let table = read(&root, "src/access.rs");
 
-    add(&root, &["Project", "title:string"]).success();
+    add(&root, &["Project", "title:string"])
+        .success()
+        .stdout(contains("GET and POST /orgs/{org_id}/projects,"));
 
     assert_eq!(read(&root, "src/access.rs"), table);
     assert!(read(&root, "src/resources/projects.rs").contains("/orgs/{org_id}/projects"));
