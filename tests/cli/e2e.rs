@@ -12,6 +12,7 @@ use std::{
     net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::{Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -77,6 +78,12 @@ fn cargo(project: &Path, args: &[&str], env: &TestEnv) {
     );
 }
 
+/// The PostgreSQL suites take turns. Each app's test databases are named after its
+/// own test crate (`<app>_api`), so two suites no longer drop each other's; but run
+/// together here, beside the other builds, two of them failed once for a reason not
+/// yet found, so CI keeps them apart until it is.
+static POSTGRES_SUITES: Mutex<()> = Mutex::new(());
+
 fn check_project(project: &Path, test_env: &TestEnv) {
     cargo(project, &["fmt", "--check"], &[]);
     cargo(
@@ -91,8 +98,13 @@ fn check_project(project: &Path, test_env: &TestEnv) {
         ],
         &[],
     );
-    // The PostgreSQL suites of the apps here run at once on one server: each app's test
-    // crate is named after it, so are its test databases, and none drops another's.
+    let on_postgres = test_env.iter().any(|(name, _)| *name == "DATABASE_URL");
+    // A suite that failed while holding the turn still hands it on.
+    let _turn = on_postgres.then(|| {
+        POSTGRES_SUITES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    });
     cargo(project, &["test", "--locked"], test_env);
 }
 
