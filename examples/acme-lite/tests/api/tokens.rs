@@ -271,17 +271,6 @@ async fn a_password_reset_revokes_every_token_and_a_change_keeps_them(db: DbPool
     assert_error(refused, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 }
 
-/// Creates a token for the signed-in user with the given narrowing; returns the body.
-async fn narrowed_token(app: &TestApp, narrowing: Value) -> Value {
-    let mut body = json!({ "name": "narrow" });
-    body.as_object_mut()
-        .unwrap()
-        .extend(narrowing.as_object().unwrap().clone());
-    let response = app.post("/auth/tokens", &body).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
-
 /// `method path` sent with `token` and no cookie.
 async fn send(app: &TestApp, token: &str, method: Method, path: &str) -> reqwest::Response {
     let request = app.another_client().request(method, app.url(path));
@@ -296,7 +285,7 @@ async fn a_token_with_an_expiry_works_until_then_and_is_listed_with_it(db: DbPoo
     let expires_at = expires_at
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    let created = narrowed_token(&app, json!({ "expires_at": expires_at })).await;
+    let created = app.create_token(json!({ "expires_at": expires_at })).await;
     let token = created["token"].as_str().unwrap();
 
     let me = send(&app, token, Method::GET, "/auth/me").await;
@@ -310,7 +299,7 @@ async fn a_token_with_an_expiry_works_until_then_and_is_listed_with_it(db: DbPoo
         .to_offset(offset)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    let other = narrowed_token(&app, json!({ "expires_at": behind })).await;
+    let other = app.create_token(json!({ "expires_at": behind })).await;
     let other = other["token"].as_str().unwrap();
     let me = send(&app, other, Method::GET, "/auth/me").await;
     assert_eq!(me.status(), StatusCode::OK);
@@ -348,7 +337,7 @@ async fn a_token_cannot_be_made_already_expired(db: DbPool) {
 async fn a_read_only_token_reads_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
-    let created = narrowed_token(&app, json!({ "read_only": true })).await;
+    let created = app.create_token(json!({ "read_only": true })).await;
     let token = created["token"].as_str().unwrap();
     assert_eq!(created["read_only"], true);
 

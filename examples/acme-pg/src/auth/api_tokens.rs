@@ -160,7 +160,10 @@ pub async fn create_token(
         org_id: request.org_id,
     };
     if let Some(org_id) = scope.org_id
-        && !is_member(&state.db, org_id, current.user.id).await?
+        && !crate::orgs::organizations::memberships_of(&state.db, current.user.id)
+            .await?
+            .iter()
+            .any(|membership| membership.org_id == org_id)
     {
         return Err(AppError::invalid(
             "org_id",
@@ -195,17 +198,6 @@ pub async fn create_token(
         scope,
     };
     Ok((StatusCode::CREATED, AppJson(created)))
-}
-
-/// Whether `user_id` belongs to `org_id`.
-async fn is_member(db: &DbPool, org_id: Uuid, user_id: Uuid) -> Result<bool, sqlx::Error> {
-    let found: Option<Uuid> =
-        sqlx::query_scalar("select user_id from memberships where org_id = $1 and user_id = $2")
-            .bind(org_id)
-            .bind(user_id)
-            .fetch_optional(db)
-            .await?;
-    Ok(found.is_some())
 }
 
 /// Deletes every API token of a user: after a password reset, which assumes the

@@ -300,13 +300,7 @@ async fn invalid_values_are_422_and_change_nothing(db: DbPool) {
 async fn a_read_only_token_lists_comments_and_creates_none(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
-    let response = app
-        .post(
-            "/auth/tokens",
-            &json!({ "name": "reader", "read_only": true }),
-        )
-        .await;
-    let created: Value = response.json().await.unwrap();
+    let created = app.create_token(json!({ "read_only": true })).await;
     let token = created["token"].as_str().unwrap();
     let program = app.another_client();
 

@@ -328,18 +328,6 @@ async fn invitations_of(app: &TestApp, org_id: Uuid) -> i64 {
         .unwrap()
 }
 
-/// A token for the signed-in user, narrowed by `narrowing`; returns its secret.
-async fn token_for(app: &TestApp, narrowing: Value) -> String {
-    let mut body = json!({ "name": "narrow" });
-    body.as_object_mut()
-        .unwrap()
-        .extend(narrowing.as_object().unwrap().clone());
-    let response = app.post("/auth/tokens", &body).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let created: Value = response.json().await.unwrap();
-    created["token"].as_str().unwrap().to_owned()
-}
-
 /// The organization's name, read with the session.
 async fn name_of(app: &TestApp, org_id: Uuid) -> Value {
     let response = app.get(&format!("/orgs/{org_id}")).await;
@@ -361,32 +349,33 @@ async fn a_token_limited_to_one_organization_reaches_no_other(db: DbPool) {
     let other = app.post("/orgs", &json!({ "name": "Other" })).await;
     let other: Value = other.json().await.unwrap();
     let other: Uuid = other["id"].as_str().unwrap().parse().unwrap();
-    let token = token_for(&app, json!({ "org_id": own })).await;
+    let created = app.create_token(json!({ "org_id": own })).await;
+    let token = created["token"].as_str().unwrap();
     let (own_path, other_path) = (format!("/orgs/{own}"), format!("/orgs/{other}"));
 
-    let read = send(&app, &token, Method::GET, &own_path).await;
+    let read = send(&app, token, Method::GET, &own_path).await;
     assert_eq!(read.status(), StatusCode::OK);
     for method in [Method::GET, Method::PATCH, Method::DELETE] {
-        let response = send(&app, &token, method, &other_path).await;
+        let response = send(&app, token, method, &other_path).await;
         assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
     }
     assert_eq!(name_of(&app, other).await, "Other");
-    let listed = send(&app, &token, Method::GET, "/orgs").await;
+    let listed = send(&app, token, Method::GET, "/orgs").await;
     let listed: Vec<Value> = listed.json().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["id"], json!(own));
-    let me = send(&app, &token, Method::GET, "/auth/me").await;
+    let me = send(&app, token, Method::GET, "/auth/me").await;
     let me: Value = me.json().await.unwrap();
     assert_eq!(me["memberships"].as_array().unwrap().len(), 1, "{me}");
     // Another organization's id spelled with escapes is still that organization.
     let escaped = format!("/orgs/{}/members", other.to_string().replace('-', "%2D"));
-    let members = send(&app, &token, Method::GET, &escaped).await;
+    let members = send(&app, token, Method::GET, &escaped).await;
     assert_error(members, StatusCode::NOT_FOUND, "not_found").await;
     // Outside organizations it only reads: no new organization.
-    let created = send(&app, &token, Method::POST, "/orgs").await;
+    let created = send(&app, token, Method::POST, "/orgs").await;
     assert_error(created, StatusCode::FORBIDDEN, "forbidden").await;
     assert_eq!(app.count("organizations").await, 2);
-    let renamed = send(&app, &token, Method::PATCH, &own_path).await;
+    let renamed = send(&app, token, Method::PATCH, &own_path).await;
     assert_eq!(renamed.status(), StatusCode::OK);
 }
 
@@ -416,12 +405,14 @@ async fn a_read_only_token_cannot_change_an_organization(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("alice@example.com").await;
     let before = name_of(&app, org_id).await;
-    let token = token_for(&app, json!({ "read_only": true, "org_id": org_id })).await;
+    let narrowing = json!({ "read_only": true, "org_id": org_id });
+    let created = app.create_token(narrowing).await;
+    let token = created["token"].as_str().unwrap();
 
     let renamed = app
         .another_client()
         .patch(app.url(&format!("/orgs/{org_id}")))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&json!({ "name": "Renamed" }))
         .send()
         .await

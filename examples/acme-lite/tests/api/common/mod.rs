@@ -111,6 +111,17 @@ impl TestApp {
         body["user"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// Creates an API token for the user signed in on the main client, narrowed by the
+    /// fields of `narrowing` (`expires_at`, `read_only`, …); returns the creation body.
+    pub async fn create_token(&self, narrowing: Value) -> Value {
+        let mut body = json!({ "name": "narrow" });
+        let fields = narrowing.as_object().unwrap().clone();
+        body.as_object_mut().unwrap().extend(fields);
+        let response = self.post("/auth/tokens", &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
     pub async fn login_as(
         &self,
         client: &reqwest::Client,
