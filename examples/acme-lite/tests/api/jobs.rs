@@ -244,8 +244,8 @@ async fn two_instances_deliver_each_job_exactly_once(db: DbPool) {
             + second.outbox.messages_to(&to, SUBJECT).len();
         assert_eq!(copies, 1, "{to}");
     }
-    // The test database is dropped when the test returns, which waits for no pool the
-    // test opened itself.
+    // sqlx drops the test database when the test returns; a connection of this
+    // second pool still open would keep it there.
     second.db.close().await;
 }
 
