@@ -7,6 +7,7 @@ mod e2e;
 mod examples;
 mod faults;
 mod formatting;
+mod generated_readme;
 mod golden;
 mod manifest;
 mod new;
