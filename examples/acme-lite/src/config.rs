@@ -30,6 +30,10 @@ pub struct Config {
     pub app_url: String,
     /// The origin of `app_url` (scheme, host and port, as browsers write it in `Origin`).
     pub app_origin: String,
+    /// Where mailed links lead, without a trailing slash (`FRONTEND_URL`): the frontend
+    /// whose pages complete them. Outside production it defaults to `app_url`, whose
+    /// development pages say which API call completes each link (`dev`).
+    pub frontend_url: String,
     /// Other origins whose pages may call the app with the browser's cookies, such as a
     /// frontend on its own domain (`CORS_ALLOWED_ORIGINS`, comma-separated).
     pub cors_allowed_origins: Vec<String>,
@@ -131,11 +135,21 @@ impl Config {
                 reason,
             })?;
 
+        // In production the API serves no pages, so links must lead to a frontend.
+        let frontend_url = required("FRONTEND_URL", &app_url)?;
+        let (frontend_url, _) =
+            parse_app_url(&frontend_url).map_err(|reason| ConfigError::Invalid {
+                name: "FRONTEND_URL",
+                value: frontend_url.clone(),
+                reason,
+            })?;
+
         Ok(Self {
             environment,
             bind_addr: vars.parse("BIND_ADDR", "127.0.0.1:3000")?,
             app_url,
             app_origin,
+            frontend_url,
             cors_allowed_origins: cors_allowed_origins(vars.get("CORS_ALLOWED_ORIGINS"))?,
             database_url: required("DATABASE_URL", DEFAULT_DATABASE_URL)?.into(),
             database_max_connections: vars.parse("DATABASE_MAX_CONNECTIONS", "10")?,
@@ -320,14 +334,16 @@ mod tests {
     fn production_refuses_to_start_without_its_secrets() {
         let vars = [
             ("APP_ENV", "production"),
-            ("APP_URL", "https://a.example"),
+            ("APP_URL", "https://api.a.example"),
+            ("FRONTEND_URL", "https://a.example"),
             ("DATABASE_URL", "postgres://db.internal/app"),
             ("MAIL_FROM", "Acme <hello@a.example>"),
             ("SMTP_URL", "smtps://user:secret@smtp.a.example"),
         ];
         assert!(Config::from_vars(vars).is_ok());
-        for missing in ["APP_URL", "DATABASE_URL", "MAIL_FROM", "SMTP_URL"] {
-            let without = vars.iter().filter(|(name, _)| *name != missing).copied();
+        // Every one of them but APP_ENV is required.
+        for (missing, _) in &vars[1..] {
+            let without = vars.iter().filter(|(name, _)| name != missing).copied();
             let error = Config::from_vars(without).unwrap_err();
             assert!(error.to_string().contains(missing), "{error}");
         }
@@ -347,6 +363,20 @@ mod tests {
             config.app_origin, "https://app.example.com",
             "default port dropped"
         );
+    }
+
+    #[test]
+    fn mailed_links_lead_to_the_frontend_url_or_by_default_to_the_app() {
+        let config = Config::from_vars([("APP_URL", "https://api.example.com")]).unwrap();
+        assert_eq!(config.frontend_url, "https://api.example.com");
+        let config = Config::from_vars([
+            ("APP_URL", "https://api.example.com"),
+            ("FRONTEND_URL", "https://example.com/app/"),
+        ])
+        .unwrap();
+        assert_eq!(config.frontend_url, "https://example.com/app");
+        let error = Config::from_vars([("FRONTEND_URL", "example.com")]).unwrap_err();
+        assert!(error.to_string().contains("FRONTEND_URL"), "{error}");
     }
 
     #[test]

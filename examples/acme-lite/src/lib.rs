@@ -7,10 +7,12 @@ pub mod cleanup;
 pub mod client_ip;
 pub mod config;
 pub mod db;
+pub mod dev;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod jobs;
+pub mod links;
 pub mod mail;
 pub mod middleware;
 pub mod openapi;
@@ -99,6 +101,7 @@ pub fn app(state: AppState) -> Router {
             "/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }),
         )
+        .merge(dev::router(state.config.environment))
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))

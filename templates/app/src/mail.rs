@@ -1,6 +1,6 @@
 //! One mailer: SMTP in production, `.eml` files in `MAIL_DIR` everywhere else.
 
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use lettre::{
@@ -9,6 +9,7 @@ use lettre::{
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use crate::config::{Config, Environment};
 
@@ -55,7 +56,22 @@ pub struct Mailer {
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Files(AsyncFileTransport<Tokio1Executor>),
+    /// Writes each message to `<id>.eml` in `dir`, and beside it `<id>.json`: the mail
+    /// as the app wrote it, unencoded, for `GET /dev/mail`.
+    Files {
+        files: AsyncFileTransport<Tokio1Executor>,
+        dir: PathBuf,
+    },
+}
+
+/// A message in the outbox, as `<id>.json` holds it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Sent {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
+    #[serde(flatten)]
+    pub mail: Mail,
 }
 
 impl Mailer {
@@ -76,7 +92,10 @@ impl Mailer {
                 std::fs::create_dir_all(&config.mail_dir).with_context(|| {
                     format!("could not create MAIL_DIR {}", config.mail_dir.display())
                 })?;
-                Transport::Files(AsyncFileTransport::new(&config.mail_dir))
+                Transport::Files {
+                    files: AsyncFileTransport::new(&config.mail_dir),
+                    dir: config.mail_dir.clone(),
+                }
             }
         };
         Ok(Self {
@@ -90,12 +109,24 @@ impl Mailer {
         let message = Message::builder()
             .from(self.from.clone())
             .to(mail.to.parse().context("invalid recipient")?)
-            .subject(mail.subject)
-            .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
+            .subject(&mail.subject)
+            .multipart(MultiPart::alternative_plain_html(
+                mail.text.clone(),
+                mail.html.clone(),
+            ))
             .context("could not build the message")?;
         match self.transport.as_ref() {
             Transport::Smtp(smtp) => smtp.send(message).await.map(drop)?,
-            Transport::Files(files) => files.send(message).await.map(drop)?,
+            Transport::Files { files, dir } => {
+                let id = files.send(message).await?;
+                let sent = Sent {
+                    sent_at: OffsetDateTime::now_utc(),
+                    id,
+                    mail,
+                };
+                let path = dir.join(format!("{}.json", sent.id));
+                tokio::fs::write(path, serde_json::to_vec_pretty(&sent)?).await?;
+            }
         }
         Ok(())
     }

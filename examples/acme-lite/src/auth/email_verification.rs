@@ -18,6 +18,7 @@ use crate::{
     error::{AppError, ErrorBody},
     extract::AppJson,
     jobs::{self, Job},
+    links::MailedLink,
     mail::Mail,
     openapi::{AuthErrors, CrossSiteErrors, JsonBodyErrors, RateLimitErrors, ServerErrors},
     rate_limit,
@@ -60,7 +61,7 @@ pub async fn send_link(state: &AppState, user_id: Uuid, email: &str) -> anyhow::
     // Committed before sending: if sending fails, the retry issues a new token, and
     // only the newest link works.
     tx.commit().await?;
-    let link = format!("{}/verify-email?token={token}", config.app_url);
+    let link = MailedLink::VerifyEmail.url(config, &token);
     let hours = config.email_verification_ttl.as_secs() / 3600;
     let mail = Mail::with_link(
         email,

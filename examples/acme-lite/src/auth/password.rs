@@ -25,6 +25,7 @@ use crate::{
     error::{AppError, ErrorBody},
     extract::AppJson,
     jobs::{self, Job},
+    links::MailedLink,
     mail::Mail,
     openapi::{AuthErrors, CrossSiteErrors, JsonBodyErrors, RateLimitErrors, ServerErrors},
     rate_limit,
@@ -121,8 +122,7 @@ pub async fn send_reset_link(state: &AppState, email: &str) -> anyhow::Result<()
 }
 
 fn reset_mail(state: &AppState, to: &str, token: &str) -> Mail {
-    // Built from APP_URL, never from the request's Host header.
-    let link = format!("{}/reset-password?token={token}", state.config.app_url);
+    let link = MailedLink::ResetPassword.url(&state.config, token);
     let minutes = state.config.password_reset_ttl.as_secs() / 60;
     Mail::with_link(
         to,

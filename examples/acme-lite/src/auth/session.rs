@@ -302,6 +302,7 @@ mod tests {
         let config = Config::from_vars([
             ("APP_ENV", "production"),
             ("APP_URL", "https://app.example"),
+            ("FRONTEND_URL", "https://app.example"),
             ("DATABASE_URL", "postgres://db.internal/app"),
             ("MAIL_FROM", "App <hello@app.example>"),
             ("SMTP_URL", "smtps://user:secret@smtp.app.example"),

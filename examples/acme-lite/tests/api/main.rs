@@ -5,6 +5,7 @@ mod auth;
 mod cleanup;
 mod client_ip;
 mod common;
+mod dev;
 mod email_verification;
 mod health;
 mod http;

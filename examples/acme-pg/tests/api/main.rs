@@ -7,6 +7,7 @@ mod cleanup;
 mod client_ip;
 mod comments;
 mod common;
+mod dev;
 mod email_verification;
 mod health;
 mod http;

@@ -10,6 +10,7 @@ use crate::{
     access::Role,
     auth::session::{hash_token, new_token},
     db,
+    links::MailedLink,
     mail::Mail,
 };
 
@@ -58,8 +59,7 @@ pub async fn send_invitation(state: &AppState, invitation_id: Uuid) -> anyhow::R
 }
 
 fn invitation_mail(state: &AppState, pending: &PendingMail, token: &str) -> Mail {
-    // Built from APP_URL, never from a request's Host header.
-    let link = format!("{}/accept-invitation?token={token}", state.config.app_url);
+    let link = MailedLink::AcceptInvitation.url(&state.config, token);
     let expires = pending
         .expires_at
         .format(&time::format_description::well_known::Rfc3339)
