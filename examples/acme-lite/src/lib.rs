@@ -22,6 +22,8 @@ pub mod telemetry;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
+use anyhow::Context;
+
 use axum::{Router, body::Bytes, extract::DefaultBodyLimit, http::header, routing::get};
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
@@ -69,6 +71,14 @@ impl AppState {
 )]
 struct ApiDoc;
 
+/// The document's head: title, description and version. utoipa takes the license from
+/// Cargo.toml, and writes one without a name when the package declares none.
+fn api_doc() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.license = doc.info.license.filter(|license| !license.name.is_empty());
+    doc
+}
+
 /// The routes and the document that describes them, before the state and the middleware.
 struct Api {
     router: Router<AppState>,
@@ -76,7 +86,7 @@ struct Api {
 }
 
 fn api() -> Api {
-    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, openapi) = OpenApiRouter::with_openapi(api_doc())
         .merge(health::router())
         .merge(auth::router())
         .merge(resources::notes::router())
@@ -115,8 +125,12 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves the app on `BIND_ADDR` until Ctrl-C or SIGTERM, letting requests in flight finish.
 pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.bind_addr).await?;
-    tracing::info!(address = %listener.local_addr()?, "listening");
+    let address = config.bind_addr;
+    let listener = TcpListener::bind(address).await.with_context(|| {
+        format!("could not listen on {address}: stop what uses it, or set BIND_ADDR to another")
+    })?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tracing::info!("listening on {url}; the API is described at {url}/openapi.json");
     serve_on(listener, AppState::new(config, db)?, shutdown_signal()).await
 }
 

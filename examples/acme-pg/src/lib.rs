@@ -25,6 +25,8 @@ pub mod telemetry;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
+use anyhow::Context;
+
 use axum::{Router, body::Bytes, extract::DefaultBodyLimit, http::header, routing::get};
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
@@ -80,6 +82,14 @@ struct ApiDoc;
 /// Stripe events are well under this.
 const WEBHOOK_BODY_LIMIT_BYTES: usize = 256 * 1024;
 
+/// The document's head: title, description and version. utoipa takes the license from
+/// Cargo.toml, and writes one without a name when the package declares none.
+fn api_doc() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.license = doc.info.license.filter(|license| !license.name.is_empty());
+    doc
+}
+
 /// The routes and the document that describes them, before the state and the middleware.
 struct Api {
     router: Router<AppState>,
@@ -89,7 +99,7 @@ struct Api {
 }
 
 fn api() -> Api {
-    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(api_doc())
         .merge(health::router())
         .merge(auth::router())
         .merge(orgs::router())
@@ -148,8 +158,12 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves the app on `BIND_ADDR` until Ctrl-C or SIGTERM, letting requests in flight finish.
 pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.bind_addr).await?;
-    tracing::info!(address = %listener.local_addr()?, "listening");
+    let address = config.bind_addr;
+    let listener = TcpListener::bind(address).await.with_context(|| {
+        format!("could not listen on {address}: stop what uses it, or set BIND_ADDR to another")
+    })?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tracing::info!("listening on {url}; the API is described at {url}/openapi.json");
     serve_on(listener, AppState::new(config, db)?, shutdown_signal()).await
 }
 

@@ -5,7 +5,7 @@ use std::{collections::BTreeSet, time::Duration};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
-use acme_pg::db::DbPool;
+use acme_pg::{config::Config, db::DbPool};
 
 use crate::common::{PASSWORD, TestApp, assert_error, spawn_app, spawn_app_with};
 
@@ -421,4 +421,18 @@ async fn the_origin_check_compares_origins_whatever_the_path_and_case_of_app_url
     assert_eq!(ours.status(), StatusCode::CREATED);
     assert_error(theirs, StatusCode::FORBIDDEN, "forbidden").await;
     assert_eq!(app.count("users").await, 1);
+}
+
+#[sqlx::test]
+async fn an_address_in_use_stops_start_up_naming_it_and_bind_addr(db: DbPool) {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let vars = [("APP_ENV", "test"), ("BIND_ADDR", address.as_str())];
+    let config = Config::from_vars(vars).unwrap();
+
+    let error = acme_pg::serve(config, db).await.unwrap_err();
+
+    let message = format!("{error:#}");
+    assert!(message.contains(&address), "{message}");
+    assert!(message.contains("BIND_ADDR"), "{message}");
 }
