@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod dev;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -119,7 +120,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             refuse_cross_site,
         ))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(docs::router(state.config.api_docs));
     middleware::around(router, &state.config)
 }
 
@@ -130,7 +132,11 @@ pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
         format!("could not listen on {address}: stop what uses it, or set BIND_ADDR to another")
     })?;
     let url = format!("http://{}", listener.local_addr()?);
-    tracing::info!("listening on {url}; the API is described at {url}/openapi.json");
+    if config.api_docs {
+        tracing::info!("listening on {url}; the API reference is at {url}/docs");
+    } else {
+        tracing::info!("listening on {url}");
+    }
     serve_on(listener, AppState::new(config, db)?, shutdown_signal()).await
 }
 

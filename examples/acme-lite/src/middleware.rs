@@ -114,7 +114,8 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-/// The headers every answer carries, replacing any a handler set.
+/// The headers every answer carries, replacing any a handler set; only a page with a
+/// policy of its own (the API reference at `/docs`) keeps its `Content-Security-Policy`.
 fn add_security_headers(headers: &mut HeaderMap, hsts: Option<&HeaderValue>) {
     const HEADERS: [(HeaderName, &str); 5] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -128,8 +129,12 @@ fn add_security_headers(headers: &mut HeaderMap, hsts: Option<&HeaderValue>) {
         // Answers are per user: no shared cache may keep one.
         (header::CACHE_CONTROL, "no-store"),
     ];
+    let own_policy = headers.remove(header::CONTENT_SECURITY_POLICY);
     for (name, value) in HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    if let Some(policy) = own_policy {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     if let Some(hsts) = hsts {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());

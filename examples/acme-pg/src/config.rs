@@ -37,6 +37,9 @@ pub struct Config {
     /// Other origins whose pages may call the app with the browser's cookies, such as a
     /// frontend on its own domain (`CORS_ALLOWED_ORIGINS`, comma-separated).
     pub cors_allowed_origins: Vec<String>,
+    /// Whether `/docs` serves the interactive API reference (`API_DOCS`; on by default
+    /// outside production).
+    pub api_docs: bool,
     pub database_url: SecretString,
     pub database_max_connections: u32,
     /// How long a request waits for a database connection before it is answered with 503.
@@ -178,6 +181,7 @@ impl Config {
             app_origin,
             frontend_url,
             cors_allowed_origins: cors_allowed_origins(vars.get("CORS_ALLOWED_ORIGINS"))?,
+            api_docs: vars.parse("API_DOCS", if production { "false" } else { "true" })?,
             database_url: required("DATABASE_URL", DEFAULT_DATABASE_URL)?.into(),
             database_max_connections: vars.parse("DATABASE_MAX_CONNECTIONS", "10")?,
             database_acquire_timeout: Duration::from_secs(
@@ -400,6 +404,7 @@ mod tests {
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.session_idle, Duration::from_secs(30 * 60));
         assert_eq!(config.session_cookie_name(), "session");
+        assert!(config.api_docs);
     }
 
     #[test]
@@ -435,7 +440,11 @@ mod tests {
             ("MAIL_FROM", "Acme <hello@a.example>"),
             ("SMTP_URL", "smtps://user:secret@smtp.a.example"),
         ];
-        assert!(Config::from_vars(vars).is_ok());
+        let config = Config::from_vars(vars).unwrap();
+        assert!(
+            !config.api_docs,
+            "the API reference is off in production by default"
+        );
         // Every one of them but APP_ENV is required.
         for (missing, _) in &vars[1..] {
             let without = vars.iter().filter(|(name, _)| name != missing).copied();

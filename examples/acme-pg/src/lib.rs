@@ -10,6 +10,7 @@ pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod dev;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -152,7 +153,8 @@ pub fn app(state: AppState) -> Router {
                 .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
                 .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT_BYTES)),
         )
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(docs::router(state.config.api_docs));
     middleware::around(router, &state.config)
 }
 
@@ -163,7 +165,11 @@ pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
         format!("could not listen on {address}: stop what uses it, or set BIND_ADDR to another")
     })?;
     let url = format!("http://{}", listener.local_addr()?);
-    tracing::info!("listening on {url}; the API is described at {url}/openapi.json");
+    if config.api_docs {
+        tracing::info!("listening on {url}; the API reference is at {url}/docs");
+    } else {
+        tracing::info!("listening on {url}");
+    }
     serve_on(listener, AppState::new(config, db)?, shutdown_signal()).await
 }
 

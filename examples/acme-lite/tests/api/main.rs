@@ -6,6 +6,7 @@ mod cleanup;
 mod client_ip;
 mod common;
 mod dev;
+mod docs;
 mod email_verification;
 mod health;
 mod http;

@@ -8,6 +8,7 @@ mod client_ip;
 mod comments;
 mod common;
 mod dev;
+mod docs;
 mod email_verification;
 mod health;
 mod http;

@@ -1,0 +1,64 @@
+//! The interactive API reference at `/docs`: Swagger UI over the app's own
+//! `/openapi.json`, every file served by the app, so it works offline. On by default
+//! outside production; `API_DOCS` decides.
+
+use axum::{
+    Router,
+    http::{HeaderValue, header},
+    response::{Html, IntoResponse},
+    routing::get,
+};
+use swagger_ui_dist::{ApiDefinition, OpenApiSource};
+
+/// Where Swagger UI's own files are served.
+const ASSETS: &str = "/docs/swagger-ui";
+
+/// The page's policy: scripts and styles from the app alone (Swagger UI also sets
+/// style attributes, and draws icons from data: URLs), requests to the app alone.
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                      img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
+                      base-uri 'none'; form-action 'none'";
+
+/// The reference's routes, or none when `API_DOCS` is off.
+pub fn router(enabled: bool) -> Router {
+    if !enabled {
+        return Router::new();
+    }
+    // The crate's routes serve Swagger UI's files (and a page of its own, with an
+    // inline script this policy would block; ours loads `docs/start.js` instead).
+    let assets = swagger_ui_dist::generate_routes(ApiDefinition {
+        uri_prefix: ASSETS,
+        api_definition: OpenApiSource::Uri("/openapi.json"),
+        title: None,
+    });
+    assets
+        .route("/docs", get(page))
+        .route("/docs/start.js", get(start_script))
+}
+
+async fn page() -> impl IntoResponse {
+    let page = format!(
+        "<!doctype html>\n\
+         <html lang=\"en\">\n\
+         <meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>API reference</title>\n\
+         <link rel=\"stylesheet\" href=\"{ASSETS}/swagger-ui.css\">\n\
+         <div id=\"swagger-ui\"></div>\n\
+         <script src=\"{ASSETS}/swagger-ui-bundle.js\"></script>\n\
+         <script src=\"/docs/start.js\"></script>\n\
+         </html>\n"
+    );
+    (
+        [(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY))],
+        Html(page),
+    )
+}
+
+/// Starts Swagger UI on the app's document. "Try it out" sends the browser's session
+/// cookie, so a signed-in user can call every route from the page.
+async fn start_script() -> impl IntoResponse {
+    const SCRIPT: &str = "window.addEventListener(\"load\", () => {\n  \
+        window.ui = SwaggerUIBundle({ url: \"/openapi.json\", dom_id: \"#swagger-ui\" });\n});\n";
+    ([(header::CONTENT_TYPE, "text/javascript")], SCRIPT)
+}
