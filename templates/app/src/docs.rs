@@ -50,7 +50,10 @@ async fn page() -> impl IntoResponse {
          </html>\n"
     );
     (
-        [(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY))],
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(POLICY),
+        )],
         Html(page),
     )
 }
