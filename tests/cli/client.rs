@@ -1,7 +1,8 @@
 //! The TypeScript client every app ships (`client/`), as a frontend developer uses it:
 //! after `saas add resource`, `npm ci` and `npm run typecheck` pass with an example
 //! that lists the resource, and fail with a misspelt field, a missing path parameter, or
-//! once `saas remove resource` took the route away.
+//! once `saas remove resource` took the route away. The TypeScript the app's README
+//! shows is type-checked beside them.
 //!
 //! These need npm (and the registry, or npm's cache). Without npm they print SKIPPED;
 //! with `SAAS_REQUIRE_NPM=1` (as `.ci/run` sets it) or `CI=true` they fail instead.
@@ -108,6 +109,35 @@ fn write(client: &Path, file: &str, source: &str) {
     std::fs::write(client.join(file), source).unwrap();
 }
 
+/// The TypeScript of the app's README (its indented blocks that call `createClient`),
+/// each block in braces of its own, as a module of the client; what the snippets take
+/// as given, such as the user's password, is declared.
+fn readme_snippets(root: &Path) -> String {
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut blocks = vec![String::new()];
+    for line in readme.lines() {
+        match line.strip_prefix("    ") {
+            Some(code) => blocks.last_mut().unwrap().push_str(&format!("  {code}\n")),
+            None => blocks.push(String::new()),
+        }
+    }
+    let snippets: Vec<String> = blocks
+        .into_iter()
+        .filter(|block| block.contains("createClient("))
+        .map(|block| format!("{{\n{block}}}\n"))
+        .collect();
+    assert_eq!(
+        snippets.len(),
+        2,
+        "the README shows a cookie and a token client"
+    );
+    format!(
+        "import {{ createClient }} from \"./client\";\n\n\
+         declare const email: string, password: string, token: string;\n\n{}",
+        snippets.join("\n")
+    )
+}
+
 /// A function `name` that lists the titles of a page of projects at `path`, with
 /// `params`, reading the field `field`.
 fn list_titles(name: &str, path: &str, params: &str, field: &str) -> String {
@@ -145,6 +175,7 @@ fn an_org_app_client_lists_a_resource_and_rejects_a_misspelt_field_or_a_missing_
 
     let listing = list_titles("titles", path, with_org, "title");
     write(&client, "src/projects.ts", &module(&[listing]));
+    write(&client, "src/readme.ts", &readme_snippets(&root));
     let errors = type_errors_in(&client, "src/projects.ts", Check::Typecheck);
     assert_eq!(errors, Vec::<String>::new());
 
@@ -176,6 +207,7 @@ fn a_client_without_orgs_lists_a_resource_at_its_own_route_until_it_is_removed()
     install(&client);
     let listing = list_titles("titles", "/projects", "{}", "title");
     write(&client, "src/projects.ts", &module(&[listing]));
+    write(&client, "src/readme.ts", &readme_snippets(&root));
 
     let errors = type_errors_in(&client, "src/projects.ts", Check::Typecheck);
     assert_eq!(errors, Vec::<String>::new());
