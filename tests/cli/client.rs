@@ -1,7 +1,8 @@
 //! The TypeScript client every app ships (`client/`), as a frontend developer uses it:
 //! after `saas add resource`, `npm ci` and `npm run typecheck` pass with an example
-//! that lists the resource, and fail with a misspelt field, a missing path parameter, or
-//! once `saas remove resource` took the route away. The TypeScript the app's README
+//! that lists the resource, and fail with a misspelt field, a missing path parameter, a
+//! misspelt key in a body written to satisfy its schema (not in a bare body: the README
+//! says so), or once `saas remove resource` took the route away. The TypeScript the app's README
 //! shows is type-checked beside them.
 //!
 //! These need npm (and the registry, or npm's cache). Without npm they print SKIPPED;
@@ -152,10 +153,22 @@ fn list_titles(name: &str, path: &str, params: &str, field: &str) -> String {
     )
 }
 
+/// A function `name` that creates a project from `body`, written as it is written.
+fn create_project(name: &str, body: &str) -> String {
+    format!(
+        r#"export async function {name}(orgId: string): Promise<void> {{
+  const api = createClient({{ baseUrl: "http://localhost:3000" }});
+  const body = {body};
+  await api.POST("/orgs/{{org_id}}/projects", {{ params: {{ path: {{ org_id: orgId }} }}, body }});
+}}
+"#
+    )
+}
+
 /// A module of the client with these functions.
 fn module(functions: &[String]) -> String {
     format!(
-        "import {{ createClient }} from \"./client\";\n\n{}",
+        "import {{ createClient, type components }} from \"./client\";\n\n{}",
         functions.join("\n")
     )
 }
@@ -181,16 +194,21 @@ fn an_org_app_client_lists_a_resource_and_rejects_a_misspelt_field_or_a_missing_
 
     let misspelt = list_titles("misspelt", path, with_org, "titel");
     let without_org = list_titles("withoutOrg", path, "{}", "title");
-    write(
-        &client,
-        "src/projects.ts",
-        &module(&[misspelt, without_org]),
+    // The README's caveat: openapi-fetch lets a misspelt key into a body, unless the
+    // body `satisfies` its schema.
+    let unchecked = create_project("unchecked", r#"{ titel: "x", done: false }"#);
+    let checked = create_project(
+        "checked",
+        r#"{ titel: "x", done: false } satisfies components["schemas"]["ProjectInput"]"#,
     );
+    let wrong = [misspelt, without_org, unchecked, checked];
+    write(&client, "src/projects.ts", &module(&wrong));
     let errors = type_errors_in(&client, "src/projects.ts", Check::TscOnly);
     assert!(
-        errors.len() == 2
+        errors.len() == 3
             && errors[0].contains("Property 'titel' does not exist")
-            && errors[1].contains("Argument of type '{}'"),
+            && errors[1].contains("Argument of type '{}'")
+            && errors[2].contains("'titel' does not exist in type"),
         "{errors:#?}"
     );
 }
