@@ -153,13 +153,13 @@ fn list_titles(name: &str, path: &str, params: &str, field: &str) -> String {
     )
 }
 
-/// A function `name` that creates a project from `body`, written as it is written.
+/// A function `name` that creates a project, its body written inline as `body`.
 fn create_project(name: &str, body: &str) -> String {
     format!(
         r#"export async function {name}(orgId: string): Promise<void> {{
   const api = createClient({{ baseUrl: "http://localhost:3000" }});
-  const body = {body};
-  await api.POST("/orgs/{{org_id}}/projects", {{ params: {{ path: {{ org_id: orgId }} }}, body }});
+  const params = {{ path: {{ org_id: orgId }} }};
+  await api.POST("/orgs/{{org_id}}/projects", {{ params, body: {body} }});
 }}
 "#
     )
