@@ -2,6 +2,7 @@
 //! generated files as snapshots, and generated apps built, tested and served.
 
 mod billing;
+mod client;
 mod common;
 mod e2e;
 mod examples;

@@ -54,13 +54,16 @@ fn every_plan() -> impl Iterator<Item = Plan> {
 /// The files of a plan but `Cargo.lock`, thousands of lines resolved by cargo, and the
 /// API snapshot, the OpenAPI document of `templates/openapi/`: the end-to-end tests
 /// hold both to the app, by building it with `--locked` and running its snapshot test.
+/// Nor the client's `package-lock.json`, resolved by npm: `client.rs` installs from it
+/// with `npm ci`, which fails when it does not match `package.json`.
 fn files(plan: &Plan) -> impl Iterator<Item = (String, String)> + '_ {
     plan.ops.iter().filter_map(|op| {
         let Op::Create { path, contents } = op else {
             panic!("saas new only creates files: {op:?}");
         };
         let path = path.to_string_lossy().replace('\\', "/");
-        (path != "Cargo.lock" && path != api_snapshot::PATH).then(|| {
+        let resolved = ["Cargo.lock", api_snapshot::PATH, "client/package-lock.json"];
+        (!resolved.contains(&path.as_str())).then(|| {
             let contents = String::from_utf8(contents.clone()).expect("generated files are UTF-8");
             (path, contents)
         })
