@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::spec::Database;
+use crate::{features::Feature, spec::Database};
 
 /// Writes the backend of a SaaS product: an axum + sqlx app with authentication,
 /// sessions and an OpenAPI document, ready to run and to test.
@@ -119,9 +119,7 @@ pub struct NewArgs {
     /// The database the app is written for [default: sqlite].
     #[arg(long, value_enum)]
     pub db: Option<DatabaseArg>,
-    /// Optional features, comma-separated (orgs, rbac, billing), or `none`
-    /// [default: every available feature].
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, value_name = "LIST", help = features_help())]
     pub features: Option<String>,
     /// Take the defaults for everything not given; never ask.
     #[arg(long, short)]
@@ -132,6 +130,22 @@ pub struct NewArgs {
     /// Do not initialise a git repository.
     #[arg(long)]
     pub no_git: bool,
+}
+
+/// The help of `--features`, naming the features and what each requires.
+fn features_help() -> String {
+    let requirements: Vec<String> = Feature::ALL
+        .into_iter()
+        .filter_map(|feature| {
+            let required = feature.requires()?;
+            Some(format!("; {feature} brings {required}"))
+        })
+        .collect();
+    format!(
+        "Optional features, comma-separated ({}{}), or `none` [default: every available feature]",
+        Feature::names(),
+        requirements.concat()
+    )
 }
 
 /// `--db`: the databases as the command line spells them.

@@ -15,9 +15,7 @@ pub enum Error {
         "unknown feature `{0}`\nhelp: the features are orgs, rbac and billing; `none` selects none"
     )]
     UnknownFeature(String),
-    #[error(
-        "feature `{feature}` requires `{requires}`\nhelp: add it: --features {requires},{feature}"
-    )]
+    #[error("feature `{feature}` requires `{requires}`\nhelp: list `{requires}` as well")]
     FeatureRequires {
         feature: &'static str,
         requires: &'static str,

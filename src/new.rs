@@ -49,6 +49,11 @@ fn ask(args: NewArgs) -> Result<ProjectSpec, crate::Error> {
         args.features.as_deref(),
         !args.no_git,
     )?;
+    if let Some(choice) = &request.features {
+        for added in &choice.added {
+            eprintln!("note: {added}");
+        }
+    }
     if args.yes || !std::io::stdin().is_terminal() {
         return request.complete(None, None);
     }
@@ -58,7 +63,7 @@ fn ask(args: NewArgs) -> Result<ProjectSpec, crate::Error> {
     };
     let features = match request.features {
         Some(_) => None,
-        None => Some(prompt::features()?),
+        None => Some(prompt::features()?.features),
     };
     request.complete(database, features)
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     Error,
-    features::{Feature, FeatureSet},
+    features::{Choice, Feature, FeatureSet},
     naming::ProjectName,
 };
 
@@ -85,7 +85,8 @@ pub struct ProjectRequest {
     pub destination: PathBuf,
     pub git: bool,
     pub database: Option<Database>,
-    pub features: Option<FeatureSet>,
+    /// `--features`, with what its requirements added.
+    pub features: Option<Choice>,
 }
 
 impl ProjectRequest {
@@ -102,7 +103,7 @@ impl ProjectRequest {
         let parent = parent.unwrap_or_else(|| PathBuf::from("."));
         let destination = parent.join(&name.package);
         check_destination(&parent, &destination)?;
-        let features = features.map(FeatureSet::parse).transpose()?;
+        let features = features.map(Choice::parse).transpose()?;
         Ok(Self {
             name,
             destination,
@@ -116,11 +117,11 @@ impl ProjectRequest {
     pub fn complete(
         self,
         database: Option<Database>,
-        features: Option<Vec<Feature>>,
+        features: Option<FeatureSet>,
     ) -> Result<ProjectSpec, Error> {
         let features = match (self.features, features) {
-            (Some(features), _) => features,
-            (None, Some(chosen)) => FeatureSet::new(chosen)?,
+            (Some(choice), _) => choice.features,
+            (None, Some(chosen)) => chosen,
             (None, None) => Feature::defaults(),
         };
         Ok(ProjectSpec {
@@ -173,15 +174,19 @@ mod tests {
     }
 
     #[test]
-    fn answers_are_validated_like_flags() {
-        let error = request(None)
-            .complete(None, Some(vec![Feature::Rbac]))
-            .unwrap_err();
-        assert!(matches!(error, Error::FeatureRequires { .. }), "{error}");
-        let spec = request(None)
-            .complete(None, Some(vec![Feature::Billing]))
-            .unwrap();
-        assert_eq!(spec.features, FeatureSet::parse("billing").unwrap());
+    fn a_features_flag_gets_the_requirements_the_prompt_would_add() {
+        let request = request(Some("rbac"));
+        let added: Vec<String> = request
+            .features
+            .as_ref()
+            .unwrap()
+            .added
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(added, ["rbac needs orgs: added orgs"]);
+        let spec = request.complete(None, None).unwrap();
+        assert_eq!(spec.features, FeatureSet::parse("orgs,rbac").unwrap());
     }
 
     #[test]
@@ -190,7 +195,7 @@ mod tests {
         assert_eq!(spec.database, Database::Sqlite);
         assert_eq!(spec.features, Feature::defaults());
         let spec = request(Some("none"))
-            .complete(Some(Database::Postgres), Some(vec![Feature::Rbac]))
+            .complete(Some(Database::Postgres), Some(Feature::defaults()))
             .unwrap();
         assert_eq!(spec.database, Database::Postgres);
         assert_eq!(spec.features, FeatureSet::default());
