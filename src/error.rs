@@ -12,9 +12,15 @@ pub enum Error {
         help: String,
     },
     #[error(
-        "unknown feature `{0}`\nhelp: the features are orgs, rbac and billing; `none` selects none"
+        "unknown feature `{0}`\nhelp: the features are {names}; `none` selects none",
+        names = crate::features::Feature::names()
     )]
     UnknownFeature(String),
+    #[error(
+        "`--features {0:?}` names no feature\nhelp: to choose no feature, write `--features none`; the features are {names}",
+        names = crate::features::Feature::names()
+    )]
+    EmptyFeatureList(String),
     #[error("feature `{feature}` requires `{requires}`\nhelp: list `{requires}` as well")]
     FeatureRequires {
         feature: &'static str,
@@ -123,6 +129,7 @@ impl Error {
             self,
             Self::InvalidName { .. }
                 | Self::UnknownFeature(_)
+                | Self::EmptyFeatureList(_)
                 | Self::FeatureRequires { .. }
                 | Self::DestinationNotEmpty(_)
                 | Self::DestinationNotADirectory(_)

@@ -110,7 +110,8 @@ impl fmt::Display for Added {
 }
 
 impl Choice {
-    /// Parses `--features`: a comma-separated list, or `none`.
+    /// Parses `--features`: a comma-separated list, or `none`. A list that names no
+    /// feature is refused rather than taken as `none`.
     pub fn parse(list: &str) -> Result<Self, Error> {
         if list.trim().eq_ignore_ascii_case("none") {
             return Ok(Self::new(Vec::new()));
@@ -120,6 +121,9 @@ impl Choice {
             .map(str::trim)
             .filter(|name| !name.is_empty())
             .collect();
+        if names.is_empty() {
+            return Err(Error::EmptyFeatureList(list.to_owned()));
+        }
         let chosen = names
             .into_iter()
             .map(|name| Feature::from_name(&name.to_ascii_lowercase()))
@@ -204,9 +208,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn none_selects_no_feature() {
+    fn none_selects_no_feature_and_an_empty_list_is_refused() {
         assert_eq!(FeatureSet::parse("none").unwrap(), FeatureSet::default());
-        assert_eq!(FeatureSet::parse("").unwrap(), FeatureSet::default());
+        assert_eq!(FeatureSet::parse(" NONE ").unwrap(), FeatureSet::default());
+        for empty in ["", " ", ",", " , "] {
+            let error = FeatureSet::parse(empty).unwrap_err();
+            assert!(matches!(error, Error::EmptyFeatureList(_)), "{empty:?}");
+            assert!(error.to_string().contains("`--features none`"), "{error}");
+        }
     }
 
     #[test]

@@ -119,6 +119,27 @@ fn unknown_feature_lists_are_refused() {
         1,
         "unknown feature `teams`",
     );
+    assert_refused(
+        &["new", "acme", "--features", "teams"],
+        1,
+        "help: the features are orgs, rbac, billing; `none` selects none",
+    );
+}
+
+#[test]
+fn an_empty_feature_list_is_refused_with_the_way_to_say_none() {
+    for empty in ["", ",", " "] {
+        assert_refused(
+            &["new", "acme", "--features", empty],
+            1,
+            &format!("error: `--features {empty:?}` names no feature"),
+        );
+        assert_refused(
+            &["new", "acme", "--features", empty],
+            1,
+            "help: to choose no feature, write `--features none`",
+        );
+    }
 }
 
 #[test]
