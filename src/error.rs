@@ -54,10 +54,12 @@ pub enum Error {
         "resource `{0}` already exists\nhelp: choose another name, or `saas remove resource {0}` first"
     )]
     ResourceExists(String),
-    #[error(
-        "there is no resource `{0}` in saas.toml\nhelp: `saas.toml` lists the resources this project has"
-    )]
-    UnknownResource(String),
+    #[error("there is no resource `{name}` in saas.toml\nhelp: {}", if .existing.is_empty() {
+        "this project has no resources yet; `saas add resource` adds one".to_owned()
+    } else {
+        format!("the resources are {}", .existing.join(", "))
+    })]
+    UnknownResource { name: String, existing: Vec<String> },
     #[error(
         "`{path}` already exists, and `saas add` never overwrites a file\nhelp: move it away, or choose another resource name"
     )]
@@ -139,7 +141,7 @@ impl Error {
                 | Self::NotInProject
                 | Self::Manifest(_)
                 | Self::ResourceExists(_)
-                | Self::UnknownResource(_)
+                | Self::UnknownResource { .. }
                 | Self::FileExists { .. }
                 | Self::MissingMarker { .. }
                 | Self::NeedsBilling { .. }
