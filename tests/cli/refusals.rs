@@ -62,6 +62,12 @@ fn a_refused_name_comes_with_a_suggestion() {
         1,
         "help: use a name such as `my-app`",
     );
+    assert_refused(
+        &["new", "café", "--yes"],
+        1,
+        "error: invalid project name `café`: the character 'é' is not allowed; only ASCII letters, digits, `-` and `_` are\n\
+         help: use a name such as `cafe`\n",
+    );
 }
 
 #[test]
