@@ -34,12 +34,23 @@ pub enum Command {
   saas new acme-api --db postgres --features none --no-git")]
     New(NewArgs),
     /// Add something to the project in this directory.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  saas add resource Invoice number:string:unique paid:bool due_on:date:optional
+  saas add model Comment body:text invoice:references:optional"
+    )]
     Add(AddCommand),
     /// Undo an `add`.
     #[command(subcommand)]
     Remove(RemoveCommand),
     /// Print a shell completion script to standard output.
+    #[command(after_help = "Examples:
+  saas completions bash
+  saas completions zsh
+  saas completions fish
+
+To complete saas in every new bash, add `source <(saas completions bash)` to ~/.bashrc.")]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,

@@ -125,6 +125,7 @@ fn every_example_in_the_help_works_in_a_generated_project() {
         "saas add resource",
         "saas add model",
         "saas remove resource",
+        "saas completions",
     ] {
         assert!(
             all.iter().any(|example| example.starts_with(needed)),
@@ -133,6 +134,38 @@ fn every_example_in_the_help_works_in_a_generated_project() {
     }
     let (_parent, root) = new_project("sqlite");
     run_all(&root, &all, "--help");
+}
+
+#[test]
+fn the_line_the_completions_help_gives_for_bashrc_registers_the_completion() {
+    let help = help(&["completions".to_owned()]);
+    let line = help
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .find(|span| span.starts_with("source "))
+        .unwrap_or_else(|| panic!("the completions help gives no `source` line:\n{help}"));
+    let binary = assert_cmd::cargo::cargo_bin("saas");
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let output = std::process::Command::new("bash")
+        .args(["-c", &format!("{line} && complete -p saas")])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+
+    let registered = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success()
+            && registered.contains("-F _saas")
+            && registered.trim_end().ends_with(" saas"),
+        "`{line}` registered {registered:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
