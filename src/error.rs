@@ -11,6 +11,8 @@ pub enum Error {
         reason: String,
         help: String,
     },
+    #[error("{}", crate::prompt::CANCELLED)]
+    Cancelled,
     #[error(
         "unknown feature `{0}`\nhelp: the features are {names}; `none` selects none",
         names = crate::features::Feature::names()
@@ -130,6 +132,7 @@ impl Error {
         matches!(
             self,
             Self::InvalidName { .. }
+                | Self::Cancelled
                 | Self::UnknownFeature(_)
                 | Self::EmptyFeatureList(_)
                 | Self::FeatureRequires { .. }

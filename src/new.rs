@@ -57,6 +57,7 @@ fn ask(args: NewArgs) -> Result<ProjectSpec, crate::Error> {
     if args.yes || !std::io::stdin().is_terminal() {
         return request.complete(None, None);
     }
+    let _cancel = prompt::CancelOnInterrupt::install();
     let database = match request.database {
         Some(_) => None,
         None => Some(prompt::database()?),
