@@ -31,7 +31,7 @@ impl Feature {
     pub fn description(self) -> &'static str {
         match self {
             Self::Orgs => "organizations, memberships and invitations",
-            Self::Rbac => "roles owner > admin > member and one permission table (pulls in orgs)",
+            Self::Rbac => "roles owner > admin > member, a permission table; needs orgs",
             Self::Billing => "plans, subscriptions and Stripe",
         }
     }

@@ -164,3 +164,25 @@ fn ctrl_c_at_a_question_shows_the_cursor_again_and_writes_nothing() {
     assert_cancels(&[("Database (", CTRL_C)], 130);
     assert_cancels(&[("Database (", "\r"), ("Features (", CTRL_C)], 130);
 }
+
+#[test]
+fn the_answers_echoed_are_wrapped_between_words_to_the_terminal_width() {
+    let parent = tempfile::tempdir().unwrap();
+    let Some(mut terminal) = Terminal::open(parent.path(), 40, &["new", "acme", "--no-git"]) else {
+        return;
+    };
+
+    terminal.answer("Database (", "\r");
+    // Space unticks orgs; rbac, still ticked, brings it back.
+    terminal.answer("Features (", " \r");
+    let (status, screen) = terminal.finish();
+
+    assert_eq!(status, 0, "{screen}");
+    let echoed = &screen[screen.rfind(SHOW_CURSOR).unwrap() + SHOW_CURSOR.len()..];
+    let echoed = &echoed[..echoed.find("Created").unwrap()];
+    assert_eq!(
+        echoed,
+        "Features: orgs, rbac, billing (rbac\n  needs orgs: added orgs)\n"
+    );
+    assert!(screen.contains("Database: sqlite\n"), "{screen:?}");
+}
