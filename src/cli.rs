@@ -125,8 +125,9 @@ pub struct RemoveResourceArgs {
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
-    /// The project's name: a cargo package name such as `acme` or `acme-api`.
-    pub name: String,
+    /// The project's name: a cargo package name such as `acme` or `acme-api`; asked for
+    /// on a terminal when left out.
+    pub name: Option<String>,
     /// The database the app is written for [default: sqlite].
     #[arg(long, value_enum)]
     pub db: Option<DatabaseArg>,

@@ -11,6 +11,10 @@ pub enum Error {
         reason: String,
         help: String,
     },
+    #[error(
+        "missing the project's name (it is asked for only on a terminal, without --yes)\nhelp: give it as the first argument, e.g. `saas new acme`"
+    )]
+    MissingName,
     #[error("{}", crate::prompt::CANCELLED)]
     Cancelled,
     #[error(
@@ -132,6 +136,7 @@ impl Error {
         matches!(
             self,
             Self::InvalidName { .. }
+                | Self::MissingName
                 | Self::Cancelled
                 | Self::UnknownFeature(_)
                 | Self::EmptyFeatureList(_)

@@ -1,7 +1,9 @@
 //! Questions for a person at a terminal; only asked for what the flags left out. Esc or
 //! `q` at a choice, or Ctrl-C at any question, cancels before anything is written.
 
-use dialoguer::{MultiSelect, Select, console::Term};
+use std::io::IsTerminal;
+
+use dialoguer::{Input, MultiSelect, Select, console::Term};
 
 use crate::{
     Error,
@@ -11,6 +13,29 @@ use crate::{
 
 /// What a cancelled question prints after `error: `.
 pub const CANCELLED: &str = "cancelled: nothing was written";
+
+/// Whether there is someone to ask: standard input is a terminal, and so is standard
+/// error, where the questions are drawn.
+pub fn is_interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks for the project's name until `check` accepts it, showing its error (the one the
+/// argument would get) under the question.
+pub fn project_name(check: impl Fn(&str) -> Result<(), Error>) -> Result<String, Error> {
+    let prompt = "Project name";
+    let answer = Input::<String>::new()
+        .with_prompt(format!(
+            "{prompt} (a cargo package name such as acme; Ctrl-C cancels)"
+        ))
+        .validate_with(|answer: &String| check(answer.trim()).map_err(|error| error.to_string()))
+        .report(false)
+        .interact_text()
+        .map_err(Error::Prompt)?;
+    let name = answer.trim().to_owned();
+    echo(prompt, &name);
+    Ok(name)
+}
 
 /// Asks which database to generate for; SQLite is preselected.
 pub fn database() -> Result<Database, Error> {

@@ -166,6 +166,50 @@ fn ctrl_c_at_a_question_shows_the_cursor_again_and_writes_nothing() {
 }
 
 #[test]
+fn without_a_name_new_asks_for_it_and_checks_it_as_the_argument() {
+    let parent = tempfile::tempdir().unwrap();
+    let Some(mut terminal) = Terminal::open(parent.path(), 80, &["new", "--no-git"]) else {
+        return;
+    };
+
+    terminal.answer("Project name", "café\r");
+    terminal.answer("help: use a name such as `cafe`", "acme\r");
+    terminal.answer("Database (", "\r");
+    terminal.answer("Features (", "\r");
+    let (status, screen) = terminal.finish();
+
+    assert_eq!(status, 0, "{screen}");
+    assert!(
+        screen.contains(
+            "error: invalid project name `café`: the character 'é' is not allowed; \
+             only ASCII letters, digits, `-` and `_` are\nhelp: use a name such as `cafe`"
+        ),
+        "{screen:?}"
+    );
+    assert!(screen.contains("Project name: acme\n"), "{screen:?}");
+    assert!(screen.contains("Created `acme` (sqlite; features: orgs, rbac, billing)"));
+    assert!(parent.path().join("acme/saas.toml").is_file());
+}
+
+#[test]
+fn with_yes_new_asks_nothing_even_for_a_missing_name() {
+    let parent = tempfile::tempdir().unwrap();
+    let Some(terminal) = Terminal::open(parent.path(), 80, &["new", "--yes"]) else {
+        return;
+    };
+
+    let (status, screen) = terminal.finish();
+
+    assert_eq!(status, 1, "{screen}");
+    assert!(!screen.contains("Project name"), "{screen:?}");
+    assert!(
+        screen.contains("error: missing the project's name"),
+        "{screen:?}"
+    );
+    assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
+}
+
+#[test]
 fn the_answers_echoed_are_wrapped_between_words_to_the_terminal_width() {
     let parent = tempfile::tempdir().unwrap();
     let Some(mut terminal) = Terminal::open(parent.path(), 40, &["new", "acme", "--no-git"]) else {

@@ -56,6 +56,22 @@ fn names_that_are_not_valid_package_names_are_refused() {
 }
 
 #[test]
+fn without_a_name_and_without_a_terminal_new_is_refused() {
+    for args in [
+        &["new"][..],
+        &["new", "--yes"],
+        &["new", "--features", "none"],
+    ] {
+        assert_refused(
+            args,
+            1,
+            "error: missing the project's name (it is asked for only on a terminal, without --yes)\n\
+             help: give it as the first argument, e.g. `saas new acme`\n",
+        );
+    }
+}
+
+#[test]
 fn a_refused_name_comes_with_a_suggestion() {
     assert_refused(
         &["new", "My App", "--yes"],
