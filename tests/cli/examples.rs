@@ -1,5 +1,6 @@
-//! Every example works: each `saas …` command that `--help` (of every subcommand) and
-//! the README show is run, in order, inside a generated project, and must succeed. A
+//! Every example works: each `saas …` command that `--help` (of every subcommand), the
+//! README and CONTRIBUTING.md show is run, in order, inside a generated project, and
+//! must succeed. A
 //! synopsis (`saas new <name> [--db …]`) shows a shape, not a command, and is skipped.
 //! Each must also reach the program as written when typed into bash or zsh.
 //! Hints in error messages are held to the same rule.
@@ -170,13 +171,35 @@ fn the_line_the_completions_help_gives_for_bashrc_registers_the_completion() {
 
 #[test]
 fn every_example_in_the_readme_works_in_a_generated_project() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let all = examples(&readme, true);
+    let read = |file: &str| {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap()
+    };
+    let readme = examples(&read("README.md"), true);
+    let contributing = examples(&read("CONTRIBUTING.md"), true);
     // The project `saas new acme --yes` makes: the README's billing examples need it.
     let (_parent, root) = new_project_with("sqlite", "orgs,rbac,billing");
-    run_all(&root, &all, "README.md");
-    assert!(all.len() >= 5, "the README shows too few examples: {all:?}");
+    run_all(&root, &readme, "README.md");
+    run_all(&root, &contributing, "CONTRIBUTING.md");
+    assert!(
+        readme.len() >= 5,
+        "the README shows too few examples: {readme:?}"
+    );
+}
+
+#[test]
+fn the_readme_gives_the_test_command_that_ci_runs() {
+    let read = |file: &str| {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap()
+    };
+    let ci = read(".ci/run");
+    let command = ci
+        .lines()
+        .find_map(|line| line.strip_prefix("stage \"tests\" "))
+        .expect("`.ci/run` has a \"tests\" stage");
+    assert!(
+        read("README.md").contains(&format!("Run the tests: `{command}`")),
+        "README.md does not say \"Run the tests: `{command}`\""
+    );
 }
 
 #[test]
