@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::{features::Feature, spec::Database};
+use crate::{features::Feature, fields::FieldType, spec::Database};
 
 /// Writes the backend of a SaaS product: an axum + sqlx app with authentication,
 /// sessions and an OpenAPI document, ready to run and to test.
@@ -84,12 +84,7 @@ pub enum RemoveCommand {
 pub struct AddResourceArgs {
     /// The resource, singular or plural, PascalCase or snake_case: `Project`, `project_tasks`.
     pub name: String,
-    /// Fields: `name:type[:optional][:unique][:index]`, or `name:references[:optional]` to
-    /// point at another resource. Types: string text bool i32 i64 f64 decimal date datetime
-    /// uuid json. With orgs, `name:references:user[:optional]` holds a member of the row's
-    /// organization (`assignee:references:user` is the column `assignee_id`). Every
-    /// spelling is safe unquoted in bash and zsh.
-    #[arg(value_name = "FIELD")]
+    #[arg(value_name = "FIELD", help = fields_help())]
     pub fields: Vec<String>,
     /// The plural, when English rules get it wrong (`--plural people`); the name is then
     /// taken as the singular.
@@ -144,6 +139,17 @@ pub struct NewArgs {
     pub no_git: bool,
 }
 
+/// The help of a resource's fields, naming the types from `fields.rs`.
+fn fields_help() -> String {
+    format!(
+        "Fields: `name:type[:optional][:unique][:index]`, or `name:references[:optional]` to \
+         point at another resource. Types: {}. With orgs, `name:references:user[:optional]` \
+         holds a member of the row's organization (`assignee:references:user` is the column \
+         `assignee_id`). Every spelling is safe unquoted in bash and zsh",
+        FieldType::value_types()
+    )
+}
+
 /// The help of `--features`, naming the features and what each requires.
 fn features_help() -> String {
     let requirements: Vec<String> = Feature::ALL
@@ -175,5 +181,34 @@ impl From<DatabaseArg> for Database {
             DatabaseArg::Sqlite => Database::Sqlite,
             DatabaseArg::Postgres => Database::Postgres,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn help_of(path: &[&str], arg: &str) -> String {
+        let mut command = Cli::command();
+        for name in path {
+            command = command.find_subcommand(name).unwrap().clone();
+        }
+        let arg = command.get_arguments().find(|a| a.get_id() == arg).unwrap();
+        arg.get_help().unwrap().to_string()
+    }
+
+    #[test]
+    fn the_help_names_every_field_type_and_feature() {
+        let fields = help_of(&["add", "resource"], "fields");
+        for ty in FieldType::value_types().split(' ') {
+            assert!(fields.contains(&format!(" {ty}")), "{ty}: {fields}");
+        }
+        let features = help_of(&["new"], "features");
+        for feature in Feature::ALL {
+            assert!(features.contains(feature.as_str()), "{feature}: {features}");
+        }
+        assert!(features.contains("rbac brings orgs"), "{features}");
     }
 }
