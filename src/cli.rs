@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::spec::Database;
+use crate::{features::Feature, fields::FieldType, spec::Database};
 
 /// Writes the backend of a SaaS product: an axum + sqlx app with authentication,
 /// sessions and an OpenAPI document, ready to run and to test.
@@ -34,12 +34,23 @@ pub enum Command {
   saas new acme-api --db postgres --features none --no-git")]
     New(NewArgs),
     /// Add something to the project in this directory.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  saas add resource Invoice number:string:unique paid:bool due_on:date:optional
+  saas add model Comment body:text invoice:references:optional"
+    )]
     Add(AddCommand),
     /// Undo an `add`.
     #[command(subcommand)]
     Remove(RemoveCommand),
     /// Print a shell completion script to standard output.
+    #[command(after_help = "Examples:
+  saas completions bash
+  saas completions zsh
+  saas completions fish
+
+To complete saas in every new bash, add `source <(saas completions bash)` to ~/.bashrc.")]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -73,12 +84,7 @@ pub enum RemoveCommand {
 pub struct AddResourceArgs {
     /// The resource, singular or plural, PascalCase or snake_case: `Project`, `project_tasks`.
     pub name: String,
-    /// Fields: `name:type[:optional][:unique][:index]`, or `name:references[:optional]` to
-    /// point at another resource. Types: string text bool i32 i64 f64 decimal date datetime
-    /// uuid json. With orgs, `name:references:user[:optional]` holds a member of the row's
-    /// organization (`assignee:references:user` is the column `assignee_id`). Every
-    /// spelling is safe unquoted in bash and zsh.
-    #[arg(value_name = "FIELD")]
+    #[arg(value_name = "FIELD", help = fields_help())]
     pub fields: Vec<String>,
     /// The plural, when English rules get it wrong (`--plural people`); the name is then
     /// taken as the singular.
@@ -114,14 +120,13 @@ pub struct RemoveResourceArgs {
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
-    /// The project's name: a cargo package name such as `acme` or `acme-api`.
-    pub name: String,
+    /// The project's name: a cargo package name such as `acme` or `acme-api`; asked for
+    /// on a terminal when left out.
+    pub name: Option<String>,
     /// The database the app is written for [default: sqlite].
     #[arg(long, value_enum)]
     pub db: Option<DatabaseArg>,
-    /// Optional features, comma-separated (orgs, rbac, billing), or `none`
-    /// [default: every available feature].
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, value_name = "LIST", help = features_help())]
     pub features: Option<String>,
     /// Take the defaults for everything not given; never ask.
     #[arg(long, short)]
@@ -132,6 +137,33 @@ pub struct NewArgs {
     /// Do not initialise a git repository.
     #[arg(long)]
     pub no_git: bool,
+}
+
+/// The help of a resource's fields, naming the types from `fields.rs`.
+fn fields_help() -> String {
+    format!(
+        "Fields: `name:type[:optional][:unique][:index]`, or `name:references[:optional]` to \
+         point at another resource. Types: {}. With orgs, `name:references:user[:optional]` \
+         holds a member of the row's organization (`assignee:references:user` is the column \
+         `assignee_id`). Every spelling is safe unquoted in bash and zsh",
+        FieldType::value_types()
+    )
+}
+
+/// The help of `--features`, naming the features and what each requires.
+fn features_help() -> String {
+    let requirements: Vec<String> = Feature::ALL
+        .into_iter()
+        .filter_map(|feature| {
+            let required = feature.requires()?;
+            Some(format!("; {feature} brings {required}"))
+        })
+        .collect();
+    format!(
+        "Optional features, comma-separated ({}{}), or `none` [default: every available feature]",
+        Feature::names(),
+        requirements.concat()
+    )
 }
 
 /// `--db`: the databases as the command line spells them.
@@ -149,5 +181,34 @@ impl From<DatabaseArg> for Database {
             DatabaseArg::Sqlite => Database::Sqlite,
             DatabaseArg::Postgres => Database::Postgres,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn help_of(path: &[&str], arg: &str) -> String {
+        let mut command = Cli::command();
+        for name in path {
+            command = command.find_subcommand(name).unwrap().clone();
+        }
+        let arg = command.get_arguments().find(|a| a.get_id() == arg).unwrap();
+        arg.get_help().unwrap().to_string()
+    }
+
+    #[test]
+    fn the_help_names_every_field_type_and_feature() {
+        let fields = help_of(&["add", "resource"], "fields");
+        for ty in FieldType::value_types().split(' ') {
+            assert!(fields.contains(&format!(" {ty}")), "{ty}: {fields}");
+        }
+        let features = help_of(&["new"], "features");
+        for feature in Feature::ALL {
+            assert!(features.contains(feature.as_str()), "{feature}: {features}");
+        }
+        assert!(features.contains("rbac brings orgs"), "{features}");
     }
 }

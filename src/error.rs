@@ -12,12 +12,22 @@ pub enum Error {
         help: String,
     },
     #[error(
-        "unknown feature `{0}`\nhelp: the features are orgs, rbac and billing; `none` selects none"
+        "missing the project's name (it is asked for only on a terminal, without --yes)\nhelp: give it as the first argument, e.g. `saas new acme`"
+    )]
+    MissingName,
+    #[error("{}", crate::prompt::CANCELLED)]
+    Cancelled,
+    #[error(
+        "unknown feature `{0}`\nhelp: the features are {names}; `none` selects none",
+        names = crate::features::Feature::names()
     )]
     UnknownFeature(String),
     #[error(
-        "feature `{feature}` requires `{requires}`\nhelp: add it: --features {requires},{feature}"
+        "`--features {0:?}` names no feature\nhelp: to choose no feature, write `--features none`; the features are {names}",
+        names = crate::features::Feature::names()
     )]
+    EmptyFeatureList(String),
+    #[error("feature `{feature}` requires `{requires}`\nhelp: list `{requires}` as well")]
     FeatureRequires {
         feature: &'static str,
         requires: &'static str,
@@ -50,10 +60,12 @@ pub enum Error {
         "resource `{0}` already exists\nhelp: choose another name, or `saas remove resource {0}` first"
     )]
     ResourceExists(String),
-    #[error(
-        "there is no resource `{0}` in saas.toml\nhelp: `saas.toml` lists the resources this project has"
-    )]
-    UnknownResource(String),
+    #[error("there is no resource `{name}` in saas.toml\nhelp: {}", if .existing.is_empty() {
+        "this project has no resources yet; `saas add resource` adds one".to_owned()
+    } else {
+        format!("the resources are {}", .existing.join(", "))
+    })]
+    UnknownResource { name: String, existing: Vec<String> },
     #[error(
         "`{path}` already exists, and `saas add` never overwrites a file\nhelp: move it away, or choose another resource name"
     )]
@@ -124,7 +136,10 @@ impl Error {
         matches!(
             self,
             Self::InvalidName { .. }
+                | Self::MissingName
+                | Self::Cancelled
                 | Self::UnknownFeature(_)
+                | Self::EmptyFeatureList(_)
                 | Self::FeatureRequires { .. }
                 | Self::DestinationNotEmpty(_)
                 | Self::DestinationNotADirectory(_)
@@ -134,7 +149,7 @@ impl Error {
                 | Self::NotInProject
                 | Self::Manifest(_)
                 | Self::ResourceExists(_)
-                | Self::UnknownResource(_)
+                | Self::UnknownResource { .. }
                 | Self::FileExists { .. }
                 | Self::MissingMarker { .. }
                 | Self::NeedsBilling { .. }

@@ -31,7 +31,7 @@ impl Feature {
     pub fn description(self) -> &'static str {
         match self {
             Self::Orgs => "organizations, memberships and invitations",
-            Self::Rbac => "roles owner > admin > member and one permission table (pulls in orgs)",
+            Self::Rbac => "roles owner > admin > member, a permission table; needs orgs",
             Self::Billing => "plans, subscriptions and Stripe",
         }
     }
@@ -47,6 +47,11 @@ impl Feature {
     /// The features a project gets when nobody chose: all of them.
     pub fn defaults() -> FeatureSet {
         FeatureSet(Self::ALL.to_vec())
+    }
+
+    /// The names, for messages: `orgs, rbac, billing`.
+    pub fn names() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
     }
 
     fn from_name(name: &str) -> Result<Self, Error> {
@@ -69,7 +74,7 @@ impl TryFrom<String> for Feature {
             .ok_or_else(|| {
                 format!(
                     "`features` lists \"{name}\", which is not a feature saas knows; the accepted values are {}",
-                    Self::ALL.map(Self::as_str).join(", ")
+                    Self::names()
                 )
             })
     }
@@ -78,6 +83,69 @@ impl TryFrom<String> for Feature {
 impl fmt::Display for Feature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The features a person chose, on the command line or at the prompt, with what their
+/// requirements added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub features: FeatureSet,
+    /// The features added because a chosen one needs them, for the command to say so.
+    pub added: Vec<Added>,
+}
+
+/// A feature added because a chosen one needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Added {
+    pub feature: Feature,
+    pub needed_by: Feature,
+}
+
+impl fmt::Display for Added {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { feature, needed_by } = self;
+        write!(f, "{needed_by} needs {feature}: added {feature}")
+    }
+}
+
+impl Choice {
+    /// Parses `--features`: a comma-separated list, or `none`. A list that names no
+    /// feature is refused rather than taken as `none`.
+    pub fn parse(list: &str) -> Result<Self, Error> {
+        if list.trim().eq_ignore_ascii_case("none") {
+            return Ok(Self::new(Vec::new()));
+        }
+        let names: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Err(Error::EmptyFeatureList(list.to_owned()));
+        }
+        let chosen = names
+            .into_iter()
+            .map(|name| Feature::from_name(&name.to_ascii_lowercase()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::new(chosen))
+    }
+
+    /// The chosen features, each with the feature it requires (rbac brings orgs).
+    pub fn new(chosen: Vec<Feature>) -> Self {
+        let mut features = chosen.clone();
+        let mut added = Vec::new();
+        for &needed_by in &chosen {
+            if let Some(feature) = needed_by.requires()
+                && !features.contains(&feature)
+            {
+                features.push(feature);
+                added.push(Added { feature, needed_by });
+            }
+        }
+        let features = FeatureSet::with_requirements(features)
+            .expect("every chosen feature's requirement was added");
+        Self { features, added }
     }
 }
 
@@ -100,19 +168,9 @@ impl TryFrom<Vec<Feature>> for FeatureSet {
 }
 
 impl FeatureSet {
-    /// Parses `--features`: a comma-separated list, or `none`.
+    /// Parses a `--features` list; see [`Choice::parse`].
     pub fn parse(list: &str) -> Result<Self, Error> {
-        let list = list.trim();
-        if list.eq_ignore_ascii_case("none") {
-            return Ok(Self::default());
-        }
-        let features = list
-            .split(',')
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-            .map(|name| Feature::from_name(&name.to_ascii_lowercase()))
-            .collect::<Result<Vec<_>, _>>()?;
-        Self::new(features)
+        Choice::parse(list).map(|choice| choice.features)
     }
 
     /// Checks the features against the rules: each with its requirements.
@@ -150,9 +208,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn none_selects_no_feature() {
+    fn none_selects_no_feature_and_an_empty_list_is_refused() {
         assert_eq!(FeatureSet::parse("none").unwrap(), FeatureSet::default());
-        assert_eq!(FeatureSet::parse("").unwrap(), FeatureSet::default());
+        assert_eq!(FeatureSet::parse(" NONE ").unwrap(), FeatureSet::default());
+        for empty in ["", " ", ",", " , "] {
+            let error = FeatureSet::parse(empty).unwrap_err();
+            assert!(matches!(error, Error::EmptyFeatureList(_)), "{empty:?}");
+            assert!(error.to_string().contains("`--features none`"), "{error}");
+        }
     }
 
     #[test]
@@ -165,18 +228,19 @@ mod tests {
     }
 
     #[test]
-    fn rbac_requires_orgs() {
-        let error = FeatureSet::parse("rbac").unwrap_err();
-        assert!(
-            matches!(
-                error,
-                Error::FeatureRequires {
-                    feature: "rbac",
-                    requires: "orgs"
-                }
-            ),
-            "{error}"
-        );
+    fn rbac_brings_orgs_and_says_so() {
+        let choice = Choice::parse("rbac").unwrap();
+        assert_eq!(choice.features, FeatureSet::parse("orgs,rbac").unwrap());
+        let added: Vec<String> = choice.added.iter().map(Added::to_string).collect();
+        assert_eq!(added, ["rbac needs orgs: added orgs"]);
+        assert!(Choice::parse("orgs,rbac").unwrap().added.is_empty());
+        assert!(Choice::parse("billing").unwrap().added.is_empty());
+    }
+
+    #[test]
+    fn a_saas_toml_without_a_requirement_is_refused_not_completed() {
+        let error = FeatureSet::try_from(vec![Feature::Rbac]).unwrap_err();
+        assert_eq!(error, "`features`: feature `rbac` requires `orgs`");
     }
 
     #[test]

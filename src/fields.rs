@@ -73,6 +73,17 @@ impl FieldType {
         matches!(self, Self::References | Self::Member)
     }
 
+    /// The types that hold a value, every one but the references, as the help lists
+    /// them: `string text bool …`.
+    pub fn value_types() -> String {
+        Self::ALL
+            .into_iter()
+            .filter(|ty| !ty.names_a_row())
+            .map(Self::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     fn list() -> String {
         Self::ALL.map(Self::as_str).join(", ")
     }

@@ -1,7 +1,7 @@
 //! `saas new`: validate, ask for what the flags left out, plan, stage, and move the new
 //! project into place.
 
-use std::{io::IsTerminal, path::PathBuf, process::Command};
+use std::{path::PathBuf, process::Command};
 
 use anyhow::Context;
 
@@ -43,24 +43,36 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
 /// The spec of the flags; on a terminal, without `--yes`, asks for what they left out.
 fn ask(args: NewArgs) -> Result<ProjectSpec, crate::Error> {
     let request = ProjectRequest::new(
-        &args.name,
+        args.name.as_deref(),
         args.path,
         args.db.map(Database::from),
         args.features.as_deref(),
         !args.no_git,
     )?;
-    if args.yes || !std::io::stdin().is_terminal() {
-        return request.complete(None, None);
+    if let Some(choice) = &request.features {
+        for added in &choice.added {
+            eprintln!("note: {added}");
+        }
     }
+    if args.yes || !prompt::is_interactive() {
+        return request.complete(None, None, None);
+    }
+    let _cancel = prompt::CancelOnInterrupt::install();
+    let name = match request.name {
+        Some(_) => None,
+        None => Some(prompt::project_name(|answer| {
+            request.check_name(answer).map(drop)
+        })?),
+    };
     let database = match request.database {
         Some(_) => None,
         None => Some(prompt::database()?),
     };
     let features = match request.features {
         Some(_) => None,
-        None => Some(prompt::features()?),
+        None => Some(prompt::features()?.features),
     };
-    request.complete(database, features)
+    request.complete(name.as_deref(), database, features)
 }
 
 /// Every file of the new project, rendered.

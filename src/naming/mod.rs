@@ -145,13 +145,60 @@ impl ProjectName {
     }
 }
 
-/// A valid name close to `raw`, to offer in the error message.
+/// A valid name close to `raw`, to offer in the error message: accented Latin letters
+/// lose their accents (`café` suggests `cafe`), anything else non-ASCII is dropped.
 fn suggest(raw: &str) -> Option<String> {
-    let snake: String = raw
+    let snake: String = without_accents(raw)
         .to_snake_case()
         .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "");
     let trimmed = snake.trim_start_matches(|c: char| !c.is_ascii_alphabetic());
     (!trimmed.is_empty() && trimmed != raw).then(|| trimmed.replace('_', "-"))
+}
+
+/// `raw` with each Latin letter that has an ASCII base written as that base, in the
+/// same case (`Crème` → `Creme`, `Straße` → `Strasse`); other characters are kept.
+fn without_accents(raw: &str) -> String {
+    let mut ascii = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let lowercase = c.to_lowercase().next().unwrap_or(c);
+        match ascii_base(lowercase) {
+            Some(base) if lowercase != c => ascii.push_str(&base.to_ascii_uppercase()),
+            Some(base) => ascii.push_str(base),
+            None => ascii.push(c),
+        }
+    }
+    ascii
+}
+
+/// The ASCII letters a lowercase Latin letter with a diacritic (or a ligature) is
+/// written with when the diacritic is dropped.
+fn ascii_base(letter: char) -> Option<&'static str> {
+    Some(match letter {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'æ' => "ae",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'ď' | 'đ' | 'ð' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'ĥ' | 'ħ' => "h",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
+        'ĵ' => "j",
+        'ķ' => "k",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'ñ' | 'ń' | 'ņ' | 'ň' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
+        'œ' => "oe",
+        'ŕ' | 'ŗ' | 'ř' => "r",
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
+        'ß' => "ss",
+        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
+        'þ' => "th",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
+        'ŵ' => "w",
+        'ý' | 'ÿ' | 'ŷ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -255,5 +302,21 @@ mod tests {
             Err(Error::InvalidName { help, .. }) => assert_eq!(help, "use a name such as `my-app`"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn accented_letters_are_suggested_without_their_accents() {
+        for (raw, suggested) in [
+            ("café", "cafe"),
+            ("Crème-Brûlée", "creme-brulee"),
+            ("Straße", "strasse"),
+            ("Łódź", "lodz"),
+            ("SmørrebrødApp", "smorrebrod-app"),
+            ("naïve_œuvre", "naive-oeuvre"),
+        ] {
+            assert_eq!(suggest(raw).as_deref(), Some(suggested), "{raw}");
+            assert!(ProjectName::parse(suggested).is_ok(), "{suggested}");
+        }
+        assert_eq!(suggest("ｐｒｏｊｅｃｔ"), None);
     }
 }

@@ -60,8 +60,14 @@ pub fn plan_remove(
 ) -> Result<Removal, Error> {
     let manifest = &project.manifest;
     let asked = ResourceName::parse(&args.name)?;
-    let name = find_resource(manifest, &asked)
-        .ok_or_else(|| Error::UnknownResource(asked.pascal.clone()))?;
+    let name = find_resource(manifest, &asked).ok_or_else(|| Error::UnknownResource {
+        name: asked.pascal.clone(),
+        existing: manifest
+            .resources
+            .iter()
+            .map(|resource| resource.name.clone())
+            .collect(),
+    })?;
     let entry = manifest.resource(&name.plural).expect("found above");
     let referrers: Vec<&str> = manifest
         .resources

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     Error,
-    features::{Feature, FeatureSet},
+    features::{Choice, Feature, FeatureSet},
     naming::ProjectName,
 };
 
@@ -81,56 +81,79 @@ pub struct ProjectSpec {
 /// face to ask or to default.
 #[derive(Debug, Clone)]
 pub struct ProjectRequest {
-    pub name: ProjectName,
-    pub destination: PathBuf,
+    pub name: Option<ProjectName>,
+    /// The directory the project is created in (`--path`, or the current one).
+    parent: PathBuf,
     pub git: bool,
     pub database: Option<Database>,
-    pub features: Option<FeatureSet>,
+    /// `--features`, with what its requirements added.
+    pub features: Option<Choice>,
 }
 
 impl ProjectRequest {
     /// Checks the name, the destination and a `--features` list before anyone is asked
     /// anything.
     pub fn new(
-        name: &str,
+        name: Option<&str>,
         parent: Option<PathBuf>,
         database: Option<Database>,
         features: Option<&str>,
         git: bool,
     ) -> Result<Self, Error> {
-        let name = ProjectName::parse(name)?;
         let parent = parent.unwrap_or_else(|| PathBuf::from("."));
-        let destination = parent.join(&name.package);
-        check_destination(&parent, &destination)?;
-        let features = features.map(FeatureSet::parse).transpose()?;
+        let name = name.map(|raw| check_name(raw, &parent)).transpose()?;
+        if !parent.is_dir() {
+            return Err(Error::MissingParent(parent));
+        }
+        let features = features.map(Choice::parse).transpose()?;
         Ok(Self {
             name,
-            destination,
+            parent,
             git,
             database,
             features,
         })
     }
 
-    /// The spec, with the answers to what the flags left out; `None` takes the default.
+    /// Checks a name as the argument is checked: a valid package name whose directory
+    /// is free. For the question that asks for the name.
+    pub fn check_name(&self, raw: &str) -> Result<ProjectName, Error> {
+        check_name(raw, &self.parent)
+    }
+
+    /// The spec, with the answers to what the flags left out; `None` takes the default,
+    /// and there is none for the name.
     pub fn complete(
         self,
+        name: Option<&str>,
         database: Option<Database>,
-        features: Option<Vec<Feature>>,
+        features: Option<FeatureSet>,
     ) -> Result<ProjectSpec, Error> {
+        let name = match (self.name, name) {
+            (Some(name), _) => name,
+            (None, Some(answer)) => check_name(answer, &self.parent)?,
+            (None, None) => return Err(Error::MissingName),
+        };
         let features = match (self.features, features) {
-            (Some(features), _) => features,
-            (None, Some(chosen)) => FeatureSet::new(chosen)?,
+            (Some(choice), _) => choice.features,
+            (None, Some(chosen)) => chosen,
             (None, None) => Feature::defaults(),
         };
         Ok(ProjectSpec {
-            name: self.name,
+            destination: self.parent.join(&name.package),
+            name,
             database: self.database.or(database).unwrap_or_default(),
             features,
-            destination: self.destination,
             git: self.git,
         })
     }
+}
+
+/// A project name, and its directory in `parent` free to be created.
+fn check_name(raw: &str, parent: &Path) -> Result<ProjectName, Error> {
+    let name = ProjectName::parse(raw)?;
+    check_destination(parent, &parent.join(&name.package))?;
+    Ok(name)
 }
 
 /// The destination may be absent or an empty directory; anything else is someone's data.
@@ -163,7 +186,7 @@ mod tests {
     fn request(features: Option<&str>) -> ProjectRequest {
         let parent = std::env::temp_dir();
         ProjectRequest::new(
-            "spec-test-never-created",
+            Some("spec-test-never-created"),
             Some(parent),
             None,
             features,
@@ -173,24 +196,43 @@ mod tests {
     }
 
     #[test]
-    fn answers_are_validated_like_flags() {
-        let error = request(None)
-            .complete(None, Some(vec![Feature::Rbac]))
-            .unwrap_err();
-        assert!(matches!(error, Error::FeatureRequires { .. }), "{error}");
-        let spec = request(None)
-            .complete(None, Some(vec![Feature::Billing]))
+    fn a_features_flag_gets_the_requirements_the_prompt_would_add() {
+        let request = request(Some("rbac"));
+        let added: Vec<String> = request
+            .features
+            .as_ref()
+            .unwrap()
+            .added
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(added, ["rbac needs orgs: added orgs"]);
+        let spec = request.complete(None, None, None).unwrap();
+        assert_eq!(spec.features, FeatureSet::parse("orgs,rbac").unwrap());
+    }
+
+    #[test]
+    fn a_name_answered_is_checked_like_the_argument_and_none_is_an_error() {
+        let parent = std::env::temp_dir();
+        let request = ProjectRequest::new(None, Some(parent.clone()), None, None, false).unwrap();
+        let error = request.check_name("fn").unwrap_err();
+        assert!(matches!(error, Error::InvalidName { .. }), "{error}");
+        let spec = request
+            .clone()
+            .complete(Some("spec-test-never-created"), None, None)
             .unwrap();
-        assert_eq!(spec.features, FeatureSet::parse("billing").unwrap());
+        assert_eq!(spec.destination, parent.join("spec-test-never-created"));
+        let error = request.complete(None, None, None).unwrap_err();
+        assert!(matches!(error, Error::MissingName), "{error}");
     }
 
     #[test]
     fn flags_win_over_answers_and_nothing_given_takes_the_defaults() {
-        let spec = request(None).complete(None, None).unwrap();
+        let spec = request(None).complete(None, None, None).unwrap();
         assert_eq!(spec.database, Database::Sqlite);
         assert_eq!(spec.features, Feature::defaults());
         let spec = request(Some("none"))
-            .complete(Some(Database::Postgres), Some(vec![Feature::Rbac]))
+            .complete(None, Some(Database::Postgres), Some(Feature::defaults()))
             .unwrap();
         assert_eq!(spec.database, Database::Postgres);
         assert_eq!(spec.features, FeatureSet::default());

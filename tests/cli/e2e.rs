@@ -190,7 +190,7 @@ fn a_postgres_app_passes_its_tests_with_every_field_shape_and_after_removing_the
 
 // Not every combination: each database builds each feature on and off, and every
 // pair of features (each database among them) meets in each of its on/off
-// combinations at least once (README "Test" has the table).
+// combinations at least once (ARCHITECTURE.md has the table).
 
 #[test]
 fn a_sqlite_app_with_billing_passes_its_tests_before_and_after_resources() {

@@ -1,5 +1,6 @@
-//! Every example works: each `saas …` command that `--help` (of every subcommand) and
-//! the README show is run, in order, inside a generated project, and must succeed. A
+//! Every example works: each `saas …` command that `--help` (of every subcommand), the
+//! README and CONTRIBUTING.md show is run, in order, inside a generated project, and
+//! must succeed. A
 //! synopsis (`saas new <name> [--db …]`) shows a shape, not a command, and is skipped.
 //! Each must also reach the program as written when typed into bash or zsh.
 //! Hints in error messages are held to the same rule.
@@ -125,6 +126,7 @@ fn every_example_in_the_help_works_in_a_generated_project() {
         "saas add resource",
         "saas add model",
         "saas remove resource",
+        "saas completions",
     ] {
         assert!(
             all.iter().any(|example| example.starts_with(needed)),
@@ -136,14 +138,68 @@ fn every_example_in_the_help_works_in_a_generated_project() {
 }
 
 #[test]
+fn the_line_the_completions_help_gives_for_bashrc_registers_the_completion() {
+    let help = help(&["completions".to_owned()]);
+    let line = help
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .find(|span| span.starts_with("source "))
+        .unwrap_or_else(|| panic!("the completions help gives no `source` line:\n{help}"));
+    let binary = assert_cmd::cargo::cargo_bin("saas");
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let output = std::process::Command::new("bash")
+        .args(["-c", &format!("{line} && complete -p saas")])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+
+    let registered = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success()
+            && registered.contains("-F _saas")
+            && registered.trim_end().ends_with(" saas"),
+        "`{line}` registered {registered:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
 fn every_example_in_the_readme_works_in_a_generated_project() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let all = examples(&readme, true);
+    let read = |file: &str| {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap()
+    };
+    let readme = examples(&read("README.md"), true);
+    let contributing = examples(&read("CONTRIBUTING.md"), true);
     // The project `saas new acme --yes` makes: the README's billing examples need it.
     let (_parent, root) = new_project_with("sqlite", "orgs,rbac,billing");
-    run_all(&root, &all, "README.md");
-    assert!(all.len() >= 5, "the README shows too few examples: {all:?}");
+    run_all(&root, &readme, "README.md");
+    run_all(&root, &contributing, "CONTRIBUTING.md");
+    assert!(
+        readme.len() >= 5,
+        "the README shows too few examples: {readme:?}"
+    );
+}
+
+#[test]
+fn the_readme_gives_the_test_command_that_ci_runs() {
+    let read = |file: &str| {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap()
+    };
+    let ci = read(".ci/run");
+    let command = ci
+        .lines()
+        .find_map(|line| line.strip_prefix("stage \"tests\" "))
+        .expect("`.ci/run` has a \"tests\" stage");
+    assert!(
+        read("README.md").contains(&format!("Run the tests: `{command}`")),
+        "README.md does not say \"Run the tests: `{command}`\""
+    );
 }
 
 #[test]

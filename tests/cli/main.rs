@@ -13,6 +13,7 @@ mod golden;
 mod manifest;
 mod new;
 mod postgres;
+mod prompts;
 mod refusals;
 mod remove;
 mod resources;

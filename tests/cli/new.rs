@@ -137,6 +137,27 @@ fn features_orgs_writes_the_orgs_files_in_the_databases_dialect_and_records_the_
 }
 
 #[test]
+fn features_rbac_alone_adds_orgs_as_the_prompt_does_and_says_so() {
+    let parent = tempfile::tempdir().unwrap();
+
+    saas()
+        .args(["new", "acme", "--features", "rbac", "--no-git"])
+        .current_dir(parent.path())
+        .assert()
+        .success()
+        .stderr("note: rbac needs orgs: added orgs\n")
+        .stdout(contains("Created `acme` (sqlite; features: orgs, rbac)"));
+
+    let manifest =
+        Manifest::parse(&std::fs::read_to_string(parent.path().join("acme/saas.toml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest.features,
+        saas::features::FeatureSet::parse("orgs,rbac").unwrap()
+    );
+}
+
+#[test]
 fn features_none_writes_no_orgs_file_and_rbac_brings_the_admin_role() {
     let parent = tempfile::tempdir().unwrap();
     for (name, features) in [("bare", "none"), ("teams", "orgs,rbac")] {

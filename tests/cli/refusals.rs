@@ -56,11 +56,33 @@ fn names_that_are_not_valid_package_names_are_refused() {
 }
 
 #[test]
+fn without_a_name_and_without_a_terminal_new_is_refused() {
+    for args in [
+        &["new"][..],
+        &["new", "--yes"],
+        &["new", "--features", "none"],
+    ] {
+        assert_refused(
+            args,
+            1,
+            "error: missing the project's name (it is asked for only on a terminal, without --yes)\n\
+             help: give it as the first argument, e.g. `saas new acme`\n",
+        );
+    }
+}
+
+#[test]
 fn a_refused_name_comes_with_a_suggestion() {
     assert_refused(
         &["new", "My App", "--yes"],
         1,
         "help: use a name such as `my-app`",
+    );
+    assert_refused(
+        &["new", "café", "--yes"],
+        1,
+        "error: invalid project name `café`: the character 'é' is not allowed; only ASCII letters, digits, `-` and `_` are\n\
+         help: use a name such as `cafe`\n",
     );
 }
 
@@ -108,27 +130,38 @@ fn a_missing_parent_directory_is_refused() {
 }
 
 #[test]
-fn unknown_and_incomplete_feature_lists_are_refused() {
+fn unknown_feature_lists_are_refused() {
     assert_refused(
         &["new", "acme", "--features", "teams"],
         1,
         "unknown feature `teams`",
     );
     assert_refused(
-        &["new", "acme", "--features", "rbac"],
-        1,
-        "feature `rbac` requires `orgs`",
-    );
-    assert_refused(
-        &["new", "acme", "--features", "rbac"],
-        1,
-        "help: add it: --features orgs,rbac",
-    );
-    assert_refused(
         &["new", "acme", "--features", "billing,teams"],
         1,
         "unknown feature `teams`",
     );
+    assert_refused(
+        &["new", "acme", "--features", "teams"],
+        1,
+        "help: the features are orgs, rbac, billing; `none` selects none",
+    );
+}
+
+#[test]
+fn an_empty_feature_list_is_refused_with_the_way_to_say_none() {
+    for empty in ["", ",", " "] {
+        assert_refused(
+            &["new", "acme", "--features", empty],
+            1,
+            &format!("error: `--features {empty:?}` names no feature"),
+        );
+        assert_refused(
+            &["new", "acme", "--features", empty],
+            1,
+            "help: to choose no feature, write `--features none`",
+        );
+    }
 }
 
 #[test]

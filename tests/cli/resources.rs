@@ -351,7 +351,30 @@ fn removing_what_is_still_referenced_or_unknown_is_refused() {
         .current_dir(&root)
         .assert()
         .code(1)
-        .stderr(contains("there is no resource `Widget`"));
+        .stdout("")
+        .stderr(
+            "error: there is no resource `Widget` in saas.toml\n\
+             help: the resources are Project, Task\n",
+        );
+
+    assert_eq!(fingerprint(&root), before);
+}
+
+#[test]
+fn removing_from_a_project_without_resources_says_there_are_none() {
+    let (_parent, root) = new_project("sqlite");
+    let before = fingerprint(&root);
+
+    saas()
+        .args(["remove", "resource", "Widget"])
+        .current_dir(&root)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(
+            "error: there is no resource `Widget` in saas.toml\n\
+             help: this project has no resources yet; `saas add resource` adds one\n",
+        );
 
     assert_eq!(fingerprint(&root), before);
 }
