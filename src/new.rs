@@ -82,6 +82,11 @@ pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
     let trees = template_trees(spec.database, &spec.features);
     let renderer = Renderer::new();
     renderer.render_trees(&trees, &context, &mut plan)?;
+    // Local settings start as the example's (`.gitignore` keeps them out of commits), so
+    // `cargo run` and `cargo test`, whose sqlx reads `DATABASE_URL` from `.env`, find
+    // the same database without a step of the user's.
+    let settings = plan.file(".env.example").expect("every project has one").to_vec();
+    plan.create(".env".into(), settings);
     let billing = spec.features.contains(Feature::Billing);
     let lock = lockfile::for_project(spec.database, billing, &context.package);
     plan.create("Cargo.lock".into(), lock.into_bytes());
@@ -168,8 +173,12 @@ fn print_next_steps(spec: &ProjectSpec) {
     );
     println!("\nNext steps:\n  cd {}", spec.destination.display());
     if spec.database == Database::Postgres {
-        println!("  # set DATABASE_URL in .env (see .env.example)");
+        let url = ProjectContext::new(spec).db.default_url;
+        println!("  # .env names the database: {url}");
+        println!("  cargo run     # creates it, then serves http://localhost:3000/docs");
+        println!("  cargo test    # each test's database goes beside it, on that server");
+    } else {
+        println!("  cargo run     # serves http://localhost:3000/docs");
+        println!("  cargo test");
     }
-    println!("  cargo run     # serves http://localhost:3000 (try GET /health)");
-    println!("  cargo test");
 }

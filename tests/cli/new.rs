@@ -77,7 +77,10 @@ fn new_with_postgres_writes_the_postgres_dialect() {
         .current_dir(parent.path())
         .assert()
         .success()
-        .stdout(contains("Created `acme-api` (postgres; features: none)"));
+        .stdout(contains("Created `acme-api` (postgres; features: none)"))
+        .stdout(contains(
+            "# .env names the database: postgres://postgres@localhost:5432/acme_api",
+        ));
 
     let project = parent.path().join("acme-api");
     let cargo_toml = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
@@ -94,6 +97,13 @@ fn new_with_postgres_writes_the_postgres_dialect() {
     let manifest =
         Manifest::parse(&std::fs::read_to_string(project.join("saas.toml")).unwrap()).unwrap();
     assert_eq!(manifest.database, saas::spec::Database::Postgres);
+    // `cargo run` and `cargo test` read the database from .env, which git ignores.
+    let settings = std::fs::read_to_string(project.join(".env")).unwrap();
+    let example = std::fs::read_to_string(project.join(".env.example")).unwrap();
+    assert_eq!(settings, example);
+    assert!(settings.contains("\nDATABASE_URL=postgres://postgres@localhost:5432/acme_api\n"));
+    let ignored = std::fs::read_to_string(project.join(".gitignore")).unwrap();
+    assert!(ignored.lines().any(|line| line == ".env"), "{ignored}");
 }
 
 #[test]

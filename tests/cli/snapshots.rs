@@ -63,7 +63,9 @@ fn files(plan: &Plan) -> impl Iterator<Item = (String, String)> + '_ {
         };
         let path = path.to_string_lossy().replace('\\', "/");
         let resolved = ["Cargo.lock", api_snapshot::PATH, "client/package-lock.json"];
-        (!resolved.contains(&path.as_str())).then(|| {
+        // `.env` is `.env.example`'s copy (`new::new_with_postgres_writes_the_postgres_dialect`).
+        let copied = path == ".env";
+        (!resolved.contains(&path.as_str()) && !copied).then(|| {
             let contents = String::from_utf8(contents.clone()).expect("generated files are UTF-8");
             (path, contents)
         })
