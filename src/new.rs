@@ -85,7 +85,10 @@ pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
     // Local settings start as the example's (`.gitignore` keeps them out of commits), so
     // `cargo run` and `cargo test`, whose sqlx reads `DATABASE_URL` from `.env`, find
     // the same database without a step of the user's.
-    let settings = plan.file(".env.example").expect("every project has one").to_vec();
+    let settings = plan
+        .file(".env.example")
+        .expect("every project has one")
+        .to_vec();
     plan.create(".env".into(), settings);
     let billing = spec.features.contains(Feature::Billing);
     let lock = lockfile::for_project(spec.database, billing, &context.package);

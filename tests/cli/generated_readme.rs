@@ -36,10 +36,7 @@ fn readme_add_command(readme: &str) -> Vec<String> {
         .map(str::trim)
         .find(|line| line.starts_with("saas add resource "))
         .expect("an add command");
-    line.split_whitespace()
-        .skip(3)
-        .map(str::to_owned)
-        .collect()
+    line.split_whitespace().skip(3).map(str::to_owned).collect()
 }
 
 /// The routes of the project's OpenAPI snapshot whose path contains `word`.
