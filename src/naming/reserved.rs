@@ -10,6 +10,8 @@ pub(super) const TAKEN_BY_THE_APP: &[&str] = &[
     "billing",
     "config",
     "db",
+    // `/docs` and `tests/api/docs.rs` are the API reference's.
+    "doc",
     "error",
     "extract",
     "field",

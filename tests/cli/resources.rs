@@ -154,6 +154,7 @@ fn bad_names_are_refused() {
         &["Session", "name:string"],
         "the app already has `session`",
     );
+    assert_add_refused(&[], &["Doc", "name:string"], "the app already has `doc`");
     assert_add_refused(&[], &["Order", "name:string"], "reserved word in SQL");
     assert_add_refused(&[], &["async", "name:string"], "Rust keyword");
     assert_add_refused(

@@ -217,6 +217,13 @@ impl Config {
             .any(|trusted| trusted.as_bytes().eq_ignore_ascii_case(origin))
     }
 
+    /// Whether the development pages are served (`dev`): never in production, and
+    /// elsewhere only on a loopback address, since `/dev/mail` shows live tokens to
+    /// whoever asks; a staging server left on the default `APP_ENV` keeps them closed.
+    pub fn serves_dev_pages(&self) -> bool {
+        self.environment != Environment::Production && self.bind_addr.ip().is_loopback()
+    }
+
     /// Whether browsers reach the app over HTTPS, so it may ask them to always do so.
     pub fn is_https(&self) -> bool {
         self.app_origin.starts_with("https://")

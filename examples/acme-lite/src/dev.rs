@@ -1,6 +1,7 @@
-//! Development aids, never served in production (`APP_ENV=production`) and not part of
-//! the API's document: a page for each link the app mails, standing in for the
-//! frontend's until `FRONTEND_URL` names one, and the outbox as JSON.
+//! Development aids, served only where `Config::serves_dev_pages` says (never in
+//! production, and only on a loopback address) and not part of the API's document: a
+//! page for each link the app mails, standing in for the frontend's until
+//! `FRONTEND_URL` names one, and the outbox as JSON.
 
 use axum::{
     Json, Router,
@@ -11,14 +12,14 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{AppState, config::Environment, error::AppError, links::MailedLink, mail::Sent};
+use crate::{AppState, config::Config, error::AppError, links::MailedLink, mail::Sent};
 
 /// The newest messages `GET /dev/mail` lists.
 const MAIL_LISTED: usize = 50;
 
-/// The development routes; none in production.
-pub fn router(environment: Environment) -> Router<AppState> {
-    if environment == Environment::Production {
+/// The development routes, or none.
+pub fn router(config: &Config) -> Router<AppState> {
+    if !config.serves_dev_pages() {
         return Router::new();
     }
     let pages = MailedLink::ALL.iter().fold(Router::new(), |router, &link| {
@@ -112,8 +113,15 @@ fn read_outbox(dir: &std::path::Path) -> anyhow::Result<Vec<Sent>> {
     let mut messages = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.extension().is_some_and(|ext| ext == "json") {
-            messages.push(serde_json::from_slice(&std::fs::read(path)?)?);
+        if path.extension().is_none_or(|ext| ext != "json") {
+            continue;
+        }
+        // A file of another version of the app, or edited by hand, is left out, not
+        // the reason the list fails.
+        let read = std::fs::read(&path).map_err(anyhow::Error::from);
+        match read.and_then(|bytes| Ok(serde_json::from_slice::<Sent>(&bytes)?)) {
+            Ok(sent) => messages.push(sent),
+            Err(error) => tracing::warn!(path = %path.display(), %error, "not a mail copy"),
         }
     }
     Ok(messages)

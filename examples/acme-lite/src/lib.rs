@@ -109,10 +109,10 @@ pub fn app(state: AppState) -> Router {
 
     let router = router
         .route(
-            "/openapi.json",
+            openapi::DOCUMENT_PATH,
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }),
         )
-        .merge(dev::router(state.config.environment))
+        .merge(dev::router(&state.config))
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))

@@ -50,7 +50,8 @@ pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Conf
         // Every answer carries these, errors and caught panics included: the panic
         // handler sits inside them.
         .map_response(move |mut response: Response<_>| {
-            add_security_headers(response.headers_mut(), hsts.as_ref());
+            let own_policy = response.extensions().get::<OwnPolicy>().copied();
+            add_security_headers(response.headers_mut(), hsts.as_ref(), own_policy);
             response
         })
         .option_layer(cors(config))
@@ -114,9 +115,18 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-/// The headers every answer carries, replacing any a handler set; only a page with a
-/// policy of its own (the API reference at `/docs`) keeps its `Content-Security-Policy`.
-fn add_security_headers(headers: &mut HeaderMap, hsts: Option<&HeaderValue>) {
+/// A page's own `Content-Security-Policy`, as a response extension: the one way an
+/// answer gets a policy other than the API's (a header a handler sets is replaced).
+/// Only the API reference at `/docs` uses it.
+#[derive(Clone, Copy)]
+pub struct OwnPolicy(pub &'static str);
+
+/// The headers every answer carries, replacing any a handler set.
+fn add_security_headers(
+    headers: &mut HeaderMap,
+    hsts: Option<&HeaderValue>,
+    own_policy: Option<OwnPolicy>,
+) {
     const HEADERS: [(HeaderName, &str); 5] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -129,11 +139,11 @@ fn add_security_headers(headers: &mut HeaderMap, hsts: Option<&HeaderValue>) {
         // Answers are per user: no shared cache may keep one.
         (header::CACHE_CONTROL, "no-store"),
     ];
-    let own_policy = headers.remove(header::CONTENT_SECURITY_POLICY);
     for (name, value) in HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    if let Some(policy) = own_policy {
+    if let Some(OwnPolicy(policy)) = own_policy {
+        let policy = HeaderValue::from_static(policy);
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     if let Some(hsts) = hsts {
@@ -185,6 +195,26 @@ mod tests {
         );
         assert_eq!(headers["cache-control"], "no-store");
         assert!(!headers["x-request-id"].is_empty());
+    }
+
+    #[tokio::test]
+    async fn only_an_own_policy_extension_replaces_the_apis_policy() {
+        let loose = "default-src *";
+        let router = Router::new()
+            .route(
+                "/header",
+                get(move || async move { ([(header::CONTENT_SECURITY_POLICY, loose)], "") }),
+            )
+            .route(
+                "/extension",
+                get(move || async move { (axum::Extension(OwnPolicy(loose)), "") }),
+            );
+        let address = serve(router, "http://localhost:3000").await;
+
+        let get = |path: &'static str| reqwest::get(format!("http://{address}{path}"));
+        assert_security_headers(&get("/header").await.unwrap());
+        let own = get("/extension").await.unwrap();
+        assert_eq!(own.headers()["content-security-policy"], loose);
     }
 
     #[tokio::test]

@@ -17,6 +17,9 @@
 
 use std::collections::BTreeMap;
 
+/// Where the app serves the document (and the reference at `/docs` reads it).
+pub const DOCUMENT_PATH: &str = "/openapi.json";
+
 use utoipa::{
     IntoResponses, Modify, PartialSchema, ToSchema,
     openapi::{

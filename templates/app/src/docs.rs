@@ -3,12 +3,16 @@
 //! outside production; `API_DOCS` decides.
 
 use axum::{
-    Router,
-    http::{HeaderValue, header},
+    Extension, Router,
+    extract::Request,
+    http::header,
     response::{Html, IntoResponse},
     routing::get,
 };
 use swagger_ui_dist::{ApiDefinition, OpenApiSource};
+use tower::ServiceExt;
+
+use crate::{middleware::OwnPolicy, openapi::DOCUMENT_PATH};
 
 /// Where Swagger UI's own files are served.
 const ASSETS: &str = "/docs/swagger-ui";
@@ -24,14 +28,18 @@ pub fn router(enabled: bool) -> Router {
     if !enabled {
         return Router::new();
     }
-    // The crate's routes serve Swagger UI's files (and a page of its own, with an
-    // inline script this policy would block; ours loads `docs/start.js` instead).
-    let assets = swagger_ui_dist::generate_routes(ApiDefinition {
+    // The crate's routes serve Swagger UI's files, and pages of its own that this app
+    // does not want (their inline script, which our page replaces with `start.js`,
+    // would need a looser policy): only the two files the page loads are mounted.
+    let swagger_ui = swagger_ui_dist::generate_routes(ApiDefinition {
         uri_prefix: ASSETS,
-        api_definition: OpenApiSource::Uri("/openapi.json"),
+        api_definition: OpenApiSource::Uri(DOCUMENT_PATH),
         title: None,
     });
-    assets
+    let file = get(move |request: Request| swagger_ui.clone().oneshot(request));
+    Router::new()
+        .route(&format!("{ASSETS}/swagger-ui.css"), file.clone())
+        .route(&format!("{ASSETS}/swagger-ui-bundle.js"), file)
         .route("/docs", get(page))
         .route("/docs/start.js", get(start_script))
 }
@@ -49,19 +57,19 @@ async fn page() -> impl IntoResponse {
          <script src=\"/docs/start.js\"></script>\n\
          </html>\n"
     );
-    (
-        [(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(POLICY),
-        )],
-        Html(page),
-    )
+    (Extension(OwnPolicy(POLICY)), Html(page))
 }
 
 /// Starts Swagger UI on the app's document. "Try it out" sends the browser's session
 /// cookie, so a signed-in user can call every route from the page.
 async fn start_script() -> impl IntoResponse {
-    const SCRIPT: &str = "window.addEventListener(\"load\", () => {\n  \
-        window.ui = SwaggerUIBundle({ url: \"/openapi.json\", dom_id: \"#swagger-ui\" });\n});\n";
-    ([(header::CONTENT_TYPE, "text/javascript")], SCRIPT)
+    let script = [
+        "window.addEventListener(\"load\", () => {\n",
+        "  window.ui = SwaggerUIBundle({ url: \"",
+        DOCUMENT_PATH,
+        "\", dom_id: \"#swagger-ui\" });\n",
+        "});\n",
+    ]
+    .concat();
+    ([(header::CONTENT_TYPE, "text/javascript")], script)
 }

@@ -124,8 +124,11 @@ impl Mailer {
                     id,
                     mail,
                 };
+                // Renamed into place, so the list never reads half a file.
                 let path = dir.join(format!("{}.json", sent.id));
-                tokio::fs::write(path, serde_json::to_vec_pretty(&sent)?).await?;
+                let partial = path.with_extension("json.partial");
+                tokio::fs::write(&partial, serde_json::to_vec_pretty(&sent)?).await?;
+                tokio::fs::rename(partial, path).await?;
             }
         }
         Ok(())

@@ -48,6 +48,9 @@ async fn the_reference_loads_only_files_the_app_serves(db: DbPool) {
         );
         assert!(!response.bytes().await.unwrap().is_empty(), "{file}");
     }
+    // The crate's own page, whose inline script the policy would block, is not served.
+    let unwanted = app.get("/docs/swagger-ui").await;
+    assert_eq!(unwanted.status(), StatusCode::NOT_FOUND);
     let start = app.get("/docs/start.js").await.text().await.unwrap();
     assert!(start.contains("\"/openapi.json\""), "{start}");
 }
