@@ -52,9 +52,10 @@ fn test_env(test: &str, database: &str) -> Option<Vec<(&'static str, String)>> {
     Some(vec![("DATABASE_URL", format!("{server_url}/postgres"))])
 }
 
-/// Runs cargo in `project` and fails the test with cargo's output if cargo fails.
-fn cargo(project: &Path, args: &[&str], env: &TestEnv) {
-    let output = Command::new(env!("CARGO"))
+/// Cargo in `project`, with the shared target directory and `env`.
+fn cargo_command(project: &Path, args: &[&str], env: &TestEnv) -> Command {
+    let mut command = Command::new(env!("CARGO"));
+    command
         .args(args)
         .current_dir(project)
         .env("CARGO_TARGET_DIR", shared_target_dir())
@@ -65,9 +66,20 @@ fn cargo(project: &Path, args: &[&str], env: &TestEnv) {
         // A snapshot that differs fails the test and writes no `.snap.new`: the API
         // snapshot saas wrote must be the one the app serves.
         .env("INSTA_UPDATE", "no")
-        .envs(env.iter().map(|(name, value)| (name, value)))
+        .envs(env.iter().map(|(name, value)| (name, value)));
+    command
+}
+
+/// Runs cargo in `project`, whatever its outcome.
+fn cargo_output(project: &Path, args: &[&str], env: &TestEnv) -> std::process::Output {
+    cargo_command(project, args, env)
         .output()
-        .expect("cargo runs");
+        .expect("cargo runs")
+}
+
+/// Runs cargo in `project` and fails the test with cargo's output if cargo fails.
+fn cargo(project: &Path, args: &[&str], env: &TestEnv) {
+    let output = cargo_output(project, args, env);
     assert!(
         output.status.success(),
         "`cargo {}` failed in {}:\n{}\n{}",
@@ -230,6 +242,67 @@ fn a_generated_postgres_app_builds_passes_its_tests_and_serves() {
     let server = Server::start(&project, "acme-pg", &[("DATABASE_URL", &database_url)]);
     exercise_auth(&server, &format!("ada-{}@example.com", std::process::id()));
     server.stop_gracefully();
+
+    // Without the server or its database, every test fails at once saying which.
+    let unreachable = "postgres://postgres@127.0.0.1:1/postgres".to_owned();
+    let missing = format!("{server_url}/saas_e2e_missing_{}", std::process::id());
+    for (url, says) in [
+        (
+            unreachable,
+            "the tests could not reach PostgreSQL at 127.0.0.1:1",
+        ),
+        (missing, "does not exist on the PostgreSQL server"),
+    ] {
+        let started = Instant::now();
+        let output = cargo_output(&project, &["test", "--locked"], &[("DATABASE_URL", url)]);
+        assert!(!output.status.success());
+        let printed = String::from_utf8_lossy(&output.stdout);
+        let failed = printed.matches(says).count();
+        assert!(failed > 50, "{failed} tests said `{says}`:\n{printed}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the failing run took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// Two apps' suites at once against one PostgreSQL server, with the same `DATABASE_URL`:
+/// each test database is named after its app's test crate, so neither drops the
+/// other's, and both pass.
+#[test]
+fn two_postgres_apps_run_their_suites_at_once_on_one_server() {
+    let test = "two_postgres_apps_run_their_suites_at_once_on_one_server";
+    let Some(test_env) = test_env(test, "postgres") else {
+        return;
+    };
+    let parent = tempfile::tempdir().unwrap();
+    let projects = ["alpha-pg", "beta-pg"].map(|name| generate(parent.path(), name, "postgres"));
+    for project in &projects {
+        cargo(project, &["test", "--locked", "--no-run"], &[]);
+    }
+
+    // No other suite runs meanwhile, so only these two share the machine.
+    let _turn = POSTGRES_SUITES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let runs = projects.each_ref().map(|project| {
+        cargo_command(project, &["test", "--locked"], &test_env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cargo runs")
+    });
+    for (project, run) in projects.iter().zip(runs) {
+        let output = run.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "`cargo test` failed in {} while the other suite ran:\n{}\n{}",
+            project.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 /// Signs up, reads `me` with the session cookie, logs out, and checks the cookie is dead.

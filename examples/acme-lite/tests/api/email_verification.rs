@@ -10,7 +10,7 @@ use crate::common::{assert_error, spawn_app};
 
 const SUBJECT: &str = "Confirm your email address";
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn sign_up_mails_a_link_that_verifies_the_address_once(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -52,7 +52,7 @@ async fn sign_up_mails_a_link_that_verifies_the_address_once(db: DbPool) {
     assert_error(again, StatusCode::GONE, "gone").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_expired_verification_link_is_gone_and_verifies_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -72,7 +72,7 @@ async fn an_expired_verification_link_is_gone_and_verifies_nothing(db: DbPool) {
     assert_eq!(me["user"]["email_verified_at"], Value::Null);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_unknown_verification_token_is_not_found(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -83,7 +83,7 @@ async fn an_unknown_verification_token_is_not_found(db: DbPool) {
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_resend_mails_a_new_link_and_the_old_one_stops_working(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -116,7 +116,7 @@ async fn a_resend_mails_a_new_link_and_the_old_one_stops_working(db: DbPool) {
     assert_eq!(new.status(), StatusCode::NO_CONTENT);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_verified_address_gets_no_new_link(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -142,7 +142,7 @@ async fn a_verified_address_gets_no_new_link(db: DbPool) {
     assert_eq!(unused, 0, "no new token was issued");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn resending_needs_a_signed_in_user(db: DbPool) {
     let app = spawn_app(db).await;
 

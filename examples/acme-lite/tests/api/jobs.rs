@@ -40,7 +40,7 @@ async fn job_state(db: &DbPool, id: Uuid) -> (String, i32) {
         .unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_mail_enqueued_in_a_transaction_that_rolls_back_is_never_sent(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -59,7 +59,7 @@ async fn a_mail_enqueued_in_a_transaction_that_rolls_back_is_never_sent(db: DbPo
     assert_eq!(app.count("jobs").await, 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_failing_job_is_retried_with_doubling_waits_then_marked_failed(db: DbPool) {
     let app = spawn_app_with(
         db,
@@ -99,7 +99,7 @@ async fn a_failing_job_is_retried_with_doubling_waits_then_marked_failed(db: DbP
     assert!(app.outbox.messages().is_empty());
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_job_whose_worker_died_mid_run_runs_again_once_its_lease_ends(db: DbPool) {
     let now = OffsetDateTime::now_utc();
     let abandoned = enqueue(&db, mail_to("abandoned@example.com")).await;
@@ -137,7 +137,7 @@ async fn a_job_whose_worker_died_mid_run_runs_again_once_its_lease_ends(db: DbPo
     assert!(app.outbox.messages_to("running@example.com", "").is_empty());
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn account_mail_runs_before_every_job_enqueued_ahead_of_it(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -177,7 +177,7 @@ async fn account_mail_runs_before_every_job_enqueued_ahead_of_it(db: DbPool) {
         .await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn jobs_left_pending_by_the_last_run_are_delivered_when_the_app_starts(db: DbPool) {
     let ids = [
         enqueue(&db, mail_to("ada@example.com")).await,
@@ -194,7 +194,7 @@ async fn jobs_left_pending_by_the_last_run_are_delivered_when_the_app_starts(db:
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn two_instances_deliver_each_job_exactly_once(db: DbPool) {
     // A pool of its own, as another process would have.
     let other_pool = DbPool::connect_with(db.connect_options().as_ref().clone())
@@ -249,7 +249,7 @@ async fn two_instances_deliver_each_job_exactly_once(db: DbPool) {
     second.db.close().await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn shutting_down_stops_the_server_and_the_worker(db: DbPool) {
     let outbox = tempfile::tempdir().unwrap();
     let mail_dir = outbox.path().to_str().unwrap();

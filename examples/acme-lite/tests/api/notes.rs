@@ -68,7 +68,7 @@ fn fields_of(item: &Value) -> &Map<String, Value> {
     item.as_object().unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_note_round_trips_through_create_get_list_update_and_delete(db: DbPool) {
     let app = spawn_app(db).await;
     let (user_id, ()) = set_up(&app).await;
@@ -108,7 +108,7 @@ async fn a_note_round_trips_through_create_get_list_update_and_delete(db: DbPool
     assert_eq!(app.count("notes").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn optional_fields_may_be_left_out_and_cleared(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, ()) = set_up(&app).await;
@@ -139,7 +139,7 @@ async fn optional_fields_may_be_left_out_and_cleared(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn each_missing_required_field_is_422_and_creates_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, ()) = set_up(&app).await;
@@ -162,7 +162,7 @@ async fn each_missing_required_field_is_422_and_creates_nothing(db: DbPool) {
     assert_eq!(app.count("notes").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn invalid_values_are_422_and_change_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, ()) = set_up(&app).await;
@@ -204,7 +204,7 @@ async fn invalid_values_are_422_and_change_nothing(db: DbPool) {
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_read_only_token_lists_notes_and_creates_none(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, ()) = set_up(&app).await;
@@ -231,7 +231,7 @@ async fn a_read_only_token_lists_notes_and_creates_none(db: DbPool) {
     assert_eq!(app.count("notes").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_route_needs_a_signed_in_user(db: DbPool) {
     let app = spawn_app(db).await;
     let item = format!("{PATH}/{}", uuid::Uuid::now_v7());
@@ -269,7 +269,7 @@ async fn every_route_needs_a_signed_in_user(db: DbPool) {
     .await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn another_users_note_is_not_found_and_left_unchanged(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, ()) = set_up(&app).await;
@@ -302,7 +302,7 @@ async fn another_users_note_is_not_found_and_left_unchanged(db: DbPool) {
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn pagination_walks_every_note_once_newest_first(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, ()) = set_up(&app).await;
@@ -332,7 +332,7 @@ async fn pagination_walks_every_note_once_newest_first(db: DbPool) {
     assert_eq!(seen, created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_malformed_cursor_or_limit_is_400(db: DbPool) {
     let app = spawn_app(db).await;
     set_up(&app).await;
@@ -349,7 +349,7 @@ async fn a_malformed_cursor_or_limit_is_400(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_openapi_document_describes_the_notes_routes(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -369,7 +369,7 @@ async fn the_openapi_document_describes_the_notes_routes(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn concurrent_updates_of_different_fields_both_apply(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, ()) = set_up(&app).await;
@@ -406,7 +406,7 @@ async fn concurrent_updates_of_different_fields_both_apply(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_note_deleted_during_an_update_is_404_never_500(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, ()) = set_up(&app).await;

@@ -21,7 +21,7 @@ async fn assert_busy(response: Response) {
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "busy").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn logins_beyond_what_hashing_can_take_are_told_busy(db: DbPool) {
     let app = spawn_app_with(db, IMPATIENT_HASHING).await;
     app.signup("alice@example.com").await;
@@ -51,7 +51,7 @@ async fn logins_beyond_what_hashing_can_take_are_told_busy(db: DbPool) {
     assert_eq!(health.status(), StatusCode::OK);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn resets_with_bogus_tokens_never_reach_the_hasher(db: DbPool) {
     let app = spawn_app_with(db, IMPATIENT_HASHING).await;
     app.signup("alice@example.com").await;
@@ -76,7 +76,7 @@ async fn resets_with_bogus_tokens_never_reach_the_hasher(db: DbPool) {
     assert_eq!(login.status(), StatusCode::OK);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_database_locked_past_the_busy_timeout_is_503_busy_and_changes_nothing(db: DbPool) {
     use sqlx::sqlite::SqlitePoolOptions;
 

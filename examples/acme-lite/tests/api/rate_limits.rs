@@ -45,7 +45,7 @@ async fn assert_rate_limited(response: Response, max_wait: u64) {
     assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_per_ip_limit_answers_429_until_its_window_ends(db: DbPool) {
     let app = spawn_app_with(db, &[("AUTH_IP_LIMIT_PER_MINUTE", "3")]).await;
 
@@ -73,7 +73,7 @@ async fn the_per_ip_limit_answers_429_until_its_window_ends(db: DbPool) {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn x_forwarded_for_is_ignored_unless_the_proxy_is_trusted(db: DbPool) {
     let app = spawn_app_with(db, &[("AUTH_IP_LIMIT_PER_MINUTE", "2")]).await;
     let addresses = ["203.0.113.1", "203.0.113.2", "203.0.113.3"];
@@ -90,7 +90,7 @@ async fn x_forwarded_for_is_ignored_unless_the_proxy_is_trusted(db: DbPool) {
     assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(db: DbPool) {
     let app = spawn_app_with(
         db,
@@ -109,7 +109,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(db: DbPo
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn failed_logins_throttle_the_account_for_a_while_not_forever(db: DbPool) {
     let app = spawn_app_with(db, &[("AUTH_ACCOUNT_FAILURE_LIMIT", "3")]).await;
     app.signup("alice@example.com").await;
@@ -140,7 +140,7 @@ async fn failed_logins_throttle_the_account_for_a_while_not_forever(db: DbPool) 
     assert_eq!(later.status(), StatusCode::OK);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_unknown_address_is_throttled_like_a_real_one(db: DbPool) {
     let app = spawn_app_with(db, &[("AUTH_ACCOUNT_FAILURE_LIMIT", "2")]).await;
 
@@ -156,7 +156,7 @@ async fn an_unknown_address_is_throttled_like_a_real_one(db: DbPool) {
     .await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_successful_login_clears_the_failures(db: DbPool) {
     let app = spawn_app_with(db, &[("AUTH_ACCOUNT_FAILURE_LIMIT", "2")]).await;
     app.signup("alice@example.com").await;
@@ -178,7 +178,7 @@ async fn a_successful_login_clears_the_failures(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn forgot_password_is_limited_per_address(db: DbPool) {
     let app = spawn_app_with(db, &[("AUTH_IP_LIMIT_PER_MINUTE", "100")]).await;
 

@@ -23,7 +23,7 @@ async fn age_session(app: &TestApp, created_at: OffsetDateTime, last_seen_at: Of
         .unwrap();
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_session_idle_just_under_its_limit_lives_and_just_over_it_expires(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -41,7 +41,7 @@ async fn a_session_idle_just_under_its_limit_lives_and_just_over_it_expires(db: 
     assert_eq!(app.count("sessions").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_session_ends_at_its_absolute_lifetime_however_active(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -58,7 +58,7 @@ async fn a_session_ends_at_its_absolute_lifetime_however_active(db: DbPool) {
     assert_error(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn last_seen_at_is_written_at_most_once_a_minute(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -93,7 +93,7 @@ async fn last_seen_at_is_written_at_most_once_a_minute(db: DbPool) {
     assert!(last_seen().await > recently, "not touched after a minute");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_session_list_shows_the_callers_sessions_without_secrets(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -124,7 +124,7 @@ async fn the_session_list_shows_the_callers_sessions_without_secrets(db: DbPool)
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn revoking_another_of_ones_sessions_signs_that_browser_out(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -146,7 +146,7 @@ async fn revoking_another_of_ones_sessions_signs_that_browser_out(db: DbPool) {
     assert_eq!(app.get("/auth/me").await.status(), StatusCode::OK);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn another_users_session_cannot_be_revoked(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;

@@ -8,7 +8,7 @@ use acme_pg::{auth::session::hash_token, db::DbPool};
 
 use crate::common::{PASSWORD, assert_error, session_token, spawn_app, spawn_app_with};
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn signup_creates_the_account_and_signs_it_in(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -63,7 +63,7 @@ async fn signup_creates_the_account_and_signs_it_in(db: DbPool) {
     assert_eq!(me["user"], body["user"]);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn signup_with_a_taken_email_is_a_conflict_whatever_its_case(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -77,7 +77,7 @@ async fn signup_with_a_taken_email_is_a_conflict_whatever_its_case(db: DbPool) {
     assert_eq!(app.count("sessions").await, 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn signup_with_invalid_fields_names_each_and_creates_nothing(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -101,7 +101,7 @@ async fn signup_with_invalid_fields_names_each_and_creates_nothing(db: DbPool) {
     assert_eq!(app.count("users").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn passwords_must_be_8_to_128_characters(db: DbPool) {
     let app = spawn_app(db).await;
     let attempt = |email: &str, password: String| json!({ "email": email, "password": password, "name": "Pat" });
@@ -140,7 +140,7 @@ async fn passwords_must_be_8_to_128_characters(db: DbPool) {
     assert_eq!(app.count("users").await, 2);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn fifty_concurrent_signups_with_one_email_create_one_account(db: DbPool) {
     // All fifty come from one address: lift the per-IP limit for this test. Fifty
     // password hashes queue for the cores; on a loaded machine that takes longer than
@@ -176,7 +176,7 @@ async fn fifty_concurrent_signups_with_one_email_create_one_account(db: DbPool) 
     assert_eq!(app.count("users").await, 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn login_starts_a_new_session_beside_the_others(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -199,7 +199,7 @@ async fn login_starts_a_new_session_beside_the_others(db: DbPool) {
     assert_eq!(stored, 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn unknown_email_and_wrong_password_get_the_same_answer(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -220,7 +220,7 @@ async fn unknown_email_and_wrong_password_get_the_same_answer(db: DbPool) {
     assert_eq!(app.count("sessions").await, 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_password_is_compared_exactly_as_typed(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -233,7 +233,7 @@ async fn the_password_is_compared_exactly_as_typed(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn logging_in_again_replaces_the_session_the_browser_held(db: DbPool) {
     let app = spawn_app(db).await;
     let signup = app.signup_as(&app.client, "alice@example.com").await;
@@ -256,7 +256,7 @@ async fn logging_in_again_replaces_the_session_the_browser_held(db: DbPool) {
     assert_error(replay, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn logout_revokes_the_session_in_the_database(db: DbPool) {
     let app = spawn_app(db).await;
     let signup = app.signup_as(&app.client, "alice@example.com").await;
@@ -286,7 +286,7 @@ async fn logout_revokes_the_session_in_the_database(db: DbPool) {
     assert_error(replay, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn authenticated_routes_refuse_a_missing_or_forged_session(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;

@@ -109,7 +109,7 @@ fn test_config() -> Config {
     Config::from_vars([("APP_ENV", "test")]).unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn cleanup_deletes_exactly_the_rows_that_have_ended(db: DbPool) {
     let config = test_config();
     // Whole seconds, so that a cutoff is stored without a fraction ("…:05Z") and a row
@@ -167,7 +167,7 @@ async fn cleanup_deletes_exactly_the_rows_that_have_ended(db: DbPool) {
     assert_eq!(ids(&db, "jobs").await, [pending_job, recent_job]);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn cleanup_deletes_more_rows_than_one_batch(db: DbPool) {
     let long_ago = OffsetDateTime::now_utc().unix_timestamp() - 2 * 24 * 3600;
     let mut tx = db::begin_write(&db).await.unwrap();
@@ -193,7 +193,7 @@ async fn cleanup_deletes_more_rows_than_one_batch(db: DbPool) {
     assert_eq!(left, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_server_cleans_up_when_it_starts(db: DbPool) {
     let user = insert_user(&db).await;
     let long_ago = OffsetDateTime::now_utc() - time::Duration::days(2);

@@ -31,7 +31,7 @@ async fn counted_address(app: &TestApp, forwarded_for: &str) -> String {
     key.trim_start_matches("auth-ip:").to_owned()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_client_that_is_not_a_trusted_proxy_cannot_choose_its_address(db: DbPool) {
     // The tests connect from 127.0.0.1, which here is not a trusted proxy.
     let app = spawn_app_with(
@@ -46,7 +46,7 @@ async fn a_client_that_is_not_a_trusted_proxy_cannot_choose_its_address(db: DbPo
     assert_eq!(counted_address(&app, "203.0.113.7").await, "127.0.0.1");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn behind_one_trusted_proxy_the_client_is_the_address_it_forwarded(db: DbPool) {
     // TRUSTED_PROXIES defaults to loopback, where the tests connect from.
     let app = spawn_app_with(db, &[("TRUST_PROXY_HEADERS", "true")]).await;
@@ -59,7 +59,7 @@ async fn behind_one_trusted_proxy_the_client_is_the_address_it_forwarded(db: DbP
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn behind_two_trusted_proxies_the_client_is_the_first_untrusted_hop(db: DbPool) {
     let app = spawn_app_with(
         db,
@@ -76,7 +76,7 @@ async fn behind_two_trusted_proxies_the_client_is_the_first_untrusted_hop(db: Db
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn ipv6_clients_share_a_limit_across_their_slash_64(db: DbPool) {
     let app = spawn_app_with(
         db,

@@ -160,7 +160,7 @@ fn fields_of(item: &Value) -> &Map<String, Value> {
     item.as_object().unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_comment_round_trips_through_create_get_list_update_and_delete(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, parents) = set_up(&app).await;
@@ -200,7 +200,7 @@ async fn a_comment_round_trips_through_create_get_list_update_and_delete(db: DbP
     assert_eq!(app.count("comments").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn optional_fields_may_be_left_out_and_cleared(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -231,7 +231,7 @@ async fn optional_fields_may_be_left_out_and_cleared(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn each_missing_required_field_is_422_and_creates_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -254,7 +254,7 @@ async fn each_missing_required_field_is_422_and_creates_nothing(db: DbPool) {
     assert_eq!(app.count("comments").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn invalid_values_are_422_and_change_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -296,7 +296,7 @@ async fn invalid_values_are_422_and_change_nothing(db: DbPool) {
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_read_only_token_lists_comments_and_creates_none(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -323,7 +323,7 @@ async fn a_read_only_token_lists_comments_and_creates_none(db: DbPool) {
     assert_eq!(app.count("comments").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_route_needs_a_signed_in_user(db: DbPool) {
     let app = spawn_app(db).await;
     let base = collection(Uuid::now_v7());
@@ -362,7 +362,7 @@ async fn every_route_needs_a_signed_in_user(db: DbPool) {
     .await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_outsider_gets_404_on_every_route_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -408,7 +408,7 @@ async fn an_outsider_gets_404_on_every_route_and_changes_nothing(db: DbPool) {
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn deleting_the_organization_deletes_its_comments_and_no_others(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, parents) = set_up(&app).await;
@@ -460,7 +460,7 @@ impl Allowed {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn each_role_gets_what_the_permission_table_allows_and_nothing_changes_on_refusal(
     db: DbPool,
 ) {
@@ -607,7 +607,7 @@ async fn outcome(
     None
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_reference_to_another_organizations_row_or_member_is_422_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -642,7 +642,7 @@ async fn a_reference_to_another_organizations_row_or_member_is_422_and_changes_n
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn pagination_walks_every_comment_once_newest_first(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -672,7 +672,7 @@ async fn pagination_walks_every_comment_once_newest_first(db: DbPool) {
     assert_eq!(seen, created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_malformed_cursor_or_limit_is_400(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, _) = set_up(&app).await;
@@ -689,7 +689,7 @@ async fn a_malformed_cursor_or_limit_is_400(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_openapi_document_describes_the_comments_routes(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -710,7 +710,7 @@ async fn the_openapi_document_describes_the_comments_routes(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn concurrent_updates_of_different_fields_both_apply(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -747,7 +747,7 @@ async fn concurrent_updates_of_different_fields_both_apply(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_comment_deleted_during_an_update_is_404_never_500(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -773,7 +773,7 @@ async fn a_comment_deleted_during_an_update_is_404_never_500(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_reference_deleted_during_a_create_is_422_never_500(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, _) = set_up(&app).await;

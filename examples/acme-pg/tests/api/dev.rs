@@ -17,7 +17,7 @@ fn link_path(text: &str, base: &str) -> String {
     text[start..].split_whitespace().next().unwrap().to_owned()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_mailed_link_opens_a_page_naming_the_call_that_completes_it(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -55,7 +55,7 @@ async fn a_mailed_link_opens_a_page_naming_the_call_that_completes_it(db: DbPool
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_mailed_link_has_a_page_and_its_call_is_in_the_api(db: DbPool) {
     let app = spawn_app(db).await;
     let document: Value = app.get("/openapi.json").await.json().await.unwrap();
@@ -74,7 +74,7 @@ async fn every_mailed_link_has_a_page_and_its_call_is_in_the_api(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_page_refuses_a_malformed_token_and_never_shows_it(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -89,7 +89,7 @@ async fn a_page_refuses_a_malformed_token_and_never_shows_it(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn links_lead_to_the_frontend_url_when_it_is_set(db: DbPool) {
     let frontend = "https://app.example.com";
     let app = spawn_app_with(db, &[("FRONTEND_URL", frontend)]).await;
@@ -101,7 +101,7 @@ async fn links_lead_to_the_frontend_url_when_it_is_set(db: DbPool) {
     assert!(path.starts_with("/verify-email?token="), "{path}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_outbox_lists_the_newest_mail_first_with_links_that_can_be_copied(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -141,7 +141,7 @@ async fn assert_no_development_page(app: &TestApp) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn production_serves_no_development_page(db: DbPool) {
     let app = spawn_app_with(
         db,
@@ -160,7 +160,7 @@ async fn production_serves_no_development_page(db: DbPool) {
     assert_no_development_page(&app).await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn outside_production_a_public_address_serves_no_development_page(db: DbPool) {
     // A staging server left on the default APP_ENV: /dev/mail would hand out tokens.
     let app = spawn_app_with(db, &[("BIND_ADDR", "0.0.0.0:3000")]).await;

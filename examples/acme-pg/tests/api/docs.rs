@@ -16,7 +16,7 @@ fn references(page: &str) -> Vec<String> {
         .collect()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_reference_loads_only_files_the_app_serves(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -55,7 +55,7 @@ async fn the_reference_loads_only_files_the_app_serves(db: DbPool) {
     assert!(start.contains("\"/openapi.json\""), "{start}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_other_answer_keeps_the_apis_strict_policy(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -73,7 +73,7 @@ async fn every_other_answer_keeps_the_apis_strict_policy(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn api_docs_off_serves_no_reference(db: DbPool) {
     let app = spawn_app_with(db, &[("API_DOCS", "false")]).await;
 

@@ -7,7 +7,7 @@ use acme_pg::db::DbPool;
 
 use crate::common::{assert_error, spawn_app};
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn health_is_ok_when_the_database_answers(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -20,7 +20,7 @@ async fn health_is_ok_when_the_database_answers(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn health_is_503_when_the_database_is_gone(db: DbPool) {
     let app = spawn_app(db).await;
     app.db.close().await;

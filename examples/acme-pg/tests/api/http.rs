@@ -9,7 +9,7 @@ use acme_pg::{config::Config, db::DbPool};
 
 use crate::common::{PASSWORD, TestApp, assert_error, spawn_app, spawn_app_with};
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_body_that_is_not_json_is_415_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let body = r#"{"email":"a@example.com","password":"long enough","name":"A"}"#;
@@ -32,7 +32,7 @@ async fn a_body_that_is_not_json_is_415_and_changes_nothing(db: DbPool) {
     assert_eq!(app.count("users").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn json_that_does_not_parse_or_is_not_an_object_is_400(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -51,7 +51,7 @@ async fn json_that_does_not_parse_or_is_not_an_object_is_400(db: DbPool) {
     assert_eq!(app.count("users").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_field_of_the_wrong_type_or_missing_is_422_naming_it(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -89,7 +89,7 @@ async fn a_field_of_the_wrong_type_or_missing_is_422_naming_it(db: DbPool) {
     assert_eq!(app.count("users").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_body_over_the_limit_is_413(db: DbPool) {
     let app = spawn_app(db).await;
     let name = "x".repeat(1024 * 1024);
@@ -105,7 +105,7 @@ async fn a_body_over_the_limit_is_413(db: DbPool) {
     assert_eq!(app.count("users").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn unknown_routes_and_methods_answer_with_the_error_body(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -123,7 +123,7 @@ async fn unknown_routes_and_methods_answer_with_the_error_body(db: DbPool) {
     .await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_response_carries_the_security_headers_and_a_request_id(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -151,7 +151,7 @@ async fn every_response_carries_the_security_headers_and_a_request_id(db: DbPool
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_exhausted_connection_pool_is_503_not_a_hung_request(db: DbPool) {
     let connect_options = db.connect_options();
     let small_pool = sqlx::pool::PoolOptions::new()
@@ -170,7 +170,7 @@ async fn an_exhausted_connection_pool_is_503_not_a_hung_request(db: DbPool) {
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_openapi_document_describes_the_built_in_routes(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -217,7 +217,7 @@ async fn the_openapi_document_describes_the_built_in_routes(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_database_failure_is_an_opaque_500_and_rolls_back(db: DbPool) {
     let app = spawn_app(db).await;
     // Sabotage: sign-up writes the user, then fails to write the session.
@@ -246,7 +246,7 @@ async fn a_database_failure_is_an_opaque_500_and_rolls_back(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn cross_site_browser_requests_are_refused_and_change_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -278,7 +278,7 @@ async fn cross_site_browser_requests_are_refused_and_change_nothing(db: DbPool) 
     assert_eq!(no_browser_headers.status(), StatusCode::CREATED);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_sibling_subdomain_is_another_origin_and_refused(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -315,7 +315,7 @@ fn header<'r>(response: &'r reqwest::Response, name: &str) -> &'r str {
     value.map_or("", |value| value.to_str().unwrap())
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_allowed_origin_gets_credentialed_cors_and_passes_the_cross_site_check(db: DbPool) {
     let frontend = "http://localhost:5173";
     let sibling = "http://admin.localhost:5173";
@@ -350,7 +350,7 @@ async fn an_allowed_origin_gets_credentialed_cors_and_passes_the_cross_site_chec
     assert_eq!(app.count("api_tokens").await, 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn without_allowed_origins_no_page_elsewhere_gets_a_cors_answer(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -360,7 +360,7 @@ async fn without_allowed_origins_no_page_elsewhere_gets_a_cors_answer(db: DbPool
     assert_eq!(header(&response, "access-control-allow-credentials"), "");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_cross_site_sign_up_creates_no_account(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -377,7 +377,7 @@ async fn a_cross_site_sign_up_creates_no_account(db: DbPool) {
     assert_eq!(app.count("users").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn bearer_requests_are_not_judged_by_their_origin(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -400,7 +400,7 @@ async fn bearer_requests_are_not_judged_by_their_origin(db: DbPool) {
     assert_eq!(response.status(), StatusCode::ACCEPTED);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_origin_check_compares_origins_whatever_the_path_and_case_of_app_url(db: DbPool) {
     let app = spawn_app_with(db, &[("APP_URL", "https://App.Example.com/console/")]).await;
     let signup = |origin: &'static str, email: &'static str| {
@@ -423,7 +423,7 @@ async fn the_origin_check_compares_origins_whatever_the_path_and_case_of_app_url
     assert_eq!(app.count("users").await, 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_address_in_use_stops_start_up_naming_it_and_bind_addr(db: DbPool) {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();

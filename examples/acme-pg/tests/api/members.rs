@@ -32,7 +32,7 @@ async fn delete_as(app: &TestApp, client: &Client, path: &str) -> reqwest::Respo
     client.delete(app.url(path)).send().await.unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn members_are_listed_with_their_roles_in_the_order_they_joined(db: DbPool) {
     let app = spawn_app(db).await;
     let (owner_id, org_id) = app.signup_with_org("alice@example.com").await;
@@ -58,7 +58,7 @@ async fn members_are_listed_with_their_roles_in_the_order_they_joined(db: DbPool
     assert!(members[1]["joined_at"].is_string());
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_owner_changes_a_members_role(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("alice@example.com").await;
@@ -77,7 +77,7 @@ async fn an_owner_changes_a_members_role(db: DbPool) {
     assert_eq!(app.role_in(org_id, bob).await.as_deref(), Some(PROMOTED));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_unknown_role_is_refused_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("alice@example.com").await;
@@ -101,7 +101,7 @@ async fn an_unknown_role_is_refused_and_changes_nothing(db: DbPool) {
     assert_eq!(app.memberships(org_id).await, before);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_only_owner_can_neither_step_down_nor_leave(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, org_id) = app.signup_with_org("alice@example.com").await;
@@ -118,7 +118,7 @@ async fn the_only_owner_can_neither_step_down_nor_leave(db: DbPool) {
     assert_eq!(app.memberships(org_id).await, before);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_last_owner_of_an_org_with_no_one_else_cannot_leave_it(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, org_id) = app.signup_with_org("alice@example.com").await;
@@ -128,7 +128,7 @@ async fn the_last_owner_of_an_org_with_no_one_else_cannot_leave_it(db: DbPool) {
     assert_eq!(app.memberships(org_id).await, [(alice, "owner".to_owned())]);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn with_a_second_owner_an_owner_may_step_down_and_another_may_leave(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, org_id) = app.signup_with_org("alice@example.com").await;
@@ -153,7 +153,7 @@ async fn with_a_second_owner_an_owner_may_step_down_and_another_may_leave(db: Db
     assert_eq!(app.role_in(org_id, carol).await.as_deref(), Some("owner"));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_member_may_leave_and_an_owner_may_remove_a_member(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, org_id) = app.signup_with_org("alice@example.com").await;
@@ -177,7 +177,7 @@ async fn a_member_may_leave_and_an_owner_may_remove_a_member(db: DbPool) {
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_user_of_another_org_is_not_a_member_here(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("alice@example.com").await;
@@ -202,7 +202,7 @@ async fn a_user_of_another_org_is_not_a_member_here(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_member_cannot_promote_themselves_nor_touch_the_owner(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, org_id) = app.signup_with_org("alice@example.com").await;
@@ -222,7 +222,7 @@ async fn a_member_cannot_promote_themselves_nor_touch_the_owner(db: DbPool) {
     assert_eq!(app.memberships(org_id).await, before);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_admin_cannot_grant_owner_nor_demote_or_remove_an_owner(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, org_id) = app.signup_with_org("alice@example.com").await;
@@ -251,7 +251,7 @@ async fn an_admin_cannot_grant_owner_nor_demote_or_remove_an_owner(db: DbPool) {
     assert_eq!(app.role_in(org_id, carol).await.as_deref(), Some("admin"));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn transferring_ownership_swaps_the_roles_in_one_step(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, org_id) = app.signup_with_org("alice@example.com").await;
@@ -294,7 +294,7 @@ async fn transferring_ownership_swaps_the_roles_in_one_step(db: DbPool) {
     assert_eq!(app.role_in(org_id, alice).await.as_deref(), Some("owner"));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn ownership_goes_only_to_another_member(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, org_id) = app.signup_with_org("alice@example.com").await;
@@ -323,7 +323,7 @@ async fn ownership_goes_only_to_another_member(db: DbPool) {
 
 /// Two owners, the only two, each step down at the same moment: one wins, and the
 /// other's request finds itself the last owner. Repeated, as a race may go either way.
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn two_owners_stepping_down_at_once_leave_one_owner(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, org_id) = app.signup_with_org("alice@example.com").await;
@@ -351,7 +351,7 @@ async fn two_owners_stepping_down_at_once_leave_one_owner(db: DbPool) {
 
 /// The same race with each owner demoting the other: the loser is no longer an owner
 /// by the time its request runs, so it may no longer manage members.
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn two_owners_demoting_each_other_at_once_leave_one_owner(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, org_id) = app.signup_with_org("alice@example.com").await;

@@ -77,7 +77,7 @@ fn statuses_from_guards(operation_name: &str, path: &str, operation: &Value) -> 
     statuses
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_operation_documents_every_status_its_guards_can_answer(db: DbPool) {
     let document = document(db).await;
     let shared = document["components"]["responses"].as_object().unwrap();
@@ -126,7 +126,7 @@ async fn every_operation_documents_every_status_its_guards_can_answer(db: DbPool
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_documented_sign_up_constraints_are_the_enforced_ones(db: DbPool) {
     let document = document(db.clone()).await;
     let fields = &document["components"]["schemas"]["SignupRequest"]["properties"];
@@ -158,7 +158,7 @@ async fn the_documented_sign_up_constraints_are_the_enforced_ones(db: DbPool) {
     assert_eq!(app.count("users").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn tokens_and_new_passwords_are_documented_with_their_formats(db: DbPool) {
     let document = document(db).await;
     let schemas = &document["components"]["schemas"];

@@ -12,7 +12,7 @@ use crate::common::{
     TestApp, assert_error, count_status, send_together, spawn_app, spawn_app_with,
 };
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn signing_up_creates_a_personal_organization_the_user_owns(db: DbPool) {
     let app = spawn_app(db).await;
     let (user_id, org_id) = app.signup_with_org("alice@example.com").await;
@@ -30,7 +30,7 @@ async fn signing_up_creates_a_personal_organization_the_user_owns(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_refused_sign_up_creates_no_organization(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -43,7 +43,7 @@ async fn a_refused_sign_up_creates_no_organization(db: DbPool) {
     assert_eq!(app.count("memberships").await, 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_new_organization_is_owned_by_its_creator_and_listed_with_the_role(db: DbPool) {
     let app = spawn_app(db).await;
     let (user_id, personal) = app.signup_with_org("alice@example.com").await;
@@ -68,7 +68,7 @@ async fn a_new_organization_is_owned_by_its_creator_and_listed_with_the_role(db:
     assert!(listed.iter().all(|org| org["role"] == "owner"));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn organizations_beyond_the_hourly_limit_are_429_even_when_created_at_once(db: DbPool) {
     let app = spawn_app_with(db, &[("ORGS_PER_USER_PER_HOUR", "3")]).await;
     let (_, personal) = app.signup_with_org("alice@example.com").await;
@@ -96,7 +96,7 @@ async fn organizations_beyond_the_hourly_limit_are_429_even_when_created_at_once
     assert!(org_name(&app, personal).await.is_some());
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn organizations_with_the_same_name_get_different_slugs(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -121,7 +121,7 @@ async fn organizations_with_the_same_name_get_different_slugs(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_invalid_name_is_refused_and_creates_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("alice@example.com").await;
@@ -149,7 +149,7 @@ async fn an_invalid_name_is_refused_and_creates_nothing(db: DbPool) {
     assert_eq!(org_name(&app, org_id).await.as_deref(), Some("Test User"));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_organization_is_read_with_the_callers_role_and_permissions(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("alice@example.com").await;
@@ -171,7 +171,7 @@ async fn an_organization_is_read_with_the_callers_role_and_permissions(db: DbPoo
     assert!(!permissions.contains(&json!("org:delete")), "{org}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_outsider_gets_404_for_an_organization_that_exists(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("alice@example.com").await;
@@ -194,7 +194,7 @@ async fn an_outsider_gets_404_for_an_organization_that_exists(db: DbPool) {
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn org_routes_need_a_signed_in_caller(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("alice@example.com").await;
@@ -210,7 +210,7 @@ async fn org_routes_need_a_signed_in_caller(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn deleting_an_organization_removes_its_data_and_nothing_of_other_orgs(db: DbPool) {
     let app = spawn_app(db).await;
     let (alice, doomed) = app.signup_with_org("alice@example.com").await;
@@ -251,7 +251,7 @@ async fn deleting_an_organization_removes_its_data_and_nothing_of_other_orgs(db:
     assert_eq!(app.role_in(kept, alice).await.as_deref(), Some("owner"));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_organization_whose_subscription_renews_is_not_deleted_until_it_is_cancelled(
     db: DbPool,
 ) {
@@ -342,7 +342,7 @@ async fn send(app: &TestApp, token: &str, method: Method, path: &str) -> Respons
     request.bearer_auth(token).json(&body).send().await.unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_token_limited_to_one_organization_reaches_no_other(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, own) = app.signup_with_org("alice@example.com").await;
@@ -379,7 +379,7 @@ async fn a_token_limited_to_one_organization_reaches_no_other(db: DbPool) {
     assert_eq!(renamed.status(), StatusCode::OK);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_token_cannot_be_limited_to_an_organization_of_someone_else(db: DbPool) {
     let app = spawn_app(db).await;
     let bob = app.another_client();
@@ -400,7 +400,7 @@ async fn a_token_cannot_be_limited_to_an_organization_of_someone_else(db: DbPool
     assert_eq!(app.count("api_tokens").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_read_only_token_cannot_change_an_organization(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("alice@example.com").await;

@@ -37,7 +37,7 @@ async fn reset_tokens(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn forgot_password_answers_alike_and_mails_only_real_accounts(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -78,7 +78,7 @@ async fn forgot_password_answers_alike_and_mails_only_real_accounts(db: DbPool) 
     assert!(app.outbox.messages_to("nobody@example.com", "").is_empty());
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_reset_link_is_built_from_app_url_never_from_the_request(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -101,7 +101,7 @@ async fn the_reset_link_is_built_from_app_url_never_from_the_request(db: DbPool)
     assert!(!messages[0].text.contains("evil.example"));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_reset_changes_the_password_and_ends_every_session(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -137,7 +137,7 @@ async fn a_reset_changes_the_password_and_ends_every_session(db: DbPool) {
         .await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_expired_reset_link_is_gone_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -159,7 +159,7 @@ async fn an_expired_reset_link_is_gone_and_changes_nothing(db: DbPool) {
     assert_eq!(old.status(), StatusCode::OK);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn only_the_newest_reset_link_works(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -190,7 +190,7 @@ async fn only_the_newest_reset_link_works(db: DbPool) {
     assert_eq!(login.status(), StatusCode::OK);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_reset_to_a_too_short_password_is_refused_and_the_link_still_works(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -207,7 +207,7 @@ async fn a_reset_to_a_too_short_password_is_refused_and_the_link_still_works(db:
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(db: DbPool) {
     let app = spawn_app(db).await;
     let signup = app.signup_as(&app.client, "alice@example.com").await;

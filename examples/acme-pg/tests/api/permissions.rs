@@ -224,7 +224,7 @@ async fn new_org(app: &TestApp, people: &People, actor: (Option<Role>, Uuid)) ->
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_role_and_an_outsider_on_every_org_route_get_what_the_table_says(db: DbPool) {
     let app = spawn_app(db).await;
     let people = people(&app).await;

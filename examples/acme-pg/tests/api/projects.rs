@@ -87,7 +87,7 @@ fn fields_of(item: &Value) -> &Map<String, Value> {
     item.as_object().unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_project_round_trips_through_create_get_list_update_and_delete(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, ()) = set_up(&app).await;
@@ -127,7 +127,7 @@ async fn a_project_round_trips_through_create_get_list_update_and_delete(db: DbP
     assert_eq!(app.count("projects").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn optional_fields_may_be_left_out_and_cleared(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, ()) = set_up(&app).await;
@@ -158,7 +158,7 @@ async fn optional_fields_may_be_left_out_and_cleared(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn each_missing_required_field_is_422_and_creates_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, ()) = set_up(&app).await;
@@ -181,7 +181,7 @@ async fn each_missing_required_field_is_422_and_creates_nothing(db: DbPool) {
     assert_eq!(app.count("projects").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn invalid_values_are_422_and_change_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, ()) = set_up(&app).await;
@@ -223,7 +223,7 @@ async fn invalid_values_are_422_and_change_nothing(db: DbPool) {
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_read_only_token_lists_projects_and_creates_none(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, ()) = set_up(&app).await;
@@ -250,7 +250,7 @@ async fn a_read_only_token_lists_projects_and_creates_none(db: DbPool) {
     assert_eq!(app.count("projects").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_route_needs_a_signed_in_user(db: DbPool) {
     let app = spawn_app(db).await;
     let base = collection(Uuid::now_v7());
@@ -289,7 +289,7 @@ async fn every_route_needs_a_signed_in_user(db: DbPool) {
     .await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_outsider_gets_404_on_every_route_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, ()) = set_up(&app).await;
@@ -335,7 +335,7 @@ async fn an_outsider_gets_404_on_every_route_and_changes_nothing(db: DbPool) {
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn deleting_the_organization_deletes_its_projects_and_no_others(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, ()) = set_up(&app).await;
@@ -386,7 +386,7 @@ impl Allowed {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn each_role_gets_what_the_permission_table_allows_and_nothing_changes_on_refusal(
     db: DbPool,
 ) {
@@ -533,7 +533,7 @@ async fn outcome(
     None
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn pagination_walks_every_project_once_newest_first(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, ()) = set_up(&app).await;
@@ -563,7 +563,7 @@ async fn pagination_walks_every_project_once_newest_first(db: DbPool) {
     assert_eq!(seen, created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_malformed_cursor_or_limit_is_400(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, _) = set_up(&app).await;
@@ -580,7 +580,7 @@ async fn a_malformed_cursor_or_limit_is_400(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_openapi_document_describes_the_projects_routes(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -601,7 +601,7 @@ async fn the_openapi_document_describes_the_projects_routes(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn concurrent_updates_of_different_fields_both_apply(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, ()) = set_up(&app).await;
@@ -638,7 +638,7 @@ async fn concurrent_updates_of_different_fields_both_apply(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_project_deleted_during_an_update_is_404_never_500(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, ()) = set_up(&app).await;
@@ -667,7 +667,7 @@ fn billing_of(org_id: Uuid) -> (Uuid, String) {
     (org_id, format!("/orgs/{org_id}/billing"))
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn creates_beyond_the_plan_limit_are_402_even_when_twenty_race(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, ()) = set_up(&app).await;

@@ -156,7 +156,7 @@ fn fields_of(item: &Value) -> &Map<String, Value> {
     item.as_object().unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_task_round_trips_through_create_get_list_update_and_delete(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, parents) = set_up(&app).await;
@@ -196,7 +196,7 @@ async fn a_task_round_trips_through_create_get_list_update_and_delete(db: DbPool
     assert_eq!(app.count("tasks").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn optional_fields_may_be_left_out_and_cleared(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -227,7 +227,7 @@ async fn optional_fields_may_be_left_out_and_cleared(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn each_missing_required_field_is_422_and_creates_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -250,7 +250,7 @@ async fn each_missing_required_field_is_422_and_creates_nothing(db: DbPool) {
     assert_eq!(app.count("tasks").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn invalid_values_are_422_and_change_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -292,7 +292,7 @@ async fn invalid_values_are_422_and_change_nothing(db: DbPool) {
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_read_only_token_lists_tasks_and_creates_none(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -319,7 +319,7 @@ async fn a_read_only_token_lists_tasks_and_creates_none(db: DbPool) {
     assert_eq!(app.count("tasks").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_route_needs_a_signed_in_user(db: DbPool) {
     let app = spawn_app(db).await;
     let base = collection(Uuid::now_v7());
@@ -358,7 +358,7 @@ async fn every_route_needs_a_signed_in_user(db: DbPool) {
     .await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_outsider_gets_404_on_every_route_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -404,7 +404,7 @@ async fn an_outsider_gets_404_on_every_route_and_changes_nothing(db: DbPool) {
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn deleting_the_organization_deletes_its_tasks_and_no_others(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, parents) = set_up(&app).await;
@@ -456,7 +456,7 @@ impl Allowed {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn each_role_gets_what_the_permission_table_allows_and_nothing_changes_on_refusal(
     db: DbPool,
 ) {
@@ -603,7 +603,7 @@ async fn outcome(
     None
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_reference_to_another_organizations_row_or_member_is_422_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -658,7 +658,7 @@ async fn a_reference_to_another_organizations_row_or_member_is_422_and_changes_n
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn pagination_walks_every_task_once_newest_first(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -688,7 +688,7 @@ async fn pagination_walks_every_task_once_newest_first(db: DbPool) {
     assert_eq!(seen, created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_malformed_cursor_or_limit_is_400(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, _) = set_up(&app).await;
@@ -705,7 +705,7 @@ async fn a_malformed_cursor_or_limit_is_400(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_openapi_document_describes_the_tasks_routes(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -726,7 +726,7 @@ async fn the_openapi_document_describes_the_tasks_routes(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn concurrent_updates_of_different_fields_both_apply(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -763,7 +763,7 @@ async fn concurrent_updates_of_different_fields_both_apply(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_task_deleted_during_an_update_is_404_never_500(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, base, parents) = set_up(&app).await;
@@ -789,7 +789,7 @@ async fn a_task_deleted_during_an_update_is_404_never_500(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_reference_deleted_during_a_create_is_422_never_500(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, _) = set_up(&app).await;
@@ -820,7 +820,7 @@ async fn a_reference_deleted_during_a_create_is_422_never_500(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_removed_member_is_cleared_from_their_tasks_or_leaves_them_to_the_remover(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, parents) = set_up(&app).await;
@@ -836,7 +836,7 @@ async fn a_removed_member_is_cleared_from_their_tasks_or_leaves_them_to_the_remo
     assert_eq!(after["assignee_id"], Value::Null, "{after}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_task_written_while_the_member_is_removed_never_names_a_non_member(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, parents) = set_up(&app).await;
@@ -893,7 +893,7 @@ fn billing_of(org_id: Uuid) -> (Uuid, String) {
     (org_id, format!("/orgs/{org_id}/billing"))
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_route_needs_a_plan_with_reports(db: DbPool) {
     let app = spawn_app(db).await;
     let (org_id, base, parents) = set_up(&app).await;

@@ -60,7 +60,7 @@ fn wrong_login(app: &TestApp, email: &str) -> reqwest::RequestBuilder {
         .json(&json!({ "email": email, "password": "not the password" }))
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn parallel_wrong_passwords_get_no_more_checks_than_the_limit(db: DbPool) {
     let app = spawn_app_with(db, LIMITS).await;
     app.signup("alice@example.com").await;
@@ -82,7 +82,7 @@ async fn parallel_wrong_passwords_get_no_more_checks_than_the_limit(db: DbPool) 
     assert_eq!(login.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn parallel_wrong_current_passwords_are_throttled_like_logins(db: DbPool) {
     let app = spawn_app_with(db, LIMITS).await;
     app.signup("alice@example.com").await;
@@ -115,7 +115,7 @@ async fn parallel_wrong_current_passwords_are_throttled_like_logins(db: DbPool) 
     assert_eq!(hash_before, hash_after);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn account_keys_stay_small_whatever_the_email_sent(db: DbPool) {
     let app = spawn_app_with(db, LIMITS).await;
     let huge = format!("{}@example.com", "x".repeat(100_000));
@@ -143,7 +143,7 @@ async fn account_keys_stay_small_whatever_the_email_sent(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn reset_and_verify_email_are_limited_per_ip(db: DbPool) {
     let app = spawn_app_with(db, &[("AUTH_IP_LIMIT_PER_MINUTE", "3")]).await;
     let reset = json!({ "token": "no-such-token", "password": "long enough" });
@@ -165,7 +165,7 @@ async fn reset_and_verify_email_are_limited_per_ip(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn guesses_from_one_address_never_lock_the_owner_out_from_another(db: DbPool) {
     let app = spawn_app_with(db, BEHIND_A_PROXY).await;
     app.signup("alice@example.com").await;
@@ -182,7 +182,7 @@ async fn guesses_from_one_address_never_lock_the_owner_out_from_another(db: DbPo
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_completed_password_reset_clears_the_guesses_from_every_address(db: DbPool) {
     let app = spawn_app_with(db, BEHIND_A_PROXY).await;
     app.signup("alice@example.com").await;

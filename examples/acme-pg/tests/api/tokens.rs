@@ -19,7 +19,7 @@ async fn user_with_token(app: &TestApp, email: &str) -> Value {
     response.json().await.unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_new_token_is_shown_once_and_only_its_hash_is_stored(db: DbPool) {
     let app = spawn_app(db).await;
     let created = user_with_token(&app, "alice@example.com").await;
@@ -45,7 +45,7 @@ async fn a_new_token_is_shown_once_and_only_its_hash_is_stored(db: DbPool) {
     assert_eq!(list[0]["last_used_at"], Value::Null);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_token_authenticates_as_its_user_on_every_authenticated_route(db: DbPool) {
     let app = spawn_app(db).await;
     let created = user_with_token(&app, "alice@example.com").await;
@@ -86,7 +86,7 @@ async fn a_token_authenticates_as_its_user_on_every_authenticated_route(db: DbPo
     assert!(last_used.is_some(), "last_used_at is recorded");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_revoked_token_stops_working_at_once(db: DbPool) {
     let app = spawn_app(db).await;
     let created = user_with_token(&app, "alice@example.com").await;
@@ -108,7 +108,7 @@ async fn a_revoked_token_stops_working_at_once(db: DbPool) {
     assert_error(me, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn forged_tokens_other_schemes_and_query_strings_are_refused(db: DbPool) {
     let app = spawn_app(db).await;
     let created = user_with_token(&app, "alice@example.com").await;
@@ -137,7 +137,7 @@ async fn forged_tokens_other_schemes_and_query_strings_are_refused(db: DbPool) {
     assert_error(in_query, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn another_users_token_cannot_be_revoked(db: DbPool) {
     let app = spawn_app(db).await;
     let bobs = user_with_token(&app, "bob@example.com").await;
@@ -159,7 +159,7 @@ async fn another_users_token_cannot_be_revoked(db: DbPool) {
     assert_eq!(app.count("api_tokens").await, 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_token_needs_a_name(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -177,7 +177,7 @@ async fn a_token_needs_a_name(db: DbPool) {
     assert_eq!(app.count("api_tokens").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn logging_out_with_a_token_is_refused_and_the_token_keeps_working(db: DbPool) {
     let app = spawn_app(db).await;
     let created = user_with_token(&app, "alice@example.com").await;
@@ -201,7 +201,7 @@ async fn logging_out_with_a_token_is_refused_and_the_token_keeps_working(db: DbP
     assert_eq!(me.status(), StatusCode::OK);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_token_cannot_create_tokens(db: DbPool) {
     let app = spawn_app(db).await;
     let created = user_with_token(&app, "alice@example.com").await;
@@ -219,7 +219,7 @@ async fn a_token_cannot_create_tokens(db: DbPool) {
     assert_eq!(app.count("api_tokens").await, 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_password_reset_revokes_every_token_and_a_change_keeps_them(db: DbPool) {
     let app = spawn_app(db).await;
     let created = user_with_token(&app, "alice@example.com").await;
@@ -277,7 +277,7 @@ async fn send(app: &TestApp, token: &str, method: Method, path: &str) -> reqwest
     request.bearer_auth(token).send().await.unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_token_with_an_expiry_works_until_then_and_is_listed_with_it(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -315,7 +315,7 @@ async fn a_token_with_an_expiry_works_until_then_and_is_listed_with_it(db: DbPoo
     assert_error(me, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_token_cannot_be_made_already_expired(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;
@@ -333,7 +333,7 @@ async fn a_token_cannot_be_made_already_expired(db: DbPool) {
     assert_eq!(app.count("api_tokens").await, 0);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_read_only_token_reads_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     app.signup("alice@example.com").await;

@@ -1,9 +1,11 @@
 //! `spawn_app`: the real app on a free port over a fresh database, and a client per user.
 
+pub mod database;
 pub mod outbox;
 
 use std::time::{Duration, Instant};
 
+pub use database::MIGRATOR;
 use outbox::Outbox;
 use reqwest::{Response, StatusCode, header};
 use serde_json::{Value, json};

@@ -29,7 +29,7 @@ async fn url_of(response: reqwest::Response) -> String {
         .to_owned()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn checkout_creates_the_customer_and_a_subscription_session_for_the_plan(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -92,7 +92,7 @@ async fn checkout_creates_the_customer_and_a_subscription_session_for_the_plan(d
     assert_eq!(owner.plan(&app).await, "free");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_plan_without_a_trial_sends_none(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -108,7 +108,7 @@ async fn a_plan_without_a_trial_sends_none(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_trial_is_offered_only_to_an_owner_that_never_subscribed(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -146,7 +146,7 @@ async fn a_trial_is_offered_only_to_an_owner_that_never_subscribed(db: DbPool) {
     assert_eq!(trial(1), None);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_new_checkout_expires_the_open_session_it_replaces(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -163,7 +163,7 @@ async fn a_new_checkout_expires_the_open_session_it_replaces(db: DbPool) {
     assert_eq!(app.stripe.requests_to(&expire).len(), 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn concurrent_checkouts_leave_one_open_session(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -179,7 +179,7 @@ async fn concurrent_checkouts_leave_one_open_session(db: DbPool) {
     assert_eq!(stored.as_deref(), Some(open[0].as_str()));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_customer_is_created_once_and_reused(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let alice = app.new_owner("alice@example.com").await;
@@ -203,7 +203,7 @@ async fn the_customer_is_created_once_and_reused(db: DbPool) {
     assert_eq!(sessions, [alices.clone(), alices, bobs]);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn two_checkouts_at_once_create_one_customer(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -223,7 +223,7 @@ async fn two_checkouts_at_once_create_one_customer(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_portal_opens_for_the_owners_customer(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -248,7 +248,7 @@ async fn the_portal_opens_for_the_owners_customer(db: DbPool) {
     assert_eq!(app.stripe.customers(), [customer]);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn checkout_for_the_free_plan_or_an_unknown_one_is_refused(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -284,7 +284,7 @@ async fn assert_not_configured(response: reqwest::Response, variable: &str) {
     assert!(message.contains(variable), "{body}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn without_a_secret_key_checkout_and_portal_say_what_is_missing(db: DbPool) {
     let app = spawn_billing_app_with(db, &[("", "STRIPE_SECRET_KEY")]).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -298,7 +298,7 @@ async fn without_a_secret_key_checkout_and_portal_say_what_is_missing(db: DbPool
     assert_eq!(owner.plan(&app).await, "free");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_app_with_no_stripe_configuration_at_all_serves_billing_on_the_free_plan(db: DbPool) {
     let app = spawn_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -321,7 +321,7 @@ async fn assert_provider_error(response: reqwest::Response) {
     assert!(!body.to_string().contains(FAILURE_MESSAGE), "{body}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn stripe_failing_to_create_the_customer_is_502_and_the_next_checkout_succeeds(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -354,7 +354,7 @@ async fn stripe_failing_to_create_the_customer_is_502_and_the_next_checkout_succ
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_customer_call_that_gets_no_answer_is_retried_with_the_same_key(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -376,7 +376,7 @@ async fn a_customer_call_that_gets_no_answer_is_retried_with_the_same_key(db: Db
     assert_eq!(app.stripe.customers().len(), 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn stripe_refusing_the_session_or_the_portal_is_502(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -399,7 +399,7 @@ async fn stripe_refusing_the_session_or_the_portal_is_502(db: DbPool) {
     assert_eq!(app.stripe.customers().len(), 1);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_secret_key_stripe_rejects_is_502_and_links_no_customer(db: DbPool) {
     let app = spawn_billing_app_with(db, &[("STRIPE_SECRET_KEY", "sk_test_revoked")]).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -417,7 +417,7 @@ async fn a_secret_key_stripe_rejects_is_502_and_links_no_customer(db: DbPool) {
     assert_eq!(owner.plan(&app).await, "free");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn billing_routes_need_a_signed_in_caller(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -456,7 +456,7 @@ async fn members(app: &crate::common::TestApp, org_id: uuid::Uuid) -> Vec<(Role,
     members
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn only_members_with_billing_manage_may_check_out_or_open_the_portal(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -481,7 +481,7 @@ async fn only_members_with_billing_manage_may_check_out_or_open_the_portal(db: D
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_outsider_gets_404_for_another_organizations_billing(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;

@@ -16,7 +16,7 @@ use crate::common::{
     },
 };
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_event_delivered_five_times_is_applied_once(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -58,7 +58,7 @@ async fn an_event_delivered_five_times_is_applied_once(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn ten_concurrent_deliveries_of_one_event_apply_it_once(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -95,7 +95,7 @@ async fn ten_concurrent_deliveries_of_one_event_apply_it_once(db: DbPool) {
     assert_eq!(app.stripe_events().await.len(), events_before + 2);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_older_event_arriving_late_does_not_overwrite_a_newer_one(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -122,7 +122,7 @@ async fn an_older_event_arriving_late_does_not_overwrite_a_newer_one(db: DbPool)
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_cancelled_subscription_stays_cancelled_whatever_arrives_after(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -150,7 +150,7 @@ async fn a_cancelled_subscription_stays_cancelled_whatever_arrives_after(db: DbP
     assert_eq!(owner.plan(&app).await, "free");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_unknown_event_type_is_acknowledged_and_changes_nothing(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -174,7 +174,7 @@ async fn an_unknown_event_type_is_acknowledged_and_changes_nothing(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn events_about_unknown_customers_or_owners_are_acknowledged_and_change_nothing(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -237,7 +237,7 @@ async fn repair_billing_writes(app: &crate::common::TestApp) {
         .unwrap();
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_event_that_fails_to_apply_is_500_saves_nothing_and_applies_on_redelivery(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;

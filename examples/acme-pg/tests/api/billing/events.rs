@@ -19,7 +19,7 @@ fn at(unix: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(unix).unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_owner_who_never_subscribed_is_on_the_free_plan(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -32,7 +32,7 @@ async fn an_owner_who_never_subscribed_is_on_the_free_plan(db: DbPool) {
     assert!(status["current_period_end"].is_null(), "{status}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn checkout_completed_links_the_customer_and_subscription_to_the_owner(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -58,7 +58,7 @@ async fn checkout_completed_links_the_customer_and_subscription_to_the_owner(db:
     assert_eq!(app.account(bystander.id).await, bystander_before);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_active_subscription_grants_its_plan_with_the_period_it_covers(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -88,7 +88,7 @@ async fn an_active_subscription_grants_its_plan_with_the_period_it_covers(db: Db
     assert_eq!(app.stripe_events().await.len(), 2);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_plan_is_the_one_whose_price_the_subscription_has(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let team = app.new_owner("alice@example.com").await;
@@ -104,7 +104,7 @@ async fn the_plan_is_the_one_whose_price_the_subscription_has(db: DbPool) {
     assert_eq!(unknown.plan(&app).await, "free");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn each_subscription_status_grants_the_paid_plan_or_falls_back_to_free(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let day = 86_400;
@@ -145,7 +145,7 @@ async fn each_subscription_status_grants_the_paid_plan_or_falls_back_to_free(db:
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_cancelled_subscription_falls_back_to_free(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -179,7 +179,7 @@ async fn a_cancelled_subscription_falls_back_to_free(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_trial_grants_the_plan_and_records_its_end(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -211,7 +211,7 @@ async fn a_trial_grants_the_plan_and_records_its_end(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_resubscription_after_cancelling_grants_the_plan_again(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -248,7 +248,7 @@ async fn a_resubscription_after_cancelling_grants_the_plan_again(db: DbPool) {
     assert_eq!(account.status.as_deref(), Some("active"));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_failed_payment_is_recorded_and_mailed_to_the_owner_once(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -280,7 +280,7 @@ async fn a_failed_payment_is_recorded_and_mailed_to_the_owner_once(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn past_due_keeps_the_plan_for_the_grace_from_the_first_unsettled_failure(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -350,7 +350,7 @@ async fn past_due_keeps_the_plan_for_the_grace_from_the_first_unsettled_failure(
     assert_eq!(app.account(owner.id).await.unwrap().payment_failed_at, None);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_failed_payment_and_its_recovery_count_by_when_stripe_made_them_not_by_arrival(
     db: DbPool,
 ) {
@@ -384,7 +384,7 @@ async fn a_failed_payment_and_its_recovery_count_by_when_stripe_made_them_not_by
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn two_events_of_the_same_second_settle_alike_in_either_order(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let t = now() - 10;
@@ -414,7 +414,7 @@ async fn two_events_of_the_same_second_settle_alike_in_either_order(db: DbPool) 
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_checkout_naming_another_owners_customer_is_logged_and_changes_nothing(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let alice = app.new_owner("alice@example.com").await;
@@ -441,7 +441,7 @@ async fn a_checkout_naming_another_owners_customer_is_logged_and_changes_nothing
     assert_eq!(bob.plan(&app).await, "free");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_subscription_of_several_items_has_the_plan_of_its_first_plan_price(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -482,7 +482,7 @@ async fn cancelled_of(app: &BillingApp, subscriptions: [&str; 2]) -> String {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_second_live_subscription_is_cancelled_at_stripe_and_its_events_ignored(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -523,7 +523,7 @@ async fn a_second_live_subscription_is_cancelled_at_stripe_and_its_events_ignore
     assert_eq!(account.status.as_deref(), Some("active"));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_subscription_stripe_has_ended_is_not_cancelled_and_the_paid_one_stays(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;

@@ -8,7 +8,7 @@ use acme_pg::{billing::plans::Plans, db::DbPool, resources};
 
 use crate::common::{plans::UNRESTRICTED, spawn_app};
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_tests_plan_limits_nothing_and_includes_every_feature(db: DbPool) {
     let app = spawn_app(db).await;
     let own = Plans::load("config/plans.toml".as_ref(), resources::TABLES, |_| None).unwrap();
@@ -27,7 +27,7 @@ async fn the_tests_plan_limits_nothing_and_includes_every_feature(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_plan_given_in_the_database_is_the_plan_billing_reports(db: DbPool) {
     let app = spawn_app(db).await;
     let owner = app.new_owner("alice@example.com").await;

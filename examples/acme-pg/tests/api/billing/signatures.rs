@@ -38,7 +38,7 @@ async fn assert_refused(app: &TestApp, response: Response, before: &[Account], c
     assert_eq!(app.stripe_events().await, Vec::<String>::new(), "{case}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_correctly_signed_event_is_applied_and_recorded(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -54,7 +54,7 @@ async fn a_correctly_signed_event_is_applied_and_recorded(db: DbPool) {
     assert_eq!(app.stripe_events().await, [event["id"].as_str().unwrap()]);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_malformed_or_missing_signature_header_is_refused(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -84,7 +84,7 @@ async fn a_malformed_or_missing_signature_header_is_refused(db: DbPool) {
     assert_eq!(app.customer_of(owner.id).await, None);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_event_signed_with_another_secret_is_refused(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -97,7 +97,7 @@ async fn an_event_signed_with_another_secret_is_refused(db: DbPool) {
     assert_refused(&app, response, &before, "wrong secret").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_body_changed_by_one_byte_after_signing_is_refused(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -112,7 +112,7 @@ async fn a_body_changed_by_one_byte_after_signing_is_refused(db: DbPool) {
     assert_refused(&app, response, &before, "tampered body").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_timestamp_may_be_at_most_300_seconds_old_or_ahead(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -143,7 +143,7 @@ async fn the_timestamp_may_be_at_most_300_seconds_old_or_ahead(db: DbPool) {
     assert_eq!(app.stripe_events().await, [event["id"].as_str().unwrap()]);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn one_good_v1_among_several_is_enough(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -165,7 +165,7 @@ async fn one_good_v1_among_several_is_enough(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn during_a_secret_rotation_each_configured_secret_verifies(db: DbPool) {
     let app = spawn_billing_app_with(
         db,
@@ -200,7 +200,7 @@ async fn during_a_secret_rotation_each_configured_secret_verifies(db: DbPool) {
     assert_eq!(app.stripe_events().await.len(), 2);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_signature_covers_the_raw_bytes_not_the_json_they_parse_to(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -221,7 +221,7 @@ async fn the_signature_covers_the_raw_bytes_not_the_json_they_parse_to(db: DbPoo
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_session_cookie_does_not_stand_in_for_a_signature(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -241,7 +241,7 @@ async fn a_session_cookie_does_not_stand_in_for_a_signature(db: DbPool) {
     assert_refused(&app, response, &before, "signed-in caller, bad signature").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_webhook_only_takes_post(db: DbPool) {
     let app = spawn_billing_app(db).await;
 
@@ -255,7 +255,7 @@ async fn the_webhook_only_takes_post(db: DbPool) {
     .await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn without_a_webhook_secret_the_webhook_says_billing_is_not_configured(db: DbPool) {
     let app = spawn_billing_app_with(db, &[("", "STRIPE_WEBHOOK_SECRET")]).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -276,7 +276,7 @@ async fn without_a_webhook_secret_the_webhook_says_billing_is_not_configured(db:
     assert_eq!(app.stripe_events().await, Vec::<String>::new());
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn webhooks_need_no_secret_key(db: DbPool) {
     let app = spawn_billing_app_with(db, &[("", "STRIPE_SECRET_KEY")]).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -297,7 +297,7 @@ fn forged_signatures(count: usize) -> String {
     format!(",v1={}", "0".repeat(64)).repeat(count)
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn thousands_of_signatures_are_refused_without_hashing_each(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
@@ -321,7 +321,7 @@ async fn thousands_of_signatures_are_refused_without_hashing_each(db: DbPool) {
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn health_answers_quickly_during_a_flood_of_bad_signatures(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let body = r#"{"id":"evt_flood","object":"event"}"#.to_owned() + &" ".repeat(64 * 1024);

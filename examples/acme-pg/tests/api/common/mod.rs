@@ -1,6 +1,7 @@
 //! `spawn_app`: the real app on a free port over a fresh database, and a client per user.
 
 pub mod billing;
+pub mod database;
 pub mod orgs;
 pub mod outbox;
 pub mod plans;
@@ -9,6 +10,7 @@ pub mod webhooks;
 
 use std::time::{Duration, Instant};
 
+pub use database::MIGRATOR;
 use outbox::Outbox;
 use reqwest::{Response, StatusCode, header};
 use serde_json::{Value, json};

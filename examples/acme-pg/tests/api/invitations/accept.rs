@@ -14,7 +14,7 @@ use super::{
 };
 use crate::common::{assert_error, count_status, send_together, spawn_app, spawn_app_with};
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_invited_address_accepts_once_and_becomes_a_member_with_the_role(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -59,7 +59,7 @@ async fn the_invited_address_accepts_once_and_becomes_a_member_with_the_role(db:
     assert_eq!(app.memberships(org_id).await.len(), 2);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn another_address_cannot_accept_and_the_invitation_still_works_for_its_own(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -85,7 +85,7 @@ async fn another_address_cannot_accept_and_the_invitation_still_works_for_its_ow
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_revoked_or_expired_invitation_is_gone_and_an_unknown_token_not_found(db: DbPool) {
     let app = spawn_app(db).await;
     let (owner_id, org_id) = app.signup_with_org("owner@example.com").await;
@@ -126,7 +126,7 @@ async fn a_revoked_or_expired_invitation_is_gone_and_an_unknown_token_not_found(
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn accepting_as_a_member_already_is_a_conflict_and_changes_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -148,7 +148,7 @@ async fn accepting_as_a_member_already_is_a_conflict_and_changes_nothing(db: DbP
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn ten_concurrent_accepts_of_one_token_make_exactly_one_membership(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -184,7 +184,7 @@ async fn ten_concurrent_accepts_of_one_token_make_exactly_one_membership(db: DbP
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn accepting_needs_a_signed_in_caller_and_guesses_are_throttled_per_ip(db: DbPool) {
     let app = spawn_app_with(db, &[("AUTH_IP_LIMIT_PER_MINUTE", "4")]).await;
     let anonymous = accept_token(&app, &app.another_client(), "x").await;
@@ -205,7 +205,7 @@ async fn accepting_needs_a_signed_in_caller_and_guesses_are_throttled_per_ip(db:
     assert_error(throttled, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_mail_job_of_an_invitation_revoked_meanwhile_sends_nothing(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;

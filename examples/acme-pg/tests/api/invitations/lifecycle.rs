@@ -11,7 +11,7 @@ use acme_pg::{cleanup, db::DbPool};
 use super::{accept_token, insert_invitation, invitations_to, invite_and_read_mail};
 use crate::common::{assert_error, spawn_app};
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_revoked_invitation_can_be_followed_by_a_new_one_that_works(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -45,7 +45,7 @@ async fn a_revoked_invitation_can_be_followed_by_a_new_one_that_works(db: DbPool
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_address_whose_invitation_expired_can_be_invited_again(db: DbPool) {
     let app = spawn_app(db).await;
     let (owner_id, org_id) = app.signup_with_org("owner@example.com").await;
@@ -78,7 +78,7 @@ async fn an_address_whose_invitation_expired_can_be_invited_again(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn cleanup_deletes_invitations_a_day_after_they_expire_whatever_became_of_them(db: DbPool) {
     let app = spawn_app(db).await;
     let (owner_id, org_id) = app.signup_with_org("owner@example.com").await;

@@ -118,7 +118,7 @@ fn sha256_hex(token: &str) -> String {
         .collect()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_invitation_is_mailed_through_the_outbox_with_a_link_whose_token_is_stored_only_hashed(
     db: DbPool,
 ) {
@@ -185,7 +185,7 @@ async fn an_invitation_is_mailed_through_the_outbox_with_a_link_whose_token_is_s
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn pending_invitations_are_listed_without_their_tokens(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -206,7 +206,7 @@ async fn pending_invitations_are_listed_without_their_tokens(db: DbPool) {
     assert!(listed[0].get("token").is_none() && listed[0].get("token_hash").is_none());
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn inviting_a_member_or_an_address_already_invited_is_a_conflict(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -235,7 +235,7 @@ async fn inviting_a_member_or_an_address_already_invited_is_a_conflict(db: DbPoo
 /// The most an inviter below owner may hand out: their own role.
 const BELOW_OWNER: &str = "admin";
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn nobody_invites_with_a_role_above_their_own(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -251,7 +251,7 @@ async fn nobody_invites_with_a_role_above_their_own(db: DbPool) {
     assert_eq!(as_own_role.status(), StatusCode::CREATED);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn invitations_are_limited_per_inviter_and_per_organization_even_at_once(db: DbPool) {
     let limits = [
         ("INVITATIONS_PER_INVITER_PER_HOUR", "3"),
@@ -291,7 +291,7 @@ async fn invitations_are_limited_per_inviter_and_per_organization_even_at_once(d
     assert_eq!(mails, 5, "a refused invitation mails nobody");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_inviter_whose_address_is_unverified_is_403_and_invites_nobody(db: DbPool) {
     let app = spawn_app(db).await;
     let owner_id: Uuid = app.signup("owner@example.com").await.parse().unwrap();
@@ -308,7 +308,7 @@ async fn an_inviter_whose_address_is_unverified_is_403_and_invites_nobody(db: Db
     assert_eq!(verified.status(), StatusCode::CREATED);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn nobody_revokes_an_invitation_to_a_role_above_their_own(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -338,7 +338,7 @@ async fn nobody_revokes_an_invitation_to_a_role_above_their_own(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn an_inviter_demoted_or_removed_keeps_no_invitation_above_their_new_role(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -391,7 +391,7 @@ async fn an_inviter_demoted_or_removed_keeps_no_invitation_above_their_new_role(
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_member_without_members_invite_cannot_invite_list_or_revoke(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;
@@ -425,7 +425,7 @@ async fn a_member_without_members_invite_cannot_invite_list_or_revoke(db: DbPool
     assert_eq!(app.count("jobs").await, jobs_before, "no mail enqueued");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn outsiders_get_not_found_on_every_invitation_route_even_with_ids_that_exist(db: DbPool) {
     let app = spawn_app(db).await;
     let (_, org_id) = app.signup_with_org("owner@example.com").await;

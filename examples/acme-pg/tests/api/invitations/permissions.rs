@@ -77,7 +77,7 @@ async fn new_org(app: &TestApp, owner: Uuid, actor: (Option<Role>, Uuid)) -> (Uu
     (org_id, invitation)
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn every_role_and_an_outsider_on_every_invitation_route_get_what_the_table_says(db: DbPool) {
     let app = spawn_app(db).await;
     let owner: Uuid = app.signup("owner@example.com").await.parse().unwrap();
