@@ -78,6 +78,12 @@ pub struct Config {
     pub job_first_retry: Duration,
     /// How often ended sessions, tokens, rate-limit windows and old jobs are deleted.
     pub cleanup_interval: Duration,
+    /// After SIGTERM or Ctrl-C, how long readiness answers 503 while the server still
+    /// accepts requests, so that load balancers stop sending any before it stops.
+    pub shutdown_delay: Duration,
+    /// The whole shutdown, counted from the signal: the delay, the requests in flight
+    /// and the job in hand end within it; what is still running then is abandoned.
+    pub shutdown_timeout: Duration,
 }
 
 /// A setting that is missing or does not parse.
@@ -147,6 +153,22 @@ impl Config {
                 reason,
             })?;
 
+        let shutdown_delay = Duration::from_secs(
+            vars.parse("SHUTDOWN_DELAY_SECONDS", if production { "5" } else { "0" })?,
+        );
+        let shutdown_timeout = Duration::from_secs(vars.parse("SHUTDOWN_TIMEOUT_SECONDS", "25")?);
+        // The timeout includes the delay: none left would abandon every request in flight.
+        if shutdown_timeout <= shutdown_delay {
+            return Err(ConfigError::Invalid {
+                name: "SHUTDOWN_TIMEOUT_SECONDS",
+                value: shutdown_timeout.as_secs().to_string(),
+                reason: format!(
+                    "it includes SHUTDOWN_DELAY_SECONDS ({}), so it must be more",
+                    shutdown_delay.as_secs()
+                ),
+            });
+        }
+
         Ok(Self {
             environment,
             bind_addr: vars.parse("BIND_ADDR", "127.0.0.1:3000")?,
@@ -206,6 +228,8 @@ impl Config {
                     .parse::<std::num::NonZeroU64>("CLEANUP_INTERVAL_MINUTES", "60")?
                     .get(),
             ),
+            shutdown_delay,
+            shutdown_timeout,
         })
     }
 
@@ -340,6 +364,8 @@ mod tests {
         assert_eq!(config.session_idle, Duration::from_secs(30 * 60));
         assert_eq!(config.session_cookie_name(), "session");
         assert!(config.api_docs);
+        assert_eq!(config.shutdown_delay, Duration::ZERO);
+        assert_eq!(config.shutdown_timeout, Duration::from_secs(25));
     }
 
     #[test]
@@ -355,6 +381,8 @@ mod tests {
         let config = Config::from_vars(vars).unwrap();
         // No API reference in production unless API_DOCS asks for one.
         assert!(!config.api_docs);
+        // Load balancers get time to see readiness fail before the server stops accepting.
+        assert_eq!(config.shutdown_delay, Duration::from_secs(5));
         // Every one of them but APP_ENV is required.
         for (missing, _) in &vars[1..] {
             let without = vars.iter().filter(|(name, _)| name != missing).copied();
@@ -474,5 +502,49 @@ mod tests {
             let error = Config::from_vars([(name, "0")]).unwrap_err();
             assert!(error.to_string().starts_with(name), "{error}");
         }
+    }
+
+    #[test]
+    fn the_shutdown_delay_and_timeout_are_read_in_seconds() {
+        let config = Config::from_vars([
+            ("SHUTDOWN_DELAY_SECONDS", "10"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "50"),
+        ])
+        .unwrap();
+        assert_eq!(config.shutdown_delay, Duration::from_secs(10));
+        assert_eq!(config.shutdown_timeout, Duration::from_secs(50));
+    }
+
+    #[test]
+    fn shutdown_settings_that_do_not_parse_or_leave_no_time_to_drain_are_refused() {
+        for (vars, named) in [
+            (
+                [("SHUTDOWN_DELAY_SECONDS", "soon"), ("APP_ENV", "test")],
+                "SHUTDOWN_DELAY_SECONDS=\"soon\"",
+            ),
+            (
+                [("SHUTDOWN_TIMEOUT_SECONDS", "-1"), ("APP_ENV", "test")],
+                "SHUTDOWN_TIMEOUT_SECONDS=\"-1\"",
+            ),
+            (
+                [("SHUTDOWN_TIMEOUT_SECONDS", "0"), ("APP_ENV", "test")],
+                "SHUTDOWN_TIMEOUT_SECONDS=\"0\"",
+            ),
+            (
+                [
+                    ("SHUTDOWN_DELAY_SECONDS", "30"),
+                    ("SHUTDOWN_TIMEOUT_SECONDS", "30"),
+                ],
+                "SHUTDOWN_TIMEOUT_SECONDS=\"30\"",
+            ),
+        ] {
+            let error = Config::from_vars(vars).unwrap_err();
+            assert!(error.to_string().starts_with(named), "{error}");
+        }
+        let error = Config::from_vars([("SHUTDOWN_DELAY_SECONDS", "30")]).unwrap_err();
+        assert!(
+            error.to_string().contains("SHUTDOWN_DELAY_SECONDS (30)"),
+            "{error}"
+        );
     }
 }

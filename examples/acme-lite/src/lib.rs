@@ -21,12 +21,12 @@ pub mod rate_limit;
 pub mod resources;
 pub mod telemetry;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 
 use axum::{Router, body::Bytes, extract::DefaultBodyLimit, http::header, routing::get};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::oneshot, time::Instant};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -36,6 +36,7 @@ use crate::{
     config::Config,
     db::DbPool,
     error::AppError,
+    health::Draining,
     jobs::WorkerHandle,
     mail::Mailer,
     openapi::SharedResponses,
@@ -50,6 +51,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Wakes the job worker after a transaction that enqueued a job commits.
     pub jobs: WorkerHandle,
+    /// Set when the instance starts shutting down; readiness answers 503 from then on.
+    pub draining: Draining,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             passwords: PasswordHasher::new(config.password_hash_max_wait),
             config: Arc::new(config),
             jobs: WorkerHandle::default(),
+            draining: Draining::default(),
         })
     }
 }
@@ -125,7 +129,8 @@ pub fn app(state: AppState) -> Router {
     middleware::around(router, &state.config)
 }
 
-/// Serves the app on `BIND_ADDR` until Ctrl-C or SIGTERM, letting requests in flight finish.
+/// Serves the app on `BIND_ADDR` until Ctrl-C or SIGTERM, then shuts down as
+/// [`serve_on`] says.
 pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
     let address = config.bind_addr;
     let listener = TcpListener::bind(address).await.with_context(|| {
@@ -140,22 +145,83 @@ pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
     serve_on(listener, AppState::new(config, db)?, shutdown_signal()).await
 }
 
+/// Past the shutdown deadline, how long the worker gets to release the job it gave up
+/// and the pool to close its connections; the process then exits whatever is left.
+const WIND_DOWN: Duration = Duration::from_secs(1);
+
 /// Serves the app on an already bound listener, and runs the background tasks beside
-/// it, until `shutdown` completes.
+/// it, until `shutdown` completes; then shuts down in order, within
+/// `SHUTDOWN_TIMEOUT_SECONDS` of it:
+///
+/// 1. readiness (`/health/ready`) answers 503, and for `SHUTDOWN_DELAY_SECONDS`
+///    requests are still accepted, while load balancers notice;
+/// 2. the server stops accepting and waits for the requests in flight;
+/// 3. the job worker stops, finishing the job in hand, or releasing it at the deadline
+///    so that it runs again;
+/// 4. the database pool closes.
+///
+/// Requests still in flight at the deadline are abandoned.
 pub async fn serve_on(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let background = BackgroundTasks::start(&state);
+    let (db, config, draining) = (
+        state.db.clone(),
+        state.config.clone(),
+        state.draining.clone(),
+    );
     // Connect info gives handlers the client's address, for rate limits.
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await;
-    // Requests in flight have finished, so no job is enqueued after this.
-    background.stop().await?;
-    Ok(served?)
+    let (stop_accepting, accepting_stopped) = oneshot::channel::<()>();
+    let mut server = tokio::spawn(
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                accepting_stopped.await.ok();
+            })
+            .into_future(),
+    );
+
+    tokio::select! {
+        () = shutdown => {}
+        served = &mut server => {
+            // The server failed before any signal.
+            background.stop(Instant::now(), Instant::now() + WIND_DOWN).await?;
+            served.context("the server panicked")??;
+            anyhow::bail!("the server stopped on its own");
+        }
+    }
+    let deadline = Instant::now() + config.shutdown_timeout;
+    draining.start();
+    tracing::info!(
+        delay = ?config.shutdown_delay,
+        timeout = ?config.shutdown_timeout,
+        "shutting down: readiness answers 503; still accepting requests during the delay"
+    );
+    tokio::time::sleep(config.shutdown_delay).await;
+
+    tracing::info!("shutting down: no new connections; finishing the requests in flight");
+    stop_accepting.send(()).ok();
+    match tokio::time::timeout_at(deadline, &mut server).await {
+        Ok(served) => served.context("the server panicked")??,
+        Err(_) => {
+            server.abort();
+            tracing::warn!("shutting down: requests still in flight at the deadline are abandoned");
+        }
+    }
+
+    // The worker ran until now, for the jobs that the last requests enqueued.
+    tracing::info!("shutting down: stopping the job worker");
+    let exit_by = deadline + WIND_DOWN;
+    background.stop(deadline, exit_by).await?;
+
+    tracing::info!("shutting down: closing the database pool");
+    if tokio::time::timeout_at(exit_by, db.close()).await.is_err() {
+        tracing::warn!("shutting down: database connections still in use are dropped");
+    }
+    tracing::info!("shut down");
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -177,5 +243,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

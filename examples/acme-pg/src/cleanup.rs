@@ -6,7 +6,10 @@
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use tokio::{sync::watch, time::MissedTickBehavior};
+use tokio::{
+    sync::watch,
+    time::{Instant, MissedTickBehavior},
+};
 
 use crate::{
     AppState,
@@ -25,9 +28,9 @@ const LONGEST_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long a done or failed job is kept, to look into what happened.
 const FINISHED_JOB_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
-/// Deletes ended rows now and then every `CLEANUP_INTERVAL_MINUTES`, until `stop`'s
-/// sender is dropped.
-pub async fn run(state: AppState, mut stop: watch::Receiver<()>) {
+/// Deletes ended rows now and then every `CLEANUP_INTERVAL_MINUTES`, until `stop` is
+/// set (to the shutdown deadline) or its sender dropped.
+pub async fn run(state: AppState, mut stop: watch::Receiver<Option<Instant>>) {
     let mut ticks = tokio::time::interval(state.config.cleanup_interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {

@@ -104,6 +104,19 @@ pub async fn complete(db: &DbPool, id: Uuid) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Releases a job stopped before it finished (the instance shut down), due at once and
+/// with this attempt uncounted: it did not fail.
+pub async fn release(db: &DbPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update jobs set locked_until = null, attempts = attempts - 1
+         where id = $1 and state = 'pending'",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Releases a failed job, due again at `run_at`.
 pub async fn retry(
     db: &DbPool,

@@ -1,10 +1,11 @@
 //! The job worker: the outbox is transactional, failures are retried and then given
-//! up, abandoned jobs are picked up again, and several instances share the work.
+//! up, abandoned jobs are picked up again, several instances share the work, and a
+//! shutdown stops the worker by its deadline.
 
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::oneshot};
 use uuid::Uuid;
 
 use acme_lite::{
@@ -15,7 +16,7 @@ use acme_lite::{
     mail::Mail,
 };
 
-use crate::common::{spawn_app, spawn_app_with};
+use crate::common::{reopen, spawn_app, spawn_app_until, spawn_app_with};
 
 const SUBJECT: &str = "Hello from a job";
 
@@ -265,9 +266,11 @@ async fn shutting_down_stops_the_server_and_the_worker(db: DbPool) {
 
     let stopped = tokio::time::timeout(Duration::from_secs(5), server).await;
     stopped.expect("serve_on returns").unwrap().unwrap();
+    assert!(db.is_closed());
     // Nobody runs a job now: one enqueued and woken for is left to the next start,
     // which delivers it on its first attempt. A worker still running would have claimed
     // it (the claim leases it for minutes) and written its mail here.
+    let db = reopen(&db).await;
     let id = enqueue(&db, mail_to("later@example.com")).await;
     state.jobs.wake();
     let next = spawn_app(db).await;
@@ -275,4 +278,53 @@ async fn shutting_down_stops_the_server_and_the_worker(db: DbPool) {
     next.wait_for_jobs().await;
     assert_eq!(job_state(&next.db, id).await, ("done".to_owned(), 1));
     assert_eq!(std::fs::read_dir(outbox.path()).unwrap().count(), 0);
+    next.db.close().await;
+}
+
+#[sqlx::test]
+async fn a_job_still_running_at_the_shutdown_deadline_is_released_and_runs_again(db: DbPool) {
+    // An SMTP server that takes connections and never answers: a mail sent through it
+    // waits a minute for lettre's timeout.
+    let silent_smtp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp_url = format!("smtp://{}", silent_smtp.local_addr().unwrap());
+    let (signal, shutdown) = oneshot::channel::<()>();
+    let vars = [
+        ("SMTP_URL", smtp_url.as_str()),
+        ("SHUTDOWN_TIMEOUT_SECONDS", "1"),
+    ];
+    let (app, server) = spawn_app_until(db.clone(), &vars, async {
+        shutdown.await.ok();
+    })
+    .await;
+    let id = enqueue(&app.db, mail_to("patient@example.com")).await;
+    app.state.jobs.wake();
+    let claimed_by = Instant::now() + Duration::from_secs(10);
+    while job_state(&app.db, id).await.1 == 0 {
+        assert!(Instant::now() < claimed_by, "the job is not claimed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    signal.send(()).unwrap();
+
+    let stopped = tokio::time::timeout(Duration::from_secs(30), server).await;
+    stopped
+        .expect("the shutdown does not wait for the job")
+        .unwrap()
+        .unwrap();
+    let db = reopen(&db).await;
+    // Released: due at once, unleased, and this attempt not counted.
+    assert_eq!(job_state(&db, id).await, ("pending".to_owned(), 0));
+    let unleased: bool = sqlx::query_scalar("select locked_until is null from jobs where id = $1")
+        .bind(id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(unleased);
+    let next = spawn_app(db).await;
+    next.outbox
+        .wait_for("patient@example.com", SUBJECT, 1)
+        .await;
+    next.wait_for_jobs().await;
+    assert_eq!(job_state(&next.db, id).await, ("done".to_owned(), 1));
+    next.db.close().await;
 }

@@ -17,6 +17,7 @@ mod overload;
 mod password;
 mod rate_limits;
 mod sessions;
+mod shutdown;
 mod throttling;
 mod tokens;
 // saas:test-modules

@@ -1,6 +1,8 @@
 //! The job worker of one instance: claims due jobs one at a time, runs them, marks
 //! them done, or retries them with exponential back-off until `JOB_MAX_ATTEMPTS`.
-//! Any number of instances may run workers over one database.
+//! Any number of instances may run workers over one database. When the instance shuts
+//! down, the job in hand runs until the shutdown deadline at most; one still running
+//! then is stopped and released, due at once for the next worker, the attempt uncounted.
 
 use std::time::Duration;
 
@@ -26,18 +28,21 @@ enum Outcome {
     Done,
     /// The job failed and is due again at this instant.
     Retry(Instant),
+    /// The shutdown deadline came first: the job was stopped and released.
+    Released,
 }
 
-/// Runs jobs until `stop`'s sender is dropped; the job in hand is finished first.
+/// Runs jobs until `stop` is set to the shutdown deadline (or its sender dropped); the
+/// job in hand is finished first, unless the deadline comes first.
 /// Wakes when a job is enqueued in this instance, when a retry it scheduled is due,
 /// and every `JOB_POLL_SECONDS` for jobs from other instances or abandoned leases.
-pub async fn run(state: AppState, mut stop: watch::Receiver<()>) {
+pub async fn run(state: AppState, mut stop: watch::Receiver<Option<Instant>>) {
     let poll = state.config.job_poll_interval;
     let mut next_retry: Option<Instant> = None;
     loop {
         while !stopping(&stop) {
-            match run_next(&state).await {
-                Ok(Outcome::Idle) => break,
+            match run_next(&state, &stop).await {
+                Ok(Outcome::Idle | Outcome::Released) => break,
                 Ok(Outcome::Done) => {}
                 Ok(Outcome::Retry(at)) => {
                     // An earlier retry that is still to come keeps the worker's wake-up.
@@ -66,12 +71,22 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<()>) {
 }
 
 /// Whether the server has asked the background tasks to stop.
-fn stopping(stop: &watch::Receiver<()>) -> bool {
-    stop.has_changed().is_err()
+fn stopping(stop: &watch::Receiver<Option<Instant>>) -> bool {
+    stop.borrow().is_some() || stop.has_changed().is_err()
+}
+
+/// Completes at the shutdown deadline, or at once if the tasks were dropped without one.
+async fn shutdown_deadline(mut stop: watch::Receiver<Option<Instant>>) {
+    if let Ok(Some(deadline)) = stop.wait_for(Option::is_some).await.map(|set| *set) {
+        tokio::time::sleep_until(deadline).await;
+    }
 }
 
 /// Claims the next due job, runs it and records the outcome.
-async fn run_next(state: &AppState) -> Result<Outcome, sqlx::Error> {
+async fn run_next(
+    state: &AppState,
+    stop: &watch::Receiver<Option<Instant>>,
+) -> Result<Outcome, sqlx::Error> {
     let Some(claimed) = queue::claim(&state.db, LEASE).await? else {
         return Ok(Outcome::Idle);
     };
@@ -83,14 +98,20 @@ async fn run_next(state: &AppState) -> Result<Outcome, sqlx::Error> {
             "abandoned mid-run {max_attempts} times (the worker stopped or crashed)"
         ))
     } else {
-        execute(state, &claimed).await
+        let Some(result) = execute(state, &claimed, stop).await else {
+            queue::release(&state.db, claimed.id).await?;
+            let (job_id, kind) = (claimed.id, &claimed.kind);
+            tracing::warn!(%job_id, kind, "job stopped at the shutdown deadline; released");
+            return Ok(Outcome::Released);
+        };
+        result
     };
+    let (job_id, kind) = (claimed.id, &claimed.kind);
     let Err(error) = result else {
         queue::complete(&state.db, claimed.id).await?;
         return Ok(Outcome::Done);
     };
     let error = format!("{error:#}");
-    let (job_id, kind) = (claimed.id, &claimed.kind);
     if attempts >= max_attempts {
         queue::fail(&state.db, claimed.id, &error).await?;
         tracing::error!(%job_id, kind, attempts, error, "job failed for good");
@@ -109,16 +130,31 @@ async fn run_next(state: &AppState) -> Result<Outcome, sqlx::Error> {
 }
 
 /// Runs the job in a task of its own, so that a panic or a hang is one failed attempt.
-async fn execute(state: &AppState, claimed: &Claimed) -> anyhow::Result<()> {
-    let job = claimed.job()?;
+/// `None` if the shutdown deadline came first and the job was stopped.
+async fn execute(
+    state: &AppState,
+    claimed: &Claimed,
+    stop: &watch::Receiver<Option<Instant>>,
+) -> Option<anyhow::Result<()>> {
+    let job = match claimed.job() {
+        Ok(job) => job,
+        Err(error) => return Some(Err(error.into())),
+    };
     let state = state.clone();
-    let mut task = tokio::spawn(async move { job.run(&state).await });
-    match tokio::time::timeout(JOB_TIMEOUT, &mut task).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(join_error)) => Err(anyhow::anyhow!("the job panicked: {join_error}")),
-        Err(_) => {
-            task.abort();
-            Err(anyhow::anyhow!("the job ran longer than {JOB_TIMEOUT:?}"))
+    let task = tokio::spawn(async move { job.run(&state).await });
+    let abort = task.abort_handle();
+    tokio::select! {
+        ran = tokio::time::timeout(JOB_TIMEOUT, task) => Some(match ran {
+            Ok(Ok(result)) => result,
+            Ok(Err(join_error)) => Err(anyhow::anyhow!("the job panicked: {join_error}")),
+            Err(_) => {
+                abort.abort();
+                Err(anyhow::anyhow!("the job ran longer than {JOB_TIMEOUT:?}"))
+            }
+        }),
+        () = shutdown_deadline(stop.clone()) => {
+            abort.abort();
+            None
         }
     }
 }

@@ -23,6 +23,7 @@ mod permissions;
 mod projects;
 mod rate_limits;
 mod sessions;
+mod shutdown;
 mod tasks;
 mod throttling;
 mod tokens;

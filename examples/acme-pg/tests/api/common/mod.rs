@@ -8,13 +8,16 @@ pub mod plans;
 pub mod stripe;
 pub mod webhooks;
 
-use std::time::{Duration, Instant};
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 pub use database::MIGRATOR;
 use outbox::Outbox;
 use reqwest::{Response, StatusCode, header};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, task::JoinHandle};
 
 use acme_pg::{AppState, config::Config, db::DbPool};
 
@@ -39,6 +42,16 @@ pub async fn spawn_app(db: DbPool) -> TestApp {
 
 /// Like [`spawn_app`], with some configuration variables set.
 pub async fn spawn_app_with(db: DbPool, vars: &[(&str, &str)]) -> TestApp {
+    spawn_app_until(db, vars, std::future::pending()).await.0
+}
+
+/// Like [`spawn_app_with`], shutting down when `shutdown` completes; the handle is the
+/// server's, which ends when the shutdown has.
+pub async fn spawn_app_until(
+    db: DbPool,
+    vars: &[(&str, &str)],
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> (TestApp, JoinHandle<anyhow::Result<()>>) {
     let outbox = Outbox::new();
     let mail_dir = outbox.path().to_str().unwrap().to_owned();
     let mut all_vars = vec![
@@ -57,18 +70,25 @@ pub async fn spawn_app_with(db: DbPool, vars: &[(&str, &str)]) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
     let address = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(config, db.clone()).expect("app state");
-    tokio::spawn(acme_pg::serve_on(
-        listener,
-        state.clone(),
-        std::future::pending(),
-    ));
-    TestApp {
+    let server = tokio::spawn(acme_pg::serve_on(listener, state.clone(), shutdown));
+    let app = TestApp {
         address,
         db,
         client: new_client(),
         outbox,
         state,
-    }
+    };
+    (app, server)
+}
+
+/// A new pool to the database of `db`, once the app closed `db` as it shut down. Close
+/// it before the test returns: sqlx then drops the test's database, which an open
+/// PostgreSQL connection would keep.
+pub async fn reopen(db: &DbPool) -> DbPool {
+    sqlx::pool::PoolOptions::new()
+        .connect_with((*db.connect_options()).clone())
+        .await
+        .expect("reopen the test database")
 }
 
 pub fn new_client() -> reqwest::Client {
