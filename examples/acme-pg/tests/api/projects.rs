@@ -721,3 +721,52 @@ async fn creates_beyond_the_plan_limit_are_402_even_when_twenty_race(db: DbPool)
     let updated = patch(&app, &path, &other_values()).await;
     assert_eq!(updated.status(), StatusCode::OK);
 }
+
+#[sqlx::test]
+async fn seeding_makes_projects_for_the_demo_account_once(db: DbPool) {
+    let app = spawn_app(db).await;
+    let made = |report: &acme_pg::seed::Report| {
+        let seeded = report
+            .seeded
+            .iter()
+            .find(|seeded| seeded.table == "projects");
+        seeded.map(|seeded| seeded.rows)
+    };
+
+    let first = acme_pg::seed::run(&app.state.config, &app.db)
+        .await
+        .unwrap();
+    let second = acme_pg::seed::run(&app.state.config, &app.db)
+        .await
+        .unwrap();
+
+    // Three, or fewer where the demo account's plan allows fewer.
+    let expected = first.demo.rows("projects");
+    assert_eq!(made(&first), Some(expected));
+    assert_eq!(made(&second), Some(0));
+    let stored: i64 = sqlx::query_scalar("select count(*) from projects where org_id = $1")
+        .bind(first.demo.tenant.org_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, i64::try_from(expected).unwrap());
+    let signed_in = app
+        .login_as(
+            &app.client,
+            acme_pg::seed::DEMO_EMAIL,
+            acme_pg::seed::DEMO_PASSWORD,
+        )
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let page: Value = app
+        .get(&collection(first.demo.tenant.org_id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["items"].as_array().map(Vec::len),
+        Some(expected),
+        "{page}"
+    );
+}

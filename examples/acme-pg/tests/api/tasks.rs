@@ -933,3 +933,30 @@ async fn every_route_needs_a_plan_with_reports(db: DbPool) {
     assert_eq!(app.count("tasks").await, 1);
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
+
+#[sqlx::test]
+async fn seeding_makes_tasks_for_the_demo_account_once(db: DbPool) {
+    let app = spawn_app(db).await;
+    let made = |report: &acme_pg::seed::Report| {
+        let seeded = report.seeded.iter().find(|seeded| seeded.table == "tasks");
+        seeded.map(|seeded| seeded.rows)
+    };
+
+    let first = acme_pg::seed::run(&app.state.config, &app.db)
+        .await
+        .unwrap();
+    let second = acme_pg::seed::run(&app.state.config, &app.db)
+        .await
+        .unwrap();
+
+    // Three, or fewer where the demo account's plan allows fewer.
+    let expected = first.demo.rows("tasks");
+    assert_eq!(made(&first), Some(expected));
+    assert_eq!(made(&second), Some(0));
+    let stored: i64 = sqlx::query_scalar("select count(*) from tasks where org_id = $1")
+        .bind(first.demo.tenant.org_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, i64::try_from(expected).unwrap());
+}
