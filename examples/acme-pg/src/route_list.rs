@@ -20,8 +20,8 @@ pub struct Route {
     /// Upper case, as in a request.
     pub method: String,
     pub path: String,
-    /// The permission it checks, `signed in` when any signed-in caller may call it, or
-    /// `public`.
+    /// The permission it checks; else `member` when any member of the organization in
+    /// its path may call it, `signed in` when any signed-in caller may, or `public`.
     pub access: String,
     /// Its summary: the first line of the handler's doc comment.
     pub summary: String,
@@ -43,7 +43,7 @@ pub fn routes(document: &OpenApi) -> Vec<Route> {
             routes.push(Route {
                 method: method.to_uppercase(),
                 path: path.clone(),
-                access: access(operation),
+                access: access(path, operation),
                 // One line: a summary may run over several lines of a doc comment.
                 summary: one_line(operation["summary"].as_str().unwrap_or("")),
             });
@@ -57,8 +57,8 @@ fn one_line(text: &str) -> String {
 }
 
 /// What an operation needs: its permission, else a signed-in caller if every way it
-/// accepts is a credential, else nothing.
-fn access(operation: &Value) -> String {
+/// accepts is a credential (a member, under an organization's path), else nothing.
+fn access(path: &str, operation: &Value) -> String {
     if let Some(permission) = operation[PERMISSION_EXTENSION].as_str() {
         return permission.to_owned();
     }
@@ -68,7 +68,9 @@ fn access(operation: &Value) -> String {
                 .iter()
                 .all(|way| way != &Value::Object(Default::default()))
     });
-    if needs_credentials {
+    if needs_credentials && path.contains("{org_id}") {
+        "member".to_owned()
+    } else if needs_credentials {
         "signed in".to_owned()
     } else {
         "public".to_owned()
