@@ -375,13 +375,25 @@ struct Allowed {
 }
 
 impl Allowed {
+    /// By the permission each route's OpenAPI operation names (`x-permission`, as `cargo
+    /// run -- routes` lists it) and the table: so a handler whose check and document
+    /// disagree fails the test below.
     fn of(role: Option<Role>) -> Self {
-        let allows = |permission: Permission| role.is_some_and(|role| permission.allows(role));
+        let document = serde_json::to_value(acme_pg::openapi()).unwrap();
+        let allows = |method: &str, path: &str| {
+            let needs = document["paths"][path][method]["x-permission"].as_str();
+            role.is_some_and(|role| {
+                Permission::ALL
+                    .iter()
+                    .any(|permission| Some(permission.as_str()) == needs && permission.allows(role))
+            })
+        };
+        let (collection, item) = ("/orgs/{org_id}/projects", "/orgs/{org_id}/projects/{id}");
         Self {
-            read: allows(Permission::ProjectsRead),
-            create: allows(Permission::ProjectsCreate),
-            update: allows(Permission::ProjectsUpdate),
-            delete: allows(Permission::ProjectsDelete),
+            read: allows("get", collection) && allows("get", item),
+            create: allows("post", collection),
+            update: allows("patch", item),
+            delete: allows("delete", item),
         }
     }
 }
