@@ -182,6 +182,9 @@ impl fmt::Display for Report {
         )?;
         for seeded in &self.seeded {
             match seeded.rows {
+                0 if self.demo.rows(seeded.table) == 0 => {
+                    writeln!(f, "  {}: none, the plan allows none", seeded.table)?
+                }
                 0 => writeln!(f, "  {}: has rows already, left as they are", seeded.table)?,
                 rows => writeln!(f, "  {}: {rows} rows made", seeded.table)?,
             }
