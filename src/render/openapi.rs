@@ -198,6 +198,7 @@ impl ResourceContext {
             }),
         ]);
         self.operation(
+            &self.permission_names.read,
             format!("list_{}", self.name.plural),
             format!(
                 "Lists the caller's {}, newest first.",
@@ -233,6 +234,7 @@ impl ResourceContext {
         responses.writes(&self.tenancy);
         responses.server();
         self.operation(
+            &self.permission_names.create,
             format!("create_{}", self.name.singular),
             format!("Creates a {words}."),
             self.tenant_parameter(),
@@ -250,6 +252,7 @@ impl ResourceContext {
         responses.reads(&self.tenancy);
         responses.server();
         self.operation(
+            &self.permission_names.read,
             format!("get_{}", self.name.singular),
             format!("One of the caller's {}.", self.name.plural_words),
             self.item_parameters(),
@@ -270,6 +273,7 @@ impl ResourceContext {
         responses.writes(&self.tenancy);
         responses.server();
         self.operation(
+            &self.permission_names.update,
             format!("update_{}", self.name.singular),
             format!("Changes the given fields of a {words}; the others stay as they are."),
             self.item_parameters(),
@@ -288,6 +292,7 @@ impl ResourceContext {
         responses.writes(&self.tenancy);
         responses.server();
         self.operation(
+            &self.permission_names.delete,
             format!("delete_{}", self.name.singular),
             format!("Deletes a {}.", self.name.singular_words),
             self.item_parameters(),
@@ -296,8 +301,10 @@ impl ResourceContext {
         )
     }
 
+    /// One operation; `permission` is empty when the route checks none.
     fn operation(
         &self,
+        permission: &str,
         id: String,
         summary: String,
         parameters: Vec<Value>,
@@ -311,6 +318,9 @@ impl ResourceContext {
             "summary": summary,
             "tags": [self.name.path],
         });
+        if !permission.is_empty() {
+            operation["x-permission"] = json!(permission);
+        }
         if !parameters.is_empty() {
             operation["parameters"] = Value::Array(parameters);
         }

@@ -44,6 +44,8 @@ pub struct ResourceContext {
     pub has_references: bool,
     /// The `Permission` variants handlers require (`rbac` only; empty otherwise).
     pub permission: PermissionVariants,
+    /// Their names (`projects:read`), for the OpenAPI document's `x-permission`.
+    pub permission_names: PermissionVariants,
     /// The `openapi` response sets the module imports, and those of reads and writes.
     pub openapi_imports: String,
     pub read_errors: &'static str,
@@ -52,6 +54,11 @@ pub struct ResourceContext {
     /// Whether the module must import `time::Date`.
     pub uses_date: bool,
     pub tests: TestContext,
+    /// The body of a row `seed` makes for the demo account: one `"key": expression,`
+    /// line per field, varying with `n`, a column naming a row taking a variable.
+    pub seed_lines: Vec<String>,
+    /// What `seed`'s loop binds: `n`, or `_` when no value varies with it.
+    pub seed_counter: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -243,12 +250,19 @@ impl ResourceContext {
             })
             .collect();
         let mut permission = PermissionVariants::default();
+        let mut permission_names = PermissionVariants::default();
         if let [read, create, update, delete] = &tenancy.permission_rows(&name)[..] {
             permission = PermissionVariants {
                 read: read.variant.clone(),
                 create: create.variant.clone(),
                 update: update.variant.clone(),
                 delete: delete.variant.clone(),
+            };
+            permission_names = PermissionVariants {
+                read: read.name.clone(),
+                create: create.name.clone(),
+                update: update.name.clone(),
+                delete: delete.name.clone(),
             };
         }
         // The sets of `access` (members, permissions) are imported from there.
@@ -268,6 +282,7 @@ impl ResourceContext {
             has_references: !tests.named_rows.is_empty(),
             members,
             permission,
+            permission_names,
             openapi_imports: openapi_imports.join(", "),
             read_errors: tenancy.read_errors(),
             write_errors: tenancy.write_errors(),
@@ -280,6 +295,12 @@ impl ResourceContext {
             has_unique: fields.iter().any(|field| field.unique),
             uses_date: fields.iter().any(|field| field.ty == FieldType::Date),
             tests,
+            seed_lines: fields.iter().map(row_body_line).collect(),
+            seed_counter: if fields.iter().any(sample_varies) {
+                "n"
+            } else {
+                "_"
+            },
             references,
             fields: contexts,
             route_base: tenancy.route_base(&name),
@@ -613,18 +634,7 @@ impl NamedRow {
 
 impl AncestorContext {
     fn new(parent: &Parent) -> Self {
-        let body_lines = parent
-            .fields
-            .iter()
-            .map(|field| {
-                let value = if field.ty.names_a_row() {
-                    field.column()
-                } else {
-                    sample(field, "n", "")
-                };
-                format!("\"{}\": {value},", field.column())
-            })
-            .collect();
+        let body_lines = parent.fields.iter().map(row_body_line).collect();
         Self {
             singular: parent.name.singular.clone(),
             singular_words: parent.name.singular_words.clone(),
@@ -634,6 +644,17 @@ impl AncestorContext {
             varies: parent.fields.iter().any(sample_varies),
         }
     }
+}
+
+/// `"key": expression,` of `field` in the body of a row made in a loop over `n`, where a
+/// column that names a row is a variable of its own name.
+fn row_body_line(field: &Field) -> String {
+    let value = if field.ty.names_a_row() {
+        field.column()
+    } else {
+        sample(field, "n", "")
+    };
+    format!("\"{}\": {value},", field.column())
 }
 
 /// A valid value for `field` as a Rust expression of `serde_json::json!`, varying with `n`

@@ -45,6 +45,8 @@ pub struct Tenancy {
 pub struct PermissionRow {
     /// The `Permission` variant handlers name (`ProjectsRead`).
     pub variant: String,
+    /// Its name (`projects:read`), which the OpenAPI document states as `x-permission`.
+    pub name: String,
     /// The line in `permissions!` of src/access.rs.
     pub line: String,
 }
@@ -133,9 +135,11 @@ impl Tenancy {
         .into_iter()
         .map(|(variant, action, roles)| {
             let variant = format!("{plural_pascal}{variant}");
+            let name = format!("{}:{action}", name.plural);
             PermissionRow {
-                line: format!("    {variant} = \"{}:{action}\" => [{roles}],", name.plural),
+                line: format!("    {variant} = \"{name}\" => [{roles}],"),
                 variant,
+                name,
             }
         })
         .collect()

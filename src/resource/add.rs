@@ -40,6 +40,15 @@ const TEST_MODULES: Marker = Marker {
     place: "below the `mod` lines of tests/api/main.rs",
 };
 
+/// Where a resource's seeding joins `cargo run -- seed`, after those of the resources
+/// it references (they were added before it).
+const SEEDS: Marker = Marker {
+    path: "src/seed.rs",
+    marker: "// saas:seeds",
+    placement: Placement::BeforeMarker,
+    place: "as the last line inside `let seeded = vec![ … ];` of `run` in src/seed.rs",
+};
+
 /// Where a resource's permissions join the permission table (`rbac` projects).
 const PERMISSIONS: Marker = Marker {
     path: "src/access.rs",
@@ -131,6 +140,10 @@ pub fn plan_add(
             format!("        .merge(resources::{table}::router())"),
         ),
         (TEST_MODULES, format!("mod {table};")),
+        (
+            SEEDS,
+            format!("        crate::resources::{table}::seed(&demo, db).await?,"),
+        ),
     ];
     lines.extend(
         tenancy

@@ -1,7 +1,8 @@
 //! End to end: generated apps covering each feature and each pair of features on both
 //! databases (the table in ARCHITECTURE.md) are held to fmt and clippy and their own
 //! tests run; then resources are added and removed and they are checked again. The bare
-//! app also starts its binary and signs up, reads `me` and logs out over real HTTP.
+//! app also runs its binary's commands (`help`, `routes`, `seed`), starts it, signs up,
+//! reads `me` and logs out over real HTTP, and signs in with the password `seed` printed.
 //! Without a reachable PostgreSQL the PostgreSQL tests say they are skipped, or fail
 //! under `SAAS_REQUIRE_POSTGRES=1`.
 //!
@@ -239,8 +240,16 @@ fn a_generated_postgres_app_builds_passes_its_tests_and_serves() {
 
     // In development the app creates its database when it is missing.
     let database_url = format!("{server_url}/saas_e2e_{}", std::process::id());
+    let password = run_commands(&project, "acme-pg", &database_url);
     let server = Server::start(&project, "acme-pg", &[("DATABASE_URL", &database_url)]);
     exercise_auth(&server, &format!("ada-{}@example.com", std::process::id()));
+    let body = format!(r#"{{"email":"demo@example.com","password":"{password}"}}"#);
+    let login = server.request("POST", "/auth/login", None, Some(&body));
+    assert_eq!(
+        login.status, 200,
+        "the printed password signs in: {}",
+        login.body
+    );
     server.stop_gracefully();
 
     // Without the server or its database, every test fails at once saying which.
@@ -298,6 +307,62 @@ fn two_postgres_apps_run_their_suites_at_once_on_one_server() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+}
+
+/// Runs the binary's commands: `help`, an unknown one (exit 2, with the usage), `routes`,
+/// and `seed`, refused in production; returns the password `seed` printed.
+fn run_commands(project: &Path, package: &str, database_url: &str) -> String {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let output = Command::new(shared_target_dir().join("debug").join(package))
+            .args(args)
+            .current_dir(project)
+            .env("DATABASE_URL", database_url)
+            .envs(env.iter().copied())
+            .output()
+            .expect("the generated binary runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stdout, stderr)
+    };
+
+    let (status, usage, _) = run(&["help"], &[]);
+    assert_eq!(status, Some(0));
+    assert!(
+        usage.contains("seed") && usage.contains("routes"),
+        "{usage}"
+    );
+    let (status, _, error) = run(&["sed"], &[]);
+    assert_eq!(status, Some(2), "{error}");
+    assert!(
+        error.starts_with("error: unknown command `sed`") && error.contains("routes"),
+        "{error}"
+    );
+    let (status, routes, error) = run(&["routes"], &[]);
+    assert_eq!(status, Some(0), "{error}");
+    for (method, path, needs) in [
+        ("POST", "/auth/login", "public"),
+        ("GET", "/auth/me", "signed in"),
+    ] {
+        assert!(
+            routes.lines().any(|line| line.starts_with(method)
+                && line.contains(&format!(" {path} "))
+                && line.contains(&format!(" {needs} "))),
+            "{method} {path} ({needs}) is not listed:\n{routes}"
+        );
+    }
+    let (status, _, error) = run(&["seed"], &[("APP_ENV", "production")]);
+    assert_eq!(status, Some(1), "{error}");
+    assert!(error.contains("APP_ENV=production"), "{error}");
+    let (status, seeded, error) = run(&["seed"], &[]);
+    assert_eq!(status, Some(0), "{error}");
+    let (status, again, error) = run(&["seed"], &[]);
+    assert_eq!(status, Some(0), "{error}");
+    assert!(again.contains("(there already)"), "{again}");
+    seeded
+        .split_once("demo@example.com, password ")
+        .and_then(|(_, rest)| rest.split_once(' '))
+        .map(|(password, _)| password.to_owned())
+        .unwrap_or_else(|| panic!("seed prints the password:\n{seeded}"))
 }
 
 /// Signs up, reads `me` with the session cookie, logs out, and checks the cookie is dead.

@@ -112,7 +112,10 @@ fn a_line_that_was_there_before_the_add_is_not_recorded_and_survives_the_remove(
         .iter()
         .map(|injection| injection.path.as_str())
         .collect();
-    assert_eq!(recorded, ["src/resources/mod.rs", "src/lib.rs"]);
+    assert_eq!(
+        recorded,
+        ["src/resources/mod.rs", "src/lib.rs", "src/seed.rs"]
+    );
 
     remove(&root, &["Project"]).success();
     assert_eq!(

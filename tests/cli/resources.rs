@@ -36,6 +36,10 @@ fn adding_a_resource_writes_its_files_registers_it_and_records_it() {
             .contains(".merge(resources::projects::router())\n        // saas:routes")
     );
     assert!(read(&root, "tests/api/main.rs").contains("mod projects;\n"));
+    assert!(
+        read(&root, "src/seed.rs")
+            .contains("crate::resources::projects::seed(&demo, db).await?,\n        // saas:seeds")
+    );
     let snapshot = read(&root, saas::api_snapshot::PATH);
     for entry in [
         "\"/projects\": {",
@@ -49,7 +53,7 @@ fn adding_a_resource_writes_its_files_registers_it_and_records_it() {
     assert_eq!(entry.name, "Project");
     assert_eq!(entry.fields, PROJECT_FIELDS);
     assert_eq!(entry.files.len(), 3);
-    assert_eq!(entry.injections.len(), 3);
+    assert_eq!(entry.injections.len(), 4);
 }
 
 #[test]
@@ -448,4 +452,25 @@ fn a_member_column_needs_organizations() {
         &["Task", "title:string", "assignee:references(user)"],
         "help: projects made with `--features orgs` have them; here, store a user's id as `assignee_id:uuid`",
     );
+}
+
+#[test]
+fn each_resource_seeds_after_those_it_references_and_remove_takes_out_its_seeding() {
+    let (_parent, root) = new_project("sqlite");
+    let seed = read(&root, "src/seed.rs");
+
+    add(&root, &["Project", "title:string"]).success();
+    add(&root, &["Task", "title:string", "project:references"]).success();
+
+    let seeded = read(&root, "src/seed.rs");
+    assert!(
+        seeded.contains(
+            "        crate::resources::projects::seed(&demo, db).await?,\n        crate::resources::tasks::seed(&demo, db).await?,\n        // saas:seeds\n"
+        ),
+        "{seeded}"
+    );
+    remove(&root, &["Task"]).success();
+    assert!(!read(&root, "src/seed.rs").contains("tasks::seed"));
+    remove(&root, &["Project"]).success();
+    assert_eq!(read(&root, "src/seed.rs"), seed);
 }

@@ -21,6 +21,29 @@ pub enum Environment {
     Production,
 }
 
+impl Environment {
+    /// The environment `APP_ENV` names in the process environment, before the rest of
+    /// the configuration is read: what a command that must not run in production checks.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let app_env = std::env::var("APP_ENV").ok();
+        Self::parse(app_env.as_deref().filter(|value| !value.is_empty()))
+    }
+
+    /// The environment `APP_ENV` names; unset means development.
+    fn parse(app_env: Option<&str>) -> Result<Self, ConfigError> {
+        match app_env.unwrap_or("development") {
+            "development" => Ok(Self::Development),
+            "test" => Ok(Self::Test),
+            "production" => Ok(Self::Production),
+            other => Err(ConfigError::Invalid {
+                name: "APP_ENV",
+                value: other.to_owned(),
+                reason: "expected development, test or production".to_owned(),
+            }),
+        }
+    }
+}
+
 /// Everything the app reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -116,18 +139,7 @@ impl Config {
                 .map(|(key, value)| (key.into(), value.into()))
                 .collect(),
         );
-        let environment = match vars.get("APP_ENV").unwrap_or("development") {
-            "development" => Environment::Development,
-            "test" => Environment::Test,
-            "production" => Environment::Production,
-            other => {
-                return Err(ConfigError::Invalid {
-                    name: "APP_ENV",
-                    value: other.to_owned(),
-                    reason: "expected development, test or production".to_owned(),
-                });
-            }
-        };
+        let environment = Environment::parse(vars.get("APP_ENV"))?;
         let production = environment == Environment::Production;
         // In production a default would silently point at the wrong place.
         let required = |name: &'static str, default: &str| match vars.get(name) {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod background;
 pub mod cleanup;
 pub mod client_ip;
+pub mod command;
 pub mod config;
 pub mod db;
 pub mod dev;
@@ -19,6 +20,8 @@ pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
 pub mod resources;
+pub mod route_list;
+pub mod seed;
 pub mod telemetry;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};

@@ -1,22 +1,18 @@
-//! Starts the server: configuration, logging, database, migrations, HTTP.
+//! The binary: serves the API, or runs the command its arguments name (`help` lists them).
 
-use anyhow::Context;
+use std::process::ExitCode;
 
-use acme_lite::{config::Config, db, telemetry};
+use acme_lite::command::Command;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     // A missing .env is normal outside development.
     dotenvy::dotenv().ok();
-    let config = Config::from_env().context("invalid configuration")?;
-    telemetry::init(&config);
-
-    let pool = db::connect(&config)
-        .await
-        .context("could not open the database")?;
-    db::migrate(&pool)
-        .await
-        .context("could not apply migrations")?;
-
-    acme_lite::serve(config, pool).await
+    match Command::parse(std::env::args().skip(1)) {
+        Ok(command) => command.run().await.map(|()| ExitCode::SUCCESS),
+        Err(unknown) => {
+            eprint!("{unknown}");
+            Ok(ExitCode::from(2))
+        }
+    }
 }

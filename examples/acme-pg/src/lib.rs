@@ -7,6 +7,7 @@ pub mod background;
 pub mod billing;
 pub mod cleanup;
 pub mod client_ip;
+pub mod command;
 pub mod config;
 pub mod db;
 pub mod dev;
@@ -22,6 +23,8 @@ pub mod openapi;
 pub mod orgs;
 pub mod rate_limit;
 pub mod resources;
+pub mod route_list;
+pub mod seed;
 pub mod telemetry;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};

@@ -3,6 +3,7 @@
 
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sqlx::FromRow;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -20,6 +21,7 @@ use crate::{
     error::{AppError, ErrorBody},
     extract::{AppJson, AppPath, AppQuery},
     openapi::{AuthErrors, CrossSiteErrors, JsonBodyErrors, QueryErrors, ServerErrors},
+    seed::{Demo, ROWS, Seeded},
 };
 
 /// A note, as stored and as clients see it.
@@ -340,4 +342,30 @@ pub async fn delete(tenant: &Tenant, db: &DbPool, id: Uuid) -> Result<bool, sqlx
         .await?
         .rows_affected();
     Ok(deleted > 0)
+}
+
+/// Makes sample notes for the demo account of `cargo run -- seed`, unless it
+/// has some already.
+pub async fn seed(demo: &Demo, db: &DbPool) -> anyhow::Result<Seeded> {
+    let tenant = &demo.tenant;
+    if !list(tenant, db, None, 1).await?.is_empty() {
+        return Ok(Seeded {
+            table: "notes",
+            rows: 0,
+        });
+    }
+    let rows = ROWS;
+    let mut tx = db::begin_write(db).await?;
+    for n in 1..=rows {
+        let input: NoteInput = serde_json::from_value(json!({
+            "body": format!("Some text about body {n}"),
+            "pinned": true,
+        }))?;
+        insert(tenant, &mut tx, NoteChanges::validate(input, true)?).await?;
+    }
+    tx.commit().await?;
+    Ok(Seeded {
+        table: "notes",
+        rows,
+    })
 }

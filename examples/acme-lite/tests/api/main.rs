@@ -16,6 +16,8 @@ mod openapi;
 mod overload;
 mod password;
 mod rate_limits;
+mod routes;
+mod seed;
 mod sessions;
 mod shutdown;
 mod throttling;

@@ -138,13 +138,14 @@ async fn show_billing(
     path = "/orgs/{org_id}/billing/checkout",
     tag = "billing",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::BillingManage.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id")),
     request_body = CheckoutRequestBody,
     responses(
         (status = 200, description = "The Checkout page to send the browser to", body = RedirectView),
         (status = 409, description = "Already on a paid plan: change it in the portal", body = ErrorBody),
         (status = 422, description = "`plan` is missing or not a paid plan", body = ErrorBody),
-        PermissionErrors, MemberErrors, JsonBodyErrors, AuthErrors, CrossSiteErrors, ServerErrors,
+        MemberErrors, JsonBodyErrors, AuthErrors, CrossSiteErrors, PermissionErrors, ServerErrors,
         BillingErrors,
     )
 )]
@@ -167,10 +168,11 @@ async fn start_checkout(
     path = "/orgs/{org_id}/billing/portal",
     tag = "billing",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::BillingManage.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id")),
     responses(
         (status = 200, description = "The portal page to send the browser to", body = RedirectView),
-        PermissionErrors, MemberErrors, AuthErrors, CrossSiteErrors, ServerErrors, BillingErrors,
+        MemberErrors, AuthErrors, CrossSiteErrors, PermissionErrors, ServerErrors, BillingErrors,
     )
 )]
 async fn open_portal(

@@ -121,6 +121,7 @@ fn check_rank(actor: &Actor, role: Role) -> Result<(), AppError> {
     path = "/orgs/{org_id}/members",
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::OrgRead.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization")),
     responses(
         (status = 200, description = "The members", body = Vec<MemberView>),
@@ -146,6 +147,7 @@ pub async fn list_members(
     path = "/orgs/{org_id}/members/{user_id}",
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::MembersManage.as_str()))),
     params(
         ("org_id" = Uuid, Path, description = "The organization"),
         ("user_id" = Uuid, Path, description = "The member"),
@@ -186,6 +188,7 @@ pub async fn change_role(
     path = "/orgs/{org_id}/members/{user_id}",
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::MembersManage.as_str()))),
     params(
         ("org_id" = Uuid, Path, description = "The organization"),
         ("user_id" = Uuid, Path, description = "The member, or the caller to leave"),
@@ -248,6 +251,8 @@ async fn first_owner(tx: &mut Transaction<'static, Db>, org_id: Uuid) -> Result<
     path = "/orgs/{org_id}/transfer-ownership",
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
+    // Not a permission of the table: only an owner may, whatever the roles allow.
+    extensions(("x-permission" = json!(Role::Owner.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization")),
     request_body = TransferRequest,
     responses(

@@ -219,6 +219,7 @@ pub async fn list_organizations(
     path = "/orgs/{org_id}",
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::OrgRead.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization")),
     responses(
         (status = 200, description = "The organization", body = OrganizationDetail),
@@ -245,6 +246,7 @@ pub async fn get_organization(
     path = "/orgs/{org_id}",
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::OrgUpdate.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization")),
     request_body = OrganizationRequest,
     responses(
@@ -279,6 +281,7 @@ pub async fn update_organization(
     path = "/orgs/{org_id}",
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::OrgDelete.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization")),
     responses(
         (status = 204, description = "Deleted, with everything it owned"),

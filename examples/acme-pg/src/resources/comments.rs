@@ -3,6 +3,7 @@
 
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sqlx::FromRow;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -21,6 +22,7 @@ use crate::{
     error::{AppError, ErrorBody, FieldErrors},
     extract::{AppJson, AppPath, AppQuery},
     openapi::{JsonBodyErrors, QueryErrors, ServerErrors},
+    seed::{Demo, Seeded},
 };
 
 /// A comment, as stored and as clients see it.
@@ -115,6 +117,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     path = "/orgs/{org_id}/comments",
     tag = "comments",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::CommentsRead.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ListParams),
     responses(
         (status = 200, description = "A page of comments", body = CommentPage),
@@ -139,6 +142,7 @@ async fn list_comments(
     path = "/orgs/{org_id}/comments",
     tag = "comments",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::CommentsCreate.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id")),
     request_body = CommentInput,
     responses(
@@ -175,6 +179,7 @@ async fn create_comment(
     path = "/orgs/{org_id}/comments/{id}",
     tag = "comments",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::CommentsRead.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ("id" = Uuid, Path, description = "The comment's id")),
     responses(
         (status = 200, description = "The comment", body = Comment),
@@ -200,6 +205,7 @@ async fn get_comment(
     path = "/orgs/{org_id}/comments/{id}",
     tag = "comments",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::CommentsUpdate.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ("id" = Uuid, Path, description = "The comment's id")),
     request_body = CommentInput,
     responses(
@@ -240,6 +246,7 @@ async fn update_comment(
     path = "/orgs/{org_id}/comments/{id}",
     tag = "comments",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::CommentsDelete.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ("id" = Uuid, Path, description = "The comment's id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -414,4 +421,35 @@ pub async fn delete(tenant: &Tenant, db: &DbPool, id: Uuid) -> Result<bool, sqlx
         .await?
         .rows_affected();
     Ok(deleted > 0)
+}
+
+/// Makes sample comments for the demo account of `cargo run -- seed`, unless it
+/// has some already.
+pub async fn seed(demo: &Demo, db: &DbPool) -> anyhow::Result<Seeded> {
+    let tenant = &demo.tenant;
+    if !list(tenant, db, None, 1).await?.is_empty() {
+        return Ok(Seeded {
+            table: "comments",
+            rows: 0,
+        });
+    }
+    let task_id = super::tasks::list(tenant, db, None, 1)
+        .await?
+        .first()
+        .map(|row| row.id)
+        .ok_or_else(|| anyhow::anyhow!("the demo account has no tasks to refer to"))?;
+    let rows = demo.rows("comments");
+    let mut tx = db::begin_write(db).await?;
+    for n in 1..=rows {
+        let input: CommentInput = serde_json::from_value(json!({
+            "body": format!("Some text about body {n}"),
+            "task_id": task_id,
+        }))?;
+        insert(tenant, &mut tx, CommentChanges::validate(input, true)?).await?;
+    }
+    tx.commit().await?;
+    Ok(Seeded {
+        table: "comments",
+        rows,
+    })
 }

@@ -3,6 +3,7 @@
 
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sqlx::FromRow;
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
@@ -21,6 +22,7 @@ use crate::{
     error::{AppError, ErrorBody},
     extract::{AppJson, AppPath, AppQuery},
     openapi::{JsonBodyErrors, QueryErrors, ServerErrors},
+    seed::{Demo, Seeded},
 };
 
 /// A project, as stored and as clients see it.
@@ -116,6 +118,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     path = "/orgs/{org_id}/projects",
     tag = "projects",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::ProjectsRead.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ListParams),
     responses(
         (status = 200, description = "A page of projects", body = ProjectPage),
@@ -140,6 +143,7 @@ async fn list_projects(
     path = "/orgs/{org_id}/projects",
     tag = "projects",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::ProjectsCreate.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id")),
     request_body = ProjectInput,
     responses(
@@ -175,6 +179,7 @@ async fn create_project(
     path = "/orgs/{org_id}/projects/{id}",
     tag = "projects",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::ProjectsRead.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ("id" = Uuid, Path, description = "The project's id")),
     responses(
         (status = 200, description = "The project", body = Project),
@@ -200,6 +205,7 @@ async fn get_project(
     path = "/orgs/{org_id}/projects/{id}",
     tag = "projects",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::ProjectsUpdate.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ("id" = Uuid, Path, description = "The project's id")),
     request_body = ProjectInput,
     responses(
@@ -233,6 +239,7 @@ async fn update_project(
     path = "/orgs/{org_id}/projects/{id}",
     tag = "projects",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::ProjectsDelete.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ("id" = Uuid, Path, description = "The project's id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -395,4 +402,32 @@ pub async fn delete(tenant: &Tenant, db: &DbPool, id: Uuid) -> Result<bool, sqlx
         .await?
         .rows_affected();
     Ok(deleted > 0)
+}
+
+/// Makes sample projects for the demo account of `cargo run -- seed`, unless it
+/// has some already.
+pub async fn seed(demo: &Demo, db: &DbPool) -> anyhow::Result<Seeded> {
+    let tenant = &demo.tenant;
+    if !list(tenant, db, None, 1).await?.is_empty() {
+        return Ok(Seeded {
+            table: "projects",
+            rows: 0,
+        });
+    }
+    let rows = demo.rows("projects");
+    let mut tx = db::begin_write(db).await?;
+    for n in 1..=rows {
+        let input: ProjectInput = serde_json::from_value(json!({
+            "title": format!("Sample title {n}"),
+            "description": format!("Some text about description {n}"),
+            "done": true,
+            "due_on": format!("2027-01-{:02}", n % 28 + 1),
+        }))?;
+        insert(tenant, &mut tx, ProjectChanges::validate(input, true)?).await?;
+    }
+    tx.commit().await?;
+    Ok(Seeded {
+        table: "projects",
+        rows,
+    })
 }

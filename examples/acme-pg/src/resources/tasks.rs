@@ -3,6 +3,7 @@
 
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sqlx::FromRow;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -21,6 +22,7 @@ use crate::{
     error::{AppError, ErrorBody, FieldErrors},
     extract::{AppJson, AppPath, AppQuery},
     openapi::{JsonBodyErrors, QueryErrors, ServerErrors},
+    seed::{Demo, Seeded},
 };
 
 /// A task, as stored and as clients see it.
@@ -134,6 +136,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     path = "/orgs/{org_id}/tasks",
     tag = "tasks",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::TasksRead.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ListParams),
     responses(
         (status = 200, description = "A page of tasks", body = TaskPage),
@@ -160,6 +163,7 @@ async fn list_tasks(
     path = "/orgs/{org_id}/tasks",
     tag = "tasks",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::TasksCreate.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id")),
     request_body = TaskInput,
     responses(
@@ -197,6 +201,7 @@ async fn create_task(
     path = "/orgs/{org_id}/tasks/{id}",
     tag = "tasks",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::TasksRead.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ("id" = Uuid, Path, description = "The task's id")),
     responses(
         (status = 200, description = "The task", body = Task),
@@ -224,6 +229,7 @@ async fn get_task(
     path = "/orgs/{org_id}/tasks/{id}",
     tag = "tasks",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::TasksUpdate.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ("id" = Uuid, Path, description = "The task's id")),
     request_body = TaskInput,
     responses(
@@ -266,6 +272,7 @@ async fn update_task(
     path = "/orgs/{org_id}/tasks/{id}",
     tag = "tasks",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::TasksDelete.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization's id"), ("id" = Uuid, Path, description = "The task's id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -458,4 +465,37 @@ pub async fn delete(tenant: &Tenant, db: &DbPool, id: Uuid) -> Result<bool, sqlx
         .await?
         .rows_affected();
     Ok(deleted > 0)
+}
+
+/// Makes sample tasks for the demo account of `cargo run -- seed`, unless it
+/// has some already.
+pub async fn seed(demo: &Demo, db: &DbPool) -> anyhow::Result<Seeded> {
+    let tenant = &demo.tenant;
+    if !list(tenant, db, None, 1).await?.is_empty() {
+        return Ok(Seeded {
+            table: "tasks",
+            rows: 0,
+        });
+    }
+    let project_id = super::projects::list(tenant, db, None, 1)
+        .await?
+        .first()
+        .map(|row| row.id)
+        .ok_or_else(|| anyhow::anyhow!("the demo account has no projects to refer to"))?;
+    let assignee_id = demo.user_id;
+    let rows = demo.rows("tasks");
+    let mut tx = db::begin_write(db).await?;
+    for n in 1..=rows {
+        let input: TaskInput = serde_json::from_value(json!({
+            "title": format!("Sample title {n}"),
+            "project_id": project_id,
+            "assignee_id": assignee_id,
+        }))?;
+        insert(tenant, &mut tx, TaskChanges::validate(input, true)?).await?;
+    }
+    tx.commit().await?;
+    Ok(Seeded {
+        table: "tasks",
+        rows,
+    })
 }

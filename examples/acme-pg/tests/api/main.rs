@@ -22,6 +22,8 @@ mod password;
 mod permissions;
 mod projects;
 mod rate_limits;
+mod routes;
+mod seed;
 mod sessions;
 mod shutdown;
 mod tasks;

@@ -51,15 +51,36 @@ impl Operation {
         Self::TransferOwnership,
     ];
 
-    /// Whether the table lets `role` do this.
-    fn allowed(self, role: Role) -> bool {
+    /// The route in the OpenAPI document: its method and path.
+    fn route(self) -> (&'static str, &'static str) {
         match self {
-            Self::ReadOrg | Self::ListMembers => Permission::OrgRead.allows(role),
-            Self::RenameOrg => Permission::OrgUpdate.allows(role),
-            Self::DeleteOrg => Permission::OrgDelete.allows(role),
-            Self::PromoteMember | Self::RemoveMember => Permission::MembersManage.allows(role),
+            Self::ReadOrg => ("get", "/orgs/{org_id}"),
+            Self::RenameOrg => ("patch", "/orgs/{org_id}"),
+            Self::DeleteOrg => ("delete", "/orgs/{org_id}"),
+            Self::ListMembers => ("get", "/orgs/{org_id}/members"),
+            Self::PromoteMember => ("patch", "/orgs/{org_id}/members/{user_id}"),
+            Self::RemoveMember => ("delete", "/orgs/{org_id}/members/{user_id}"),
+            Self::TransferOwnership => ("post", "/orgs/{org_id}/transfer-ownership"),
+        }
+    }
+
+    /// Whether `role` may do this by what the OpenAPI document says the route needs (its
+    /// `x-permission`, as `cargo run -- routes` lists it) and the table: so a handler
+    /// whose check and document disagree fails the matrix.
+    fn allowed(self, role: Role) -> bool {
+        let (method, path) = self.route();
+        let document = serde_json::to_value(acme_pg::openapi()).unwrap();
+        let needs = document["paths"][path][method]["x-permission"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} names no x-permission"))
+            .to_owned();
+        match Permission::ALL
+            .iter()
+            .find(|permission| permission.as_str() == needs)
+        {
+            Some(permission) => permission.allows(role),
             // Ownership is an owner's to give, whatever the table says.
-            Self::TransferOwnership => role == Role::Owner,
+            None => needs == role.as_str(),
         }
     }
 

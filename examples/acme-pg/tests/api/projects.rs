@@ -375,13 +375,25 @@ struct Allowed {
 }
 
 impl Allowed {
+    /// By the permission each route's OpenAPI operation names (`x-permission`, as `cargo
+    /// run -- routes` lists it) and the table: so a handler whose check and document
+    /// disagree fails the test below.
     fn of(role: Option<Role>) -> Self {
-        let allows = |permission: Permission| role.is_some_and(|role| permission.allows(role));
+        let document = serde_json::to_value(acme_pg::openapi()).unwrap();
+        let allows = |method: &str, path: &str| {
+            let needs = document["paths"][path][method]["x-permission"].as_str();
+            role.is_some_and(|role| {
+                Permission::ALL
+                    .iter()
+                    .any(|permission| Some(permission.as_str()) == needs && permission.allows(role))
+            })
+        };
+        let (collection, item) = ("/orgs/{org_id}/projects", "/orgs/{org_id}/projects/{id}");
         Self {
-            read: allows(Permission::ProjectsRead),
-            create: allows(Permission::ProjectsCreate),
-            update: allows(Permission::ProjectsUpdate),
-            delete: allows(Permission::ProjectsDelete),
+            read: allows("get", collection) && allows("get", item),
+            create: allows("post", collection),
+            update: allows("patch", item),
+            delete: allows("delete", item),
         }
     }
 }
@@ -720,4 +732,53 @@ async fn creates_beyond_the_plan_limit_are_402_even_when_twenty_race(db: DbPool)
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), extra);
     let updated = patch(&app, &path, &other_values()).await;
     assert_eq!(updated.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn seeding_makes_projects_for_the_demo_account_once(db: DbPool) {
+    let app = spawn_app(db).await;
+    let made = |report: &acme_pg::seed::Report| {
+        let seeded = report
+            .seeded
+            .iter()
+            .find(|seeded| seeded.table == "projects");
+        seeded.map(|seeded| seeded.rows)
+    };
+
+    let first = acme_pg::seed::run(&app.state.config, &app.db)
+        .await
+        .unwrap();
+    let second = acme_pg::seed::run(&app.state.config, &app.db)
+        .await
+        .unwrap();
+
+    // Three, or fewer where the demo account's plan allows fewer.
+    let expected = first.demo.rows("projects");
+    assert_eq!(made(&first), Some(expected));
+    assert_eq!(made(&second), Some(0));
+    let stored: i64 = sqlx::query_scalar("select count(*) from projects where org_id = $1")
+        .bind(first.demo.tenant.org_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, i64::try_from(expected).unwrap());
+    let signed_in = app
+        .login_as(
+            &app.client,
+            acme_pg::seed::DEMO_EMAIL,
+            acme_pg::seed::DEMO_PASSWORD,
+        )
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let page: Value = app
+        .get(&collection(first.demo.tenant.org_id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["items"].as_array().map(Vec::len),
+        Some(expected),
+        "{page}"
+    );
 }

@@ -445,13 +445,25 @@ struct Allowed {
 }
 
 impl Allowed {
+    /// By the permission each route's OpenAPI operation names (`x-permission`, as `cargo
+    /// run -- routes` lists it) and the table: so a handler whose check and document
+    /// disagree fails the test below.
     fn of(role: Option<Role>) -> Self {
-        let allows = |permission: Permission| role.is_some_and(|role| permission.allows(role));
+        let document = serde_json::to_value(acme_pg::openapi()).unwrap();
+        let allows = |method: &str, path: &str| {
+            let needs = document["paths"][path][method]["x-permission"].as_str();
+            role.is_some_and(|role| {
+                Permission::ALL
+                    .iter()
+                    .any(|permission| Some(permission.as_str()) == needs && permission.allows(role))
+            })
+        };
+        let (collection, item) = ("/orgs/{org_id}/tasks", "/orgs/{org_id}/tasks/{id}");
         Self {
-            read: allows(Permission::TasksRead),
-            create: allows(Permission::TasksCreate),
-            update: allows(Permission::TasksUpdate),
-            delete: allows(Permission::TasksDelete),
+            read: allows("get", collection) && allows("get", item),
+            create: allows("post", collection),
+            update: allows("patch", item),
+            delete: allows("delete", item),
         }
     }
 }
@@ -932,4 +944,31 @@ async fn every_route_needs_a_plan_with_reports(db: DbPool) {
     app.give_plan(owner, &with.id).await;
     assert_eq!(app.count("tasks").await, 1);
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
+}
+
+#[sqlx::test]
+async fn seeding_makes_tasks_for_the_demo_account_once(db: DbPool) {
+    let app = spawn_app(db).await;
+    let made = |report: &acme_pg::seed::Report| {
+        let seeded = report.seeded.iter().find(|seeded| seeded.table == "tasks");
+        seeded.map(|seeded| seeded.rows)
+    };
+
+    let first = acme_pg::seed::run(&app.state.config, &app.db)
+        .await
+        .unwrap();
+    let second = acme_pg::seed::run(&app.state.config, &app.db)
+        .await
+        .unwrap();
+
+    // Three, or fewer where the demo account's plan allows fewer.
+    let expected = first.demo.rows("tasks");
+    assert_eq!(made(&first), Some(expected));
+    assert_eq!(made(&second), Some(0));
+    let stored: i64 = sqlx::query_scalar("select count(*) from tasks where org_id = $1")
+        .bind(first.demo.tenant.org_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, i64::try_from(expected).unwrap());
 }

@@ -97,6 +97,7 @@ const SELECT_INVITATION: &str =
     path = "/orgs/{org_id}/invitations",
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::MembersInvite.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization")),
     request_body = InvitationRequest,
     responses(
@@ -216,6 +217,7 @@ async fn discard_expired(
     path = "/orgs/{org_id}/invitations",
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::MembersInvite.as_str()))),
     params(("org_id" = Uuid, Path, description = "The organization")),
     responses(
         (status = 200, description = "The pending invitations", body = Vec<InvitationView>),
@@ -283,6 +285,7 @@ pub async fn revoke_sent_above(
     path = "/orgs/{org_id}/invitations/{id}",
     tag = "orgs",
     security(("session" = []), ("bearer" = [])),
+    extensions(("x-permission" = json!(Permission::MembersInvite.as_str()))),
     params(
         ("org_id" = Uuid, Path, description = "The organization"),
         ("id" = Uuid, Path, description = "The invitation"),

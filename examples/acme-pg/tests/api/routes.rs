@@ -1,0 +1,77 @@
+//! `cargo run -- routes`: every operation of the OpenAPI document, with what it needs.
+
+use serde_json::Value;
+
+use acme_pg::route_list::{self, PERMISSION_EXTENSION};
+
+const METHODS: [&str; 8] = [
+    "get", "post", "put", "patch", "delete", "head", "options", "trace",
+];
+
+/// The document as JSON, read here independently of `route_list`.
+fn document() -> Value {
+    serde_json::to_value(acme_pg::openapi()).unwrap()
+}
+
+fn operations(document: &Value) -> Vec<(String, String, &Value)> {
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (key, operation) in item.as_object().unwrap() {
+            // Besides its methods, a path item may hold parameters of every operation.
+            if METHODS.contains(&key.as_str()) {
+                operations.push((key.to_uppercase(), path.clone(), operation));
+            }
+        }
+    }
+    operations
+}
+
+#[test]
+fn the_listing_has_every_operation_with_what_it_needs() {
+    let document = document();
+    let table = route_list::table(&acme_pg::openapi());
+
+    let operations = operations(&document);
+    assert_eq!(table.lines().count(), operations.len(), "{table}");
+    for (method, path, operation) in operations {
+        let line = table
+            .lines()
+            .find(|line| {
+                line.split_whitespace()
+                    .take(2)
+                    .eq([method.as_str(), path.as_str()])
+            })
+            .unwrap_or_else(|| panic!("{method} {path} is not listed:\n{table}"));
+        let needs = match operation[PERMISSION_EXTENSION].as_str() {
+            Some(permission) => permission,
+            None if operation["security"].is_array() && path.contains("{org_id}") => "member",
+            None if operation["security"].is_array() => "signed in",
+            None => "public",
+        };
+        assert!(line.contains(&format!("  {needs}  ")), "{line}");
+        if let Some(summary) = operation["summary"].as_str() {
+            let words: Vec<&str> = summary.split_whitespace().collect();
+            assert!(line.ends_with(&words.join(" ")), "{line}");
+        }
+    }
+}
+
+/// The permission stated in the document and the 403 a role without it gets go together:
+/// an operation that documents the one documents the other.
+#[test]
+fn an_operation_names_a_permission_exactly_when_it_documents_the_roles_403() {
+    let document = document();
+    for (method, path, operation) in operations(&document) {
+        let forbids_roles = operation["responses"]["403"]["description"]
+            .as_str()
+            .is_some_and(|description| {
+                description.starts_with("The caller's role does not allow this")
+            });
+        let permission = operation[PERMISSION_EXTENSION].as_str();
+        assert_eq!(
+            forbids_roles,
+            permission.is_some(),
+            "{method} {path}: {PERMISSION_EXTENSION} is {permission:?}"
+        );
+    }
+}
