@@ -184,6 +184,7 @@ fn the_databases_share_every_file_but_their_own() {
             "migrations/0001_setup.sql",
             "migrations/0002_account_tokens.sql",
             "migrations/0003_jobs.sql",
+            "migrations/0006_periodic_runs.sql",
             "saas.toml",
             "src/cleanup.rs",
             "src/config.rs",

@@ -1,6 +1,8 @@
 //! Deletes what has ended, so that no table grows without bound: expired sessions,
-//! one-time tokens, rate-limit windows and finished jobs. Every instance runs it every
-//! `CLEANUP_INTERVAL_MINUTES`, in batches small enough not to hold the database up.
+//! one-time tokens, rate-limit windows and finished jobs, in batches small enough not
+//! to hold the database up. Every instance wakes every `CLEANUP_INTERVAL_MINUTES`, but
+//! runs it only after claiming the run in `periodic_runs`: one instance per interval,
+//! however many there are and however often they restart.
 //! Invitations go a day after they expire, whether accepted, revoked or neither.
 
 use std::time::Duration;
@@ -38,11 +40,42 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<Option<Instant>>) {
             _ = ticks.tick() => {}
             _ = stop.changed() => return,
         }
-        match delete_ended(&state.db, &state.config, OffsetDateTime::now_utc()).await {
+        let now = OffsetDateTime::now_utc();
+        match claim(&state.db, now, state.config.cleanup_interval).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!("cleanup skipped: another instance ran it lately");
+                continue;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cleanup not claimed; trying again next time");
+                continue;
+            }
+        }
+        match delete_ended(&state.db, &state.config, now).await {
             Ok(deleted) => tracing::info!(?deleted, "cleanup done"),
             Err(error) => tracing::error!(%error, "cleanup failed; trying again next time"),
         }
     }
+}
+
+/// Claims the cleanup due at `now`: true for the one caller that may run it, false when
+/// some instance started it less than half an `interval` ago. Half, so that instances
+/// whose timers drift apart still run it about once per interval between them.
+pub async fn claim(
+    db: &DbPool,
+    now: OffsetDateTime,
+    interval: Duration,
+) -> Result<bool, sqlx::Error> {
+    let claim = "update periodic_runs set started_at = $1
+        where task = 'cleanup' and started_at <= $2";
+    let claimed = sqlx::query(claim)
+        .bind(now)
+        .bind(now - interval / 2)
+        .execute(db)
+        .await?
+        .rows_affected();
+    Ok(claimed == 1)
 }
 
 /// How many rows one cleanup deleted, per table.

@@ -209,3 +209,42 @@ async fn the_server_cleans_up_when_it_starts(db: DbPool) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Instances racing for the same cleanup: one wins, and none wins again before half an
+/// interval has passed.
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
+async fn one_instance_claims_each_cleanup(db: DbPool) {
+    let interval = Duration::from_secs(60 * 60);
+    let now = OffsetDateTime::now_utc();
+    let mut instances = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let db = db.clone();
+        instances.spawn(async move { cleanup::claim(&db, now, interval).await.unwrap() });
+    }
+    let claims = instances.join_all().await;
+    assert_eq!(claims.iter().filter(|won| **won).count(), 1, "{claims:?}");
+
+    let soon = now + interval / 4;
+    assert!(!cleanup::claim(&db, soon, interval).await.unwrap());
+    let later = now + interval / 2;
+    assert!(cleanup::claim(&db, later, interval).await.unwrap());
+}
+
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
+async fn a_server_started_just_after_another_cleaned_up_leaves_it(db: DbPool) {
+    let config = test_config();
+    assert!(
+        cleanup::claim(&db, OffsetDateTime::now_utc(), config.cleanup_interval)
+            .await
+            .unwrap()
+    );
+    let user = insert_user(&db).await;
+    let long_ago = OffsetDateTime::now_utc() - time::Duration::days(2);
+    insert_session(&db, user, long_ago, long_ago).await;
+
+    let app = spawn_app(db).await;
+
+    // The worker's first tick comes at once; give it time to have run.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.count("sessions").await, 1);
+}

@@ -430,7 +430,7 @@ async fn a_note_deleted_during_an_update_is_404_never_500(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn seeding_makes_notes_for_the_demo_account_once(db: DbPool) {
     let app = spawn_app(db).await;
     let made = |report: &acme_lite::seed::Report| {

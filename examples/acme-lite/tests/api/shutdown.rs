@@ -35,7 +35,7 @@ async fn wait_for_draining(app: &TestApp) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn after_the_signal_readiness_fails_while_requests_are_served_for_the_delay(db: DbPool) {
     let pool = pool_of_one(&db, Duration::from_secs(60)).await;
     let (signal, shutdown) = oneshot::channel::<()>();
@@ -66,7 +66,7 @@ async fn after_the_signal_readiness_fails_while_requests_are_served_for_the_dela
     assert!(after.await.is_err(), "the server still accepts connections");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_request_still_running_at_the_deadline_does_not_hold_up_the_shutdown(db: DbPool) {
     // The request below would wait five minutes for the connection this test holds.
     let pool = pool_of_one(&db, Duration::from_secs(300)).await;

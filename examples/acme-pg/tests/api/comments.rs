@@ -816,7 +816,7 @@ async fn a_reference_deleted_during_a_create_is_422_never_500(db: DbPool) {
     }
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn seeding_makes_comments_for_the_demo_account_once(db: DbPool) {
     let app = spawn_app(db).await;
     let made = |report: &acme_pg::seed::Report| {

@@ -31,7 +31,7 @@ async fn health_is_503_when_the_database_is_gone(db: DbPool) {
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn liveness_answers_without_the_database(db: DbPool) {
     let app = spawn_app(db).await;
     app.db.close().await;
@@ -45,7 +45,7 @@ async fn liveness_answers_without_the_database(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn readiness_is_ok_when_the_database_answers(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -58,7 +58,7 @@ async fn readiness_is_ok_when_the_database_answers(db: DbPool) {
     );
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn readiness_is_503_when_the_database_does_not_answer(db: DbPool) {
     let app = spawn_app(db).await;
     app.db.close().await;

@@ -281,7 +281,7 @@ async fn shutting_down_stops_the_server_and_the_worker(db: DbPool) {
     next.db.close().await;
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_job_still_running_at_the_shutdown_deadline_is_released_and_runs_again(db: DbPool) {
     // An SMTP server that takes connections and never answers: a mail sent through it
     // waits a minute for lettre's timeout.

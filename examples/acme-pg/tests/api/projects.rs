@@ -734,7 +734,7 @@ async fn creates_beyond_the_plan_limit_are_402_even_when_twenty_race(db: DbPool)
     assert_eq!(updated.status(), StatusCode::OK);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn seeding_makes_projects_for_the_demo_account_once(db: DbPool) {
     let app = spawn_app(db).await;
     let made = |report: &acme_pg::seed::Report| {

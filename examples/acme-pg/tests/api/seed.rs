@@ -20,7 +20,7 @@ async fn demo_users(db: &DbPool) -> i64 {
         .unwrap()
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn seeding_twice_makes_one_verified_demo_user(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -41,7 +41,7 @@ async fn seeding_twice_makes_one_verified_demo_user(db: DbPool) {
     assert!(second.seeded.iter().all(|seeded| seeded.rows == 0));
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn the_printed_password_signs_the_demo_user_in(db: DbPool) {
     let app = spawn_app(db).await;
 
@@ -59,7 +59,7 @@ async fn the_printed_password_signs_the_demo_user_in(db: DbPool) {
     assert!(orgs.to_string().contains(&org_id), "{orgs}");
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn seeding_is_refused_in_production_with_nothing_written(db: DbPool) {
     let app = spawn_app(db).await;
     let mut config = (*app.state.config).clone();

@@ -946,7 +946,7 @@ async fn every_route_needs_a_plan_with_reports(db: DbPool) {
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
 }
 
-#[sqlx::test]
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn seeding_makes_tasks_for_the_demo_account_once(db: DbPool) {
     let app = spawn_app(db).await;
     let made = |report: &acme_pg::seed::Report| {
