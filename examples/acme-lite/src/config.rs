@@ -155,6 +155,17 @@ impl Config {
                 value: app_url.clone(),
                 reason,
             })?;
+        // The production session cookie is `__Host-` and `Secure`: over http, browsers
+        // would drop it and every sign-in would silently fail.
+        if production && !app_origin.starts_with("https://") {
+            return Err(ConfigError::Invalid {
+                name: "APP_URL",
+                value: app_url,
+                reason: "production needs an https URL: browsers keep its Secure session \
+                         cookie only over https"
+                    .to_owned(),
+            });
+        }
 
         // In production the API serves no pages, so links must lead to a frontend.
         let frontend_url = required("FRONTEND_URL", &app_url)?;
@@ -183,7 +194,7 @@ impl Config {
 
         Ok(Self {
             environment,
-            bind_addr: vars.parse("BIND_ADDR", "127.0.0.1:3000")?,
+            bind_addr: bind_addr(&vars)?,
             app_url,
             app_origin,
             frontend_url,
@@ -272,6 +283,16 @@ impl Config {
             Environment::Development | Environment::Test => "session",
         }
     }
+}
+
+/// `BIND_ADDR`, with its port replaced by `PORT` when that is set, as platforms such as
+/// Render, Heroku and Cloud Run set it.
+fn bind_addr(vars: &Vars) -> Result<SocketAddr, ConfigError> {
+    let mut address: SocketAddr = vars.parse("BIND_ADDR", "127.0.0.1:3000")?;
+    if vars.get("PORT").is_some() {
+        address.set_port(vars.parse("PORT", "0")?);
+    }
+    Ok(address)
 }
 
 /// `APP_URL` as links use it (no trailing slash) and its origin; an http(s) URL with a
@@ -380,16 +401,19 @@ mod tests {
         assert_eq!(config.shutdown_timeout, Duration::from_secs(25));
     }
 
+    /// What production requires, and nothing more.
+    const PRODUCTION: [(&str, &str); 6] = [
+        ("APP_ENV", "production"),
+        ("APP_URL", "https://api.a.example"),
+        ("FRONTEND_URL", "https://a.example"),
+        ("DATABASE_URL", "postgres://db.internal/app"),
+        ("MAIL_FROM", "Acme <hello@a.example>"),
+        ("SMTP_URL", "smtps://user:secret@smtp.a.example"),
+    ];
+
     #[test]
     fn production_refuses_to_start_without_its_secrets() {
-        let vars = [
-            ("APP_ENV", "production"),
-            ("APP_URL", "https://api.a.example"),
-            ("FRONTEND_URL", "https://a.example"),
-            ("DATABASE_URL", "postgres://db.internal/app"),
-            ("MAIL_FROM", "Acme <hello@a.example>"),
-            ("SMTP_URL", "smtps://user:secret@smtp.a.example"),
-        ];
+        let vars = PRODUCTION;
         let config = Config::from_vars(vars).unwrap();
         // No API reference in production unless API_DOCS asks for one.
         assert!(!config.api_docs);
@@ -461,6 +485,31 @@ mod tests {
                 "{bad}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn production_refuses_an_http_app_url() {
+        let vars = PRODUCTION.map(|(name, value)| match name {
+            "APP_URL" => (name, "http://api.a.example"),
+            _ => (name, value),
+        });
+        let error = Config::from_vars(vars).unwrap_err();
+        assert!(
+            error.to_string().contains("production needs an https URL"),
+            "{error}"
+        );
+        // Elsewhere http is fine: development serves on localhost.
+        Config::from_vars([("APP_URL", "http://api.a.example")]).unwrap();
+    }
+
+    #[test]
+    fn port_replaces_the_port_of_bind_addr() {
+        let config = Config::from_vars([("BIND_ADDR", "0.0.0.0:3000"), ("PORT", "10000")]).unwrap();
+        assert_eq!(config.bind_addr, "0.0.0.0:10000".parse().unwrap());
+        let config = Config::from_vars([("PORT", "8080")]).unwrap();
+        assert_eq!(config.bind_addr, "127.0.0.1:8080".parse().unwrap());
+        let error = Config::from_vars([("PORT", "http")]).unwrap_err();
+        assert!(error.to_string().starts_with("PORT="), "{error}");
     }
 
     #[test]

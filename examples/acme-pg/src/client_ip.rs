@@ -4,6 +4,7 @@
 use std::{
     net::{IpAddr, Ipv6Addr, SocketAddr},
     str::FromStr,
+    sync::atomic::{AtomicBool, Ordering},
 };
 
 use axum::{
@@ -31,6 +32,9 @@ impl FromRequestParts<AppState> for ClientIp {
             .ok_or_else(|| anyhow::anyhow!("the server was started without connect info"))?;
         let config = &state.config;
         if !config.trust_proxy_headers {
+            if parts.headers.contains_key("x-forwarded-for") {
+                warn_of_an_untrusted_proxy_once(peer.ip());
+            }
             return Ok(Self(peer.ip()));
         }
         Ok(Self(client_behind_proxies(
@@ -38,6 +42,20 @@ impl FromRequestParts<AppState> for ClientIp {
             &parts.headers,
             &config.trusted_proxies,
         )))
+    }
+}
+
+/// A proxy in front of the app while `TRUST_PROXY_HEADERS` is off makes every client
+/// the proxy's address, sharing one auth rate limit: say so in the log, once.
+fn warn_of_an_untrusted_proxy_once(peer: IpAddr) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            %peer,
+            "a request came with X-Forwarded-For while TRUST_PROXY_HEADERS is off: every \
+             client behind that proxy counts as its address and shares its rate limits; \
+             behind a load balancer set TRUST_PROXY_HEADERS=true and TRUSTED_PROXIES"
+        );
     }
 }
 

@@ -145,6 +145,8 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+    #[error("{name} is required when APP_ENV=production and STRIPE_SECRET_KEY is set")]
+    RequiredWithStripe { name: String },
     #[error(transparent)]
     Plans(#[from] crate::billing::plans::PlansError),
 }
@@ -182,6 +184,17 @@ impl Config {
                 value: app_url.clone(),
                 reason,
             })?;
+        // The production session cookie is `__Host-` and `Secure`: over http, browsers
+        // would drop it and every sign-in would silently fail.
+        if production && !app_origin.starts_with("https://") {
+            return Err(ConfigError::Invalid {
+                name: "APP_URL",
+                value: app_url,
+                reason: "production needs an https URL: browsers keep its Secure session \
+                         cookie only over https"
+                    .to_owned(),
+            });
+        }
 
         // In production the API serves no pages, so links must lead to a frontend.
         let frontend_url = required("FRONTEND_URL", &app_url)?;
@@ -210,7 +223,7 @@ impl Config {
 
         Ok(Self {
             environment,
-            bind_addr: vars.parse("BIND_ADDR", "127.0.0.1:3000")?,
+            bind_addr: bind_addr(&vars)?,
             app_url,
             app_origin,
             frontend_url,
@@ -280,7 +293,7 @@ impl Config {
             ),
             shutdown_delay,
             shutdown_timeout,
-            billing: billing_config(&vars)?,
+            billing: billing_config(&vars, production)?,
         })
     }
 
@@ -313,7 +326,17 @@ impl Config {
     }
 }
 
-fn billing_config(vars: &Vars) -> Result<BillingConfig, ConfigError> {
+/// `BIND_ADDR`, with its port replaced by `PORT` when that is set, as platforms such as
+/// Render, Heroku and Cloud Run set it.
+fn bind_addr(vars: &Vars) -> Result<SocketAddr, ConfigError> {
+    let mut address: SocketAddr = vars.parse("BIND_ADDR", "127.0.0.1:3000")?;
+    if vars.get("PORT").is_some() {
+        address.set_port(vars.parse("PORT", "0")?);
+    }
+    Ok(address)
+}
+
+fn billing_config(vars: &Vars, production: bool) -> Result<BillingConfig, ConfigError> {
     let plans_file = vars.get("PLANS_FILE").unwrap_or("config/plans.toml");
     let plans = Plans::load(
         std::path::Path::new(plans_file),
@@ -328,6 +351,16 @@ fn billing_config(vars: &Vars) -> Result<BillingConfig, ConfigError> {
         value: stripe_api_base.to_owned(),
         reason: error.to_string(),
     })?;
+    // With a key, checkout works; without the webhook secret or a plan's price, what it
+    // sells would never reach the app, or fail at a customer's click.
+    if production && vars.get("STRIPE_SECRET_KEY").is_some() {
+        let prices = plans.iter().filter(|plan| !plan.is_free());
+        let mut needed = std::iter::once("STRIPE_WEBHOOK_SECRET".to_owned())
+            .chain(prices.map(|plan| plan.price_variable()));
+        if let Some(missing) = needed.find(|name| vars.get(name).is_none()) {
+            return Err(ConfigError::RequiredWithStripe { name: missing });
+        }
+    }
     Ok(BillingConfig {
         plans,
         stripe_secret_key: vars
@@ -470,21 +503,57 @@ mod tests {
     }
 
     #[test]
+    fn production_with_a_stripe_key_needs_the_webhook_secret_and_every_price() {
+        let mut vars: Vec<(String, String)> = PRODUCTION
+            .iter()
+            .chain(&[("STRIPE_SECRET_KEY", "sk_live_x")])
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let error = Config::from_vars(vars.clone()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("STRIPE_WEBHOOK_SECRET is required"),
+            "{error}"
+        );
+
+        vars.push(("STRIPE_WEBHOOK_SECRET".into(), "whsec_x".into()));
+        let paid: Vec<String> = Config::from_vars::<&str, &str>([])
+            .unwrap()
+            .billing
+            .plans
+            .iter()
+            .filter(|plan| !plan.is_free())
+            .map(|plan| plan.price_variable())
+            .collect();
+        assert!(!paid.is_empty());
+        for price in &paid {
+            let error = Config::from_vars(vars.clone()).unwrap_err();
+            assert!(error.to_string().starts_with(price.as_str()), "{error}");
+            vars.push((price.clone(), format!("price_{price}")));
+        }
+        Config::from_vars(vars).unwrap();
+    }
+
+    #[test]
     fn a_missing_plans_file_stops_start_up_naming_it() {
         let error = Config::from_vars([("PLANS_FILE", "config/missing.toml")]).unwrap_err();
         assert!(error.to_string().contains("config/missing.toml"), "{error}");
     }
 
+    /// What production requires, and nothing more.
+    const PRODUCTION: [(&str, &str); 6] = [
+        ("APP_ENV", "production"),
+        ("APP_URL", "https://api.a.example"),
+        ("FRONTEND_URL", "https://a.example"),
+        ("DATABASE_URL", "postgres://db.internal/app"),
+        ("MAIL_FROM", "Acme <hello@a.example>"),
+        ("SMTP_URL", "smtps://user:secret@smtp.a.example"),
+    ];
+
     #[test]
     fn production_refuses_to_start_without_its_secrets() {
-        let vars = [
-            ("APP_ENV", "production"),
-            ("APP_URL", "https://api.a.example"),
-            ("FRONTEND_URL", "https://a.example"),
-            ("DATABASE_URL", "postgres://db.internal/app"),
-            ("MAIL_FROM", "Acme <hello@a.example>"),
-            ("SMTP_URL", "smtps://user:secret@smtp.a.example"),
-        ];
+        let vars = PRODUCTION;
         let config = Config::from_vars(vars).unwrap();
         // No API reference in production unless API_DOCS asks for one.
         assert!(!config.api_docs);
@@ -556,6 +625,31 @@ mod tests {
                 "{bad}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn production_refuses_an_http_app_url() {
+        let vars = PRODUCTION.map(|(name, value)| match name {
+            "APP_URL" => (name, "http://api.a.example"),
+            _ => (name, value),
+        });
+        let error = Config::from_vars(vars).unwrap_err();
+        assert!(
+            error.to_string().contains("production needs an https URL"),
+            "{error}"
+        );
+        // Elsewhere http is fine: development serves on localhost.
+        Config::from_vars([("APP_URL", "http://api.a.example")]).unwrap();
+    }
+
+    #[test]
+    fn port_replaces_the_port_of_bind_addr() {
+        let config = Config::from_vars([("BIND_ADDR", "0.0.0.0:3000"), ("PORT", "10000")]).unwrap();
+        assert_eq!(config.bind_addr, "0.0.0.0:10000".parse().unwrap());
+        let config = Config::from_vars([("PORT", "8080")]).unwrap();
+        assert_eq!(config.bind_addr, "127.0.0.1:8080".parse().unwrap());
+        let error = Config::from_vars([("PORT", "http")]).unwrap_err();
+        assert!(error.to_string().starts_with("PORT="), "{error}");
     }
 
     #[test]
