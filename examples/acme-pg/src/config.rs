@@ -139,6 +139,12 @@ pub struct BillingConfig {
 pub enum ConfigError {
     #[error("{name} is required when APP_ENV=production")]
     RequiredInProduction { name: &'static str },
+    #[error("{name}_FILE={path:?} cannot be read: {reason}")]
+    SecretFile {
+        name: &'static str,
+        path: String,
+        reason: String,
+    },
     #[error("{name}={value:?} is not valid: {reason}")]
     Invalid {
         name: &'static str,
@@ -167,7 +173,8 @@ impl Config {
             vars.into_iter()
                 .map(|(key, value)| (key.into(), value.into()))
                 .collect(),
-        );
+        )
+        .with_secret_files()?;
         let environment = Environment::parse(vars.get("APP_ENV"))?;
         let production = environment == Environment::Production;
         // In production a default would silently point at the wrong place.
@@ -424,7 +431,41 @@ fn cors_allowed_origins(raw: Option<&str>) -> Result<Vec<String>, ConfigError> {
 /// The environment as read, with typed look-ups.
 struct Vars(HashMap<String, String>);
 
+/// The settings that may instead be read from the file `<NAME>_FILE` names, as Docker
+/// and Kubernetes mount secrets.
+const SECRETS: &[&str] = &[
+    "DATABASE_URL",
+    "SMTP_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+];
+
 impl Vars {
+    /// Reads each secret given as `<NAME>_FILE` into `<NAME>`, without the file's
+    /// trailing newline. Both set is refused: which one is meant cannot be known.
+    fn with_secret_files(mut self) -> Result<Self, ConfigError> {
+        for &name in SECRETS {
+            let Some(path) = self.get(&format!("{name}_FILE")).map(str::to_owned) else {
+                continue;
+            };
+            let file_error = |reason: String| ConfigError::SecretFile {
+                name,
+                path: path.clone(),
+                reason,
+            };
+            if self.get(name).is_some() {
+                return Err(file_error(format!("{name} is set too; set only one")));
+            }
+            let value =
+                std::fs::read_to_string(&path).map_err(|error| file_error(error.to_string()))?;
+            self.0.insert(
+                name.to_owned(),
+                value.trim_end_matches(['\n', '\r']).to_owned(),
+            );
+        }
+        Ok(self)
+    }
+
     /// The value of `name`, treating an empty value as unset.
     fn get(&self, name: &str) -> Option<&str> {
         self.0
@@ -640,6 +681,35 @@ mod tests {
         );
         // Elsewhere http is fine: development serves on localhost.
         Config::from_vars([("APP_URL", "http://api.a.example")]).unwrap();
+    }
+
+    #[test]
+    fn a_secret_may_be_read_from_the_file_its_file_variable_names() {
+        use secrecy::ExposeSecret;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("database_url");
+        std::fs::write(&path, "postgres://db.internal/app\n").unwrap();
+        let file = path.to_str().unwrap();
+
+        let config = Config::from_vars([("DATABASE_URL_FILE", file)]).unwrap();
+        assert_eq!(
+            config.database_url.expose_secret(),
+            "postgres://db.internal/app"
+        );
+
+        let both = [
+            ("DATABASE_URL_FILE", file),
+            ("DATABASE_URL", "postgres://x/y"),
+        ];
+        let error = Config::from_vars(both).unwrap_err();
+        assert!(
+            error.to_string().starts_with("DATABASE_URL_FILE="),
+            "{error}"
+        );
+        let missing = dir.path().join("missing");
+        let error = Config::from_vars([("SMTP_URL_FILE", missing.to_str().unwrap())]).unwrap_err();
+        assert!(error.to_string().starts_with("SMTP_URL_FILE="), "{error}");
     }
 
     #[test]
