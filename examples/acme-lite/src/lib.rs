@@ -64,7 +64,10 @@ impl AppState {
         Ok(Self {
             db,
             mailer: Mailer::from_config(&config)?,
-            passwords: PasswordHasher::new(config.password_hash_max_wait),
+            passwords: PasswordHasher::new(
+                config.password_hash_threads,
+                config.password_hash_max_wait,
+            ),
             config: Arc::new(config),
             jobs: WorkerHandle::default(),
             draining: Draining::default(),

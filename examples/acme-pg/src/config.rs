@@ -86,6 +86,8 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     /// The proxies whose `X-Forwarded-For` is believed (with `trust_proxy_headers`).
     pub trusted_proxies: Vec<IpNet>,
+    /// Passwords hashed at once, each on its own thread with 19 MiB: one per core unless set.
+    pub password_hash_threads: std::num::NonZeroUsize,
     /// How long a request waits to hash a password before it is answered 503 `busy`.
     pub password_hash_max_wait: Duration,
     /// How long an email verification link works.
@@ -261,6 +263,12 @@ impl Config {
             auth_account_failure_limit: vars.parse("AUTH_ACCOUNT_FAILURE_LIMIT", "10")?,
             trust_proxy_headers: vars.parse("TRUST_PROXY_HEADERS", "false")?,
             trusted_proxies: vars.list("TRUSTED_PROXIES", "127.0.0.1/32,::1/128")?,
+            password_hash_threads: vars.parse(
+                "PASSWORD_HASH_THREADS",
+                &std::thread::available_parallelism()
+                    .map_or(1, std::num::NonZeroUsize::get)
+                    .to_string(),
+            )?,
             password_hash_max_wait: Duration::from_millis(
                 vars.parse("PASSWORD_HASH_MAX_WAIT_MS", "5000")?,
             ),

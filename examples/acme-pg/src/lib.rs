@@ -72,7 +72,10 @@ impl AppState {
             db,
             mailer: Mailer::from_config(&config)?,
             billing: Arc::new(Billing::new(&config.billing)?),
-            passwords: PasswordHasher::new(config.password_hash_max_wait),
+            passwords: PasswordHasher::new(
+                config.password_hash_threads,
+                config.password_hash_max_wait,
+            ),
             config: Arc::new(config),
             jobs: WorkerHandle::default(),
             draining: Draining::default(),

@@ -124,9 +124,10 @@ async fn demo_user(config: &Config, db: &DbPool) -> anyhow::Result<(User, bool)>
     if let Some(user) = user::find_by_email(db, &email).await? {
         return Ok((user, false));
     }
-    let password_hash = PasswordHasher::new(config.password_hash_max_wait)
-        .hash(DEMO_PASSWORD.to_owned().into())
-        .await?;
+    let password_hash =
+        PasswordHasher::new(config.password_hash_threads, config.password_hash_max_wait)
+            .hash(DEMO_PASSWORD.to_owned().into())
+            .await?;
     let mut tx = db::begin_write(db).await?;
     let user: User = sqlx::query_as(
         "insert into users (id, email, name, password_hash, email_verified_at)

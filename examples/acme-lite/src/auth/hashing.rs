@@ -1,6 +1,7 @@
 //! Argon2id password hashing, kept off the async runtime and bounded in concurrency.
 
 use std::{
+    num::NonZeroUsize,
     panic::{self, AssertUnwindSafe},
     sync::{Arc, Mutex, mpsc},
     thread,
@@ -28,7 +29,8 @@ type Job = Box<dyn FnOnce() + Send>;
 /// Hashes and verifies passwords; cheap to clone.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    /// Each hash takes 19 MiB and a core for tens of milliseconds: at most one per core.
+    /// Each hash takes 19 MiB and a core for tens of milliseconds: at most one per
+    /// hashing thread.
     permits: Arc<Semaphore>,
     /// The hashing threads, one per permit. Always the same few threads, not the
     /// runtime's blocking pool, which grows a thread whenever none is idle: the
@@ -42,11 +44,12 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    pub fn new(max_wait: Duration) -> Self {
-        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    /// A hasher with `threads` hashing threads (one per core suits a server that does
+    /// little else), whose callers wait at most `max_wait` for one.
+    pub fn new(threads: NonZeroUsize, max_wait: Duration) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
-        for n in 0..cores {
+        for n in 0..threads.get() {
             let queue = Arc::clone(&queue);
             thread::Builder::new()
                 .name(format!("password-hashing-{n}"))
@@ -66,7 +69,7 @@ impl PasswordHasher {
                 .expect("could not start a password hashing thread");
         }
         Self {
-            permits: Arc::new(Semaphore::new(cores)),
+            permits: Arc::new(Semaphore::new(threads.get())),
             jobs,
             max_wait,
         }
@@ -136,10 +139,11 @@ mod tests {
     use super::*;
 
     const WAIT: Duration = Duration::from_secs(5);
+    const THREADS: NonZeroUsize = NonZeroUsize::new(3).unwrap();
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_no_other() {
-        let hasher = PasswordHasher::new(WAIT);
+        let hasher = PasswordHasher::new(THREADS, WAIT);
         let hash = hasher.hash("correct horse".into()).await.unwrap();
         assert!(
             hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -163,15 +167,14 @@ mod tests {
     #[tokio::test]
     async fn the_dummy_hash_is_well_formed_and_never_matches() {
         argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).unwrap();
-        let hasher = PasswordHasher::new(WAIT);
+        let hasher = PasswordHasher::new(THREADS, WAIT);
         assert!(!hasher.verify("anything".into(), None).await.unwrap());
     }
 
     #[tokio::test]
-    async fn hashes_run_on_one_thread_per_core_however_many_arrive() {
-        let hasher = PasswordHasher::new(WAIT);
-        let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        let runs = (0..8 * cores).map(|_| {
+    async fn hashes_run_on_the_hashing_threads_however_many_arrive() {
+        let hasher = PasswordHasher::new(THREADS, WAIT);
+        let runs = (0..8 * THREADS.get()).map(|_| {
             let hasher = hasher.clone();
             tokio::spawn(async move {
                 hasher
@@ -187,18 +190,13 @@ mod tests {
         for run in runs.collect::<Vec<_>>() {
             threads.insert(run.await.unwrap());
         }
-        assert!(
-            threads.len() <= cores,
-            "{} threads for {cores} cores",
-            threads.len()
-        );
+        assert!(threads.len() <= THREADS.get(), "{} threads", threads.len());
     }
 
     #[tokio::test]
     async fn a_panicking_job_is_an_error_and_the_threads_keep_serving() {
-        let hasher = PasswordHasher::new(WAIT);
-        let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        for _ in 0..cores {
+        let hasher = PasswordHasher::new(THREADS, WAIT);
+        for _ in 0..THREADS.get() {
             let failed = hasher
                 .run(|| -> anyhow::Result<()> { panic!("boom") })
                 .await;
@@ -209,10 +207,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_caller_that_waits_too_long_for_a_permit_is_told_busy() {
-        let hasher = PasswordHasher::new(Duration::from_millis(20));
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let hasher = PasswordHasher::new(THREADS, Duration::from_millis(20));
         // Every permit held, as by hashes in flight.
-        let held = hasher.permits.acquire_many(cores as u32).await.unwrap();
+        let held = hasher.permits.acquire_many(3).await.unwrap();
         let refused = hasher.hash("correct horse".into()).await.unwrap_err();
         assert!(matches!(refused, AppError::Busy), "{refused:?}");
         drop(held);

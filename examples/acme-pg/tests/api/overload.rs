@@ -9,8 +9,10 @@ use acme_pg::db::DbPool;
 
 use crate::common::{PASSWORD, assert_error, count_status, send_together, spawn_app_with};
 
-/// No wait at all for a hashing permit, and no rate limit in the way.
+/// One hashing thread, whatever the machine's cores, no wait at all for it, and no
+/// rate limit in the way.
 const IMPATIENT_HASHING: &[(&str, &str)] = &[
+    ("PASSWORD_HASH_THREADS", "1"),
     ("PASSWORD_HASH_MAX_WAIT_MS", "0"),
     ("AUTH_IP_LIMIT_PER_MINUTE", "1000"),
     ("AUTH_ACCOUNT_FAILURE_LIMIT", "1000"),
