@@ -72,7 +72,16 @@ pub enum ManifestError {
         at: String,
         message: String,
     },
+    #[error(
+        "this project was written by saas {written_by}, which is newer than this saas ({this}): \
+         it may hold files this version does not know how to change\n\
+         help: install saas {written_by} or later, then run the command again"
+    )]
+    Newer { written_by: String, this: String },
 }
+
+/// The version of this saas, as written to `saas_version`.
+pub const THIS_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The root of the project that contains `start` (the nearest directory upward with a
 /// `saas.toml`), and that file's text.
@@ -89,7 +98,31 @@ pub fn find(start: &Path) -> Result<(PathBuf, String), Error> {
 }
 
 impl Manifest {
+    /// Reads `text`, refusing a project that a newer saas wrote: its files may follow
+    /// templates this version has never seen. An older saas's project is read as it is.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
+        let manifest = Self::parse_any_version(text)?;
+        let (Some(written_by), Some(this)) =
+            (release(&manifest.saas_version), release(THIS_VERSION))
+        else {
+            return Err(ManifestError::Invalid {
+                at: String::new(),
+                message: format!(
+                    "`saas_version = \"{}\"` is not a version (major.minor.patch)",
+                    manifest.saas_version
+                ),
+            });
+        };
+        if written_by > this {
+            return Err(ManifestError::Newer {
+                written_by: manifest.saas_version,
+                this: THIS_VERSION.to_owned(),
+            });
+        }
+        Ok(manifest)
+    }
+
+    fn parse_any_version(text: &str) -> Result<Self, ManifestError> {
         // Syntax errors first, with toml_edit's own message.
         text.parse::<DocumentMut>()?;
         toml_edit::de::from_str(text).map_err(|error| {
@@ -112,6 +145,15 @@ impl Manifest {
             .iter()
             .find(|resource| resource.table == table)
     }
+}
+
+/// The `major.minor.patch` of a version such as `0.2.1` or `0.3.0-dev`, compared as
+/// numbers; `None` for anything else.
+fn release(version: &str) -> Option<(u64, u64, u64)> {
+    let core = version.split(['-', '+']).next()?;
+    let mut parts = core.split('.').map(|part| part.parse::<u64>().ok());
+    let release = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(release)
 }
 
 /// `text` with `entry` appended to its resources; everything else is kept as it was.
@@ -232,6 +274,46 @@ mod tests {
             [Feature::Orgs]
         );
         assert!(manifest.resources.is_empty());
+    }
+
+    #[test]
+    fn a_project_of_a_newer_saas_is_refused_and_an_older_one_read() {
+        let (major, minor, patch) = release(THIS_VERSION).unwrap();
+        let newer = format!("{major}.{}.0", minor + 1);
+        let error = Manifest::parse(&NEW.replace("0.1.0", &newer))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!(
+                "this project was written by saas {newer}, which is newer than this saas ({THIS_VERSION})"
+            )),
+            "{error}"
+        );
+        assert!(
+            error.ends_with(&format!(
+                "help: install saas {newer} or later, then run the command again"
+            )),
+            "{error}"
+        );
+        assert!(Manifest::parse(&NEW.replace("0.1.0", "0.0.9")).is_ok());
+        assert!(Manifest::parse(&NEW.replace("0.1.0", THIS_VERSION)).is_ok());
+        let prerelease_of_this = format!("{major}.{minor}.{patch}-dev");
+        assert!(Manifest::parse(&NEW.replace("0.1.0", &prerelease_of_this)).is_ok());
+    }
+
+    #[test]
+    fn a_saas_version_that_is_not_a_version_is_named() {
+        for bad in ["", "1", "1.2", "one.two.three", "1.2.3.4"] {
+            let error = Manifest::parse(&NEW.replace("0.1.0", bad))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with(&format!(
+                    "saas.toml: `saas_version = \"{bad}\"` is not a version (major.minor.patch)"
+                )),
+                "{error}"
+            );
+        }
     }
 
     #[test]

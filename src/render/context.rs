@@ -66,7 +66,7 @@ impl ProjectContext {
             },
         };
         Self {
-            saas_version: env!("CARGO_PKG_VERSION"),
+            saas_version: crate::manifest::THIS_VERSION,
             package: spec.name.package.clone(),
             crate_name: spec.name.crate_name.clone(),
             title: spec.name.title.clone(),

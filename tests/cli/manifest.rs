@@ -52,3 +52,28 @@ fn a_misspelt_feature_is_refused_naming_the_accepted_values() {
 
     assert_eq!(fingerprint(&root), before);
 }
+
+#[test]
+fn a_project_written_by_a_newer_saas_is_refused_and_an_older_ones_is_changed() {
+    let this = env!("CARGO_PKG_VERSION");
+    let (_parent, root) = new_project("sqlite");
+    edit_manifest(
+        &root,
+        &format!("saas_version = \"{this}\""),
+        "saas_version = \"999.0.0\"",
+    );
+    let before = fingerprint(&root);
+
+    add(&root, &["Project", "title:string"])
+        .code(1)
+        .stdout("")
+        .stderr(contains(format!(
+            "this project was written by saas 999.0.0, which is newer than this saas ({this})"
+        )))
+        .stderr(contains("help: install saas 999.0.0 or later"));
+    assert_eq!(fingerprint(&root), before);
+
+    edit_manifest(&root, "saas_version = \"999.0.0\"", "saas_version = \"0.0.1\"");
+    add(&root, &["Project", "title:string"]).success();
+    assert!(root.join("src/resources/projects.rs").is_file());
+}
