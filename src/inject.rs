@@ -22,15 +22,16 @@ pub struct Marker {
     pub place: &'static str,
 }
 
-/// `text` with `line` added at `marker`, or `None` if the line is there already.
+/// `text` with `line` added at `marker`, or `None` if the line is there already. The
+/// new line ends as the marker's line does, and every other line keeps its ending.
 pub fn inject(text: &str, marker: &Marker, line: &str) -> Result<Option<String>, Error> {
-    let mut lines: Vec<&str> = text.lines().collect();
-    if lines.contains(&line) {
+    let mut lines = split(text);
+    if lines.iter().any(|(content, _)| *content == line) {
         return Ok(None);
     }
     let at = lines
         .iter()
-        .position(|candidate| candidate.trim() == marker.marker)
+        .position(|(candidate, _)| candidate.trim() == marker.marker)
         .ok_or(Error::MissingMarker {
             path: marker.path.to_owned(),
             marker: marker.marker,
@@ -41,33 +42,58 @@ pub fn inject(text: &str, marker: &Marker, line: &str) -> Result<Option<String>,
         Placement::SortedAboveMarker => {
             let block_start = lines[..at]
                 .iter()
-                .rposition(|above| above.trim().is_empty() || above.trim_start().starts_with("//"))
+                .rposition(|(above, _)| {
+                    above.trim().is_empty() || above.trim_start().starts_with("//")
+                })
                 .map_or(0, |blank| blank + 1);
             block_start
                 + lines[block_start..at]
                     .iter()
-                    .take_while(|above| **above < line)
+                    .take_while(|(above, _)| *above < line)
                     .count()
         }
     };
-    lines.insert(index, line);
-    Ok(Some(join(&lines, text)))
+    let ending = match lines[at].1 {
+        "" => first_ending(text),
+        ending => ending,
+    };
+    lines.insert(index, (line, ending));
+    Ok(Some(join(&lines)))
 }
 
 /// `text` without `line` (its first exact occurrence), or `None` if it is not there.
 pub fn remove(text: &str, line: &str) -> Option<String> {
-    let mut lines: Vec<&str> = text.lines().collect();
-    let at = lines.iter().position(|candidate| *candidate == line)?;
+    let mut lines = split(text);
+    let at = lines.iter().position(|(candidate, _)| *candidate == line)?;
     lines.remove(at);
-    Some(join(&lines, text))
+    Some(join(&lines))
 }
 
-fn join(lines: &[&str], original: &str) -> String {
-    let mut joined = lines.join("\n");
-    if original.ends_with('\n') {
-        joined.push('\n');
+/// Each line of `text` without its ending, and the ending (`"\n"`, `"\r\n"`, or `""`
+/// for a last line without one).
+fn split(text: &str) -> Vec<(&str, &str)> {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let content = line.strip_suffix('\n').unwrap_or(line);
+            let content = content.strip_suffix('\r').unwrap_or(content);
+            (content, &line[content.len()..])
+        })
+        .collect()
+}
+
+/// The line ending `text` uses first, `"\n"` if it has none.
+fn first_ending(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(at) if text[..at].ends_with('\r') => "\r\n",
+        _ => "\n",
     }
-    joined
+}
+
+fn join(lines: &[(&str, &str)]) -> String {
+    lines
+        .iter()
+        .flat_map(|(content, ending)| [*content, *ending])
+        .collect()
 }
 
 #[cfg(test)]
@@ -115,6 +141,33 @@ mod tests {
         );
         assert_eq!(remove(&injected, "    .merge(x::router())").unwrap(), text);
         assert_eq!(remove(text, "nothing"), None);
+    }
+
+    #[test]
+    fn line_endings_are_kept_as_they_were() {
+        let crlf = "    .merge(auth::router())\r\n    // saas:routes\r\n    .split();";
+        let injected = inject(crlf, &ROUTES, "    .merge(x::router())")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            injected,
+            "    .merge(auth::router())\r\n    .merge(x::router())\r\n    // saas:routes\r\n    .split();"
+        );
+        assert_eq!(remove(&injected, "    .merge(x::router())").unwrap(), crlf);
+
+        let marker_last = "pub mod a;\r\n// saas:resource-modules";
+        let injected = inject(marker_last, &MODS, "pub mod b;").unwrap().unwrap();
+        assert_eq!(
+            injected,
+            "pub mod a;\r\npub mod b;\r\n// saas:resource-modules"
+        );
+
+        let mixed = "pub mod a;\n// saas:resource-modules\r\nuse x;\n";
+        let injected = inject(mixed, &MODS, "pub mod b;").unwrap().unwrap();
+        assert_eq!(
+            injected,
+            "pub mod a;\npub mod b;\r\n// saas:resource-modules\r\nuse x;\n"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! `saas`: writes the backend of a SaaS product and grows it afterwards.
 
+#[macro_use]
+mod output; // stdout that a closed pipe does not turn into a panic
 pub mod api_snapshot; // the snapshot of its API that a generated project keeps
 pub mod cli; // the command line, as clap parses it
 mod error; // the library's error type
@@ -20,8 +22,6 @@ pub mod rustfmt; // formatting generated Rust, never silently skipped
 pub mod sink; // where a plan is written: the disk, or memory in tests
 pub mod spec; // the validated input of a generation: project, resource, database
 
-use std::io;
-
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
@@ -38,7 +38,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             resource::remove(args, &std::env::current_dir()?)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "saas", &mut io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "saas", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
             Ok(())
         }
     }

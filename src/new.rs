@@ -36,7 +36,7 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     }
     staging.finish(&spec.destination)?;
 
-    print_next_steps(&spec);
+    print_next_steps(&spec)?;
     Ok(())
 }
 
@@ -161,27 +161,28 @@ fn init_git(staging: &StagingDir) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_next_steps(spec: &ProjectSpec) {
+fn print_next_steps(spec: &ProjectSpec) -> std::io::Result<()> {
     let features: Vec<&str> = spec.features.iter().map(|f| f.as_str()).collect();
     let features = if features.is_empty() {
         "none".to_owned()
     } else {
         features.join(", ")
     };
-    println!(
+    outln!(
         "Created `{}` ({}; features: {features}) in {}",
         spec.name.package,
         spec.database,
         spec.destination.display()
     );
-    println!("\nNext steps:\n  cd {}", spec.destination.display());
+    outln!("\nNext steps:\n  cd {}", spec.destination.display());
     if spec.database == Database::Postgres {
         let url = ProjectContext::new(spec).db.default_url;
-        println!("  # .env names the database: {url}");
-        println!("  cargo run     # creates it, then serves http://localhost:3000/docs");
-        println!("  cargo test    # each test's database goes beside it, on that server");
+        outln!("  # .env names the database: {url}");
+        outln!("  cargo run     # creates it, then serves http://localhost:3000/docs");
+        outln!("  cargo test    # each test's database goes beside it, on that server");
     } else {
-        println!("  cargo run     # serves http://localhost:3000/docs");
-        println!("  cargo test");
+        outln!("  cargo run     # serves http://localhost:3000/docs");
+        outln!("  cargo test");
     }
+    Ok(())
 }

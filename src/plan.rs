@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 pub enum Op {
     /// Write a new file at `path`, relative to the project's root.
     Create { path: PathBuf, contents: Vec<u8> },
-    /// Replace an existing file; `marker` says where it changed, when at a marker.
+    /// Replace an existing file; `markers` says at which marker comments it changed,
+    /// in the order the changes were made (none for a whole-file edit).
     Edit {
         path: PathBuf,
         contents: Vec<u8>,
-        marker: Option<String>,
+        markers: Vec<String>,
     },
     /// Delete a file.
     Delete { path: PathBuf },
@@ -56,22 +57,20 @@ impl Plan {
             .iter()
             .map(|op| match op {
                 Op::Create { path, .. } => format!("create  {}\n", path.display()),
-                Op::Edit {
-                    path,
-                    marker: Some(marker),
-                    ..
-                } => {
-                    format!("edit    {} at `{marker}`\n", path.display())
+                Op::Edit { path, markers, .. } if markers.is_empty() => {
+                    format!("edit    {}\n", path.display())
                 }
-                Op::Edit {
-                    path, marker: None, ..
-                } => format!("edit    {}\n", path.display()),
+                Op::Edit { path, markers, .. } => {
+                    let at: Vec<String> =
+                        markers.iter().map(|marker| format!("`{marker}`")).collect();
+                    format!("edit    {} at {}\n", path.display(), at.join(", "))
+                }
                 Op::Delete { path } => format!("delete  {}\n", path.display()),
             })
             .collect()
     }
 
-    /// The plan for programs: `{"create": [..], "edit": [{"path", "marker"}], "delete": [..]}`.
+    /// The plan for programs: `{"create": [..], "edit": [{"path", "markers"}], "delete": [..]}`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut created = Vec::new();
         let mut edited = Vec::new();
@@ -80,8 +79,8 @@ impl Plan {
             let path = op.path().to_string_lossy().into_owned();
             match op {
                 Op::Create { .. } => created.push(path),
-                Op::Edit { marker, .. } => {
-                    edited.push(serde_json::json!({ "path": path, "marker": marker }));
+                Op::Edit { markers, .. } => {
+                    edited.push(serde_json::json!({ "path": path, "markers": markers }));
                 }
                 Op::Delete { .. } => deleted.push(path),
             }

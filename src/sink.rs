@@ -340,7 +340,7 @@ mod tests {
                 Op::Edit {
                     path: "lib.rs".into(),
                     contents: b"after\n".to_vec(),
-                    marker: None,
+                    markers: Vec::new(),
                 },
                 Op::Create {
                     path: "new.rs".into(),

@@ -186,14 +186,16 @@ pub fn plan_add(
         }
     }
     for (path, contents) in edited_files {
-        let marker = injections
-            .iter()
-            .find(|injection| injection.path == path)
-            .map(|injection| injection.marker.clone());
+        let mut markers = Vec::new();
+        for injection in injections.iter().filter(|injection| injection.path == path) {
+            if !markers.contains(&injection.marker) {
+                markers.push(injection.marker.clone());
+            }
+        }
         plan.ops.push(Op::Edit {
             path: PathBuf::from(path),
             contents: contents.into_bytes(),
-            marker,
+            markers,
         });
     }
 
@@ -213,7 +215,7 @@ pub fn plan_add(
             plan.ops.push(Op::Edit {
                 path: PathBuf::from(plans::FILE),
                 contents: added.text.into_bytes(),
-                marker: None,
+                markers: Vec::new(),
             });
         }
     }
@@ -222,7 +224,7 @@ pub fn plan_add(
         plan.ops.push(Op::Edit {
             path: PathBuf::from(api_snapshot::PATH),
             contents: api_snapshot::add(&snapshot, &context.openapi())?.into_bytes(),
-            marker: None,
+            markers: Vec::new(),
         });
     }
 
@@ -242,7 +244,7 @@ pub fn plan_add(
     plan.ops.push(Op::Edit {
         path: PathBuf::from(manifest::FILE_NAME),
         contents: manifest::add_resource(&project.manifest_text, &entry)?.into_bytes(),
-        marker: None,
+        markers: Vec::new(),
     });
     Ok(Addition {
         plan,

@@ -49,12 +49,12 @@ pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
     let spec = ResourceSpec::parse(&args, &project.manifest)?;
     let addition = plan_add(&spec, &project, &migration::next_version(&project.root))?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&addition.plan.to_json())?
         );
     } else {
-        print!("{}", addition.plan.describe());
+        out!("{}", addition.plan.describe());
     }
     if let Some(problem) = &addition.unformatted {
         eprintln!("{}", problem.warning());
@@ -62,21 +62,21 @@ pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
     if !args.json
         && let Some(feature) = &spec.feature
     {
-        println!(
+        outln!(
             "\n{}",
             feature_note(feature, addition.feature_added_to.as_deref(), args.dry_run)
         );
     }
     if args.dry_run {
         if !args.json {
-            println!("\nDry run: nothing was written.");
+            outln!("\nDry run: nothing was written.");
         }
         return Ok(());
     }
     ProjectDir::new(&project.root).apply(&addition.plan)?;
     if !args.json {
         let base = Tenancy::of(&project.manifest.features).route_base(&spec.name);
-        println!(
+        outln!(
             "\nAdded resource `{}`: GET and POST {base}, GET, PATCH and DELETE {base}/{{id}}.\n\
              Restart the server (`cargo run`) to serve them, and run `cargo test` to see \
              their tests pass.",
@@ -90,22 +90,22 @@ pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
 pub fn remove(args: RemoveResourceArgs, cwd: &Path) -> anyhow::Result<()> {
     let project = Project::find(cwd)?;
     let removal = plan_remove(&args, &project, &migration::next_version(&project.root))?;
-    print!("{}", removal.plan.describe());
+    out!("{}", removal.plan.describe());
     if !removal.left_by_hand.is_empty() {
         let would = if args.dry_run { "would be " } else { "" };
-        println!(
+        outln!(
             "\nThese lines {would}left for you to delete by hand (they were edited since `saas add`):"
         );
         for left in &removal.left_by_hand {
-            println!("  {left}");
+            outln!("  {left}");
         }
     }
     if args.dry_run {
-        println!("\nDry run: nothing was written.");
+        outln!("\nDry run: nothing was written.");
         return Ok(());
     }
     ProjectDir::new(&project.root).apply(&removal.plan)?;
-    println!(
+    outln!(
         "\nRemoved resource `{}`. The new migration drops its table.",
         removal.name
     );

@@ -96,40 +96,51 @@ pub fn plan_remove(
         if file.path.starts_with("migrations/") {
             continue;
         }
-        match std::fs::read(project.root.join(&file.path)) {
+        let path = project.root.join(&file.path);
+        match std::fs::read(&path) {
             Ok(contents) if sha256(&contents) == file.sha256 || args.force => {
                 plan.ops.push(Op::Delete {
                     path: PathBuf::from(&file.path),
                 });
             }
             Ok(_) => edited.push(file.path.clone()),
-            Err(_) => {} // already gone
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {} // already gone
+            // Anything else stops the removal before it changes a thing: a file that
+            // cannot be read may still be there, and its record must not go.
+            Err(source) => return Err(Error::Read { path, source }),
         }
     }
     if !edited.is_empty() {
         return Err(Error::EditedFiles(edited));
     }
 
-    // Each file's text after every removal in it so far.
-    let mut texts: BTreeMap<&str, (String, &str)> = BTreeMap::new();
+    // Each file's text after every removal in it so far, and the markers it was
+    // changed at.
+    let mut texts: BTreeMap<&str, (String, Vec<String>)> = BTreeMap::new();
     let mut missing = Vec::new();
     for injection in &entry.injections {
-        let text = match texts.remove(injection.path.as_str()) {
-            Some((text, _)) => text,
+        let (text, mut markers) = match texts.remove(injection.path.as_str()) {
+            Some(edited) => edited,
             None => {
                 let path = project.root.join(&injection.path);
-                std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })?
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| Error::Read { path, source })?;
+                (text, Vec::new())
             }
         };
-        match inject::remove(&text, &injection.line) {
+        let text = match inject::remove(&text, &injection.line) {
             Some(without) => {
-                texts.insert(&injection.path, (without, &injection.marker));
+                if !markers.contains(&injection.marker) {
+                    markers.push(injection.marker.clone());
+                }
+                without
             }
             None => {
                 missing.push((injection, leftovers(injection, &text, &entry.table)));
-                texts.insert(&injection.path, (text, &injection.marker));
+                text
             }
-        }
+        };
+        texts.insert(&injection.path, (text, markers));
     }
     if !missing.is_empty() && !args.force {
         return Err(Error::InjectionsChanged {
@@ -140,18 +151,13 @@ pub fn plan_remove(
                 .collect(),
         });
     }
-    let changed: Vec<&str> = entry
-        .injections
-        .iter()
-        .filter(|injection| !missing.iter().any(|(gone, _)| gone == injection))
-        .map(|injection| injection.path.as_str())
-        .collect();
-    for (path, (text, marker)) in texts {
-        if changed.contains(&path) {
+    for (path, (text, markers)) in texts {
+        // A file none of whose lines could be taken out is left as it is.
+        if !markers.is_empty() {
             plan.ops.push(Op::Edit {
                 path: PathBuf::from(path),
                 contents: text.into_bytes(),
-                marker: Some(marker.to_owned()),
+                markers,
             });
         }
     }
@@ -175,7 +181,7 @@ pub fn plan_remove(
                 plan.ops.push(Op::Edit {
                     path: PathBuf::from(plans::FILE),
                     contents: without.into_bytes(),
-                    marker: None,
+                    markers: Vec::new(),
                 });
             }
         }
@@ -188,7 +194,7 @@ pub fn plan_remove(
             plan.ops.push(Op::Edit {
                 path: PathBuf::from(api_snapshot::PATH),
                 contents: without.into_bytes(),
-                marker: None,
+                markers: Vec::new(),
             });
         }
     }
@@ -204,7 +210,7 @@ pub fn plan_remove(
     plan.ops.push(Op::Edit {
         path: PathBuf::from(manifest::FILE_NAME),
         contents: manifest::remove_resource(&project.manifest_text, &entry.table)?.into_bytes(),
-        marker: None,
+        markers: Vec::new(),
     });
     Ok(Removal {
         name: name.pascal,

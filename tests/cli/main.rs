@@ -5,6 +5,7 @@ mod billing;
 mod client;
 mod common;
 mod e2e;
+mod edits;
 mod examples;
 mod faults;
 mod formatting;

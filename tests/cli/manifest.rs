@@ -73,7 +73,11 @@ fn a_project_written_by_a_newer_saas_is_refused_and_an_older_ones_is_changed() {
         .stderr(contains("help: install saas 999.0.0 or later"));
     assert_eq!(fingerprint(&root), before);
 
-    edit_manifest(&root, "saas_version = \"999.0.0\"", "saas_version = \"0.0.1\"");
+    edit_manifest(
+        &root,
+        "saas_version = \"999.0.0\"",
+        "saas_version = \"0.0.1\"",
+    );
     add(&root, &["Project", "title:string"]).success();
     assert!(root.join("src/resources/projects.rs").is_file());
 }

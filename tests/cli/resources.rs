@@ -76,7 +76,10 @@ fn a_dry_run_prints_the_plan_and_writes_nothing() {
 
     let plan: serde_json::Value = serde_json::from_slice(&output).unwrap();
     assert_eq!(plan["create"][0], "src/resources/projects.rs");
-    assert_eq!(plan["edit"][1]["marker"], "// saas:routes");
+    assert_eq!(
+        plan["edit"][1]["markers"],
+        serde_json::json!(["// saas:routes"])
+    );
     assert_eq!(fingerprint(&root), before);
 }
 
