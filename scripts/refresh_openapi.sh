@@ -14,16 +14,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-sets="none orgs orgs,rbac billing orgs,billing orgs,rbac,billing"
-# `saas new` embeds these files: a set new to saas needs one, even empty, to run.
-for features in $sets; do
-  file="templates/openapi/${features//,/-}.json.jinja"
-  [ -f "$file" ] || echo '{}' > "$file"
-done
-
 # Its own target directory: CARGO_TARGET_DIR below is for the generated projects.
 cargo build --quiet --target-dir target
 saas="$PWD/target/debug/saas"
+
+sets=$("$saas" debug feature-sets)
+# `saas new` embeds these files: a set new to saas needs one, even empty, to run
+# (and saas rebuilt with it).
+missing=0
+for features in $sets; do
+  file="templates/openapi/${features//,/-}.json.jinja"
+  [ -f "$file" ] || { echo '{}' > "$file"; missing=1; }
+done
+[ "$missing" = 0 ] || cargo build --quiet --target-dir target
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/generated}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -27,12 +27,7 @@ const HEADER: &str = "---\nsource: tests/api/openapi.rs\nexpression: \"serde_jso
 
 /// The name of a feature set's stored document: `none`, `orgs`, `orgs-rbac-billing`.
 pub fn set_name(features: &FeatureSet) -> String {
-    let names: Vec<&str> = features.iter().map(|feature| feature.as_str()).collect();
-    if names.is_empty() {
-        "none".to_owned()
-    } else {
-        names.join("-")
-    }
+    features.to_list().replace(',', "-")
 }
 
 /// The snapshot of a new project: the stored document of its feature set,
@@ -183,15 +178,6 @@ mod tests {
         spec::{Database, ProjectSpec, ResourceSpec},
     };
 
-    const SETS: [&str; 6] = [
-        "none",
-        "orgs",
-        "orgs,rbac",
-        "billing",
-        "orgs,billing",
-        "orgs,rbac,billing",
-    ];
-
     fn resource(features: &FeatureSet, name: &str, fields: &[&str]) -> ResourceContext {
         let spec = ResourceSpec {
             name: ResourceName::parse(name).unwrap(),
@@ -226,8 +212,8 @@ mod tests {
 
     #[test]
     fn every_feature_set_has_a_stored_document_written_as_the_app_writes_it() {
-        for set in SETS {
-            let features = FeatureSet::parse(set).unwrap();
+        for features in FeatureSet::valid_sets() {
+            let set = features.to_list();
             let snapshot = new_snapshot("acme", &features);
             let (header, document) = read(&snapshot).unwrap();
             assert_eq!(header, HEADER);
@@ -257,8 +243,8 @@ mod tests {
 
     #[test]
     fn adding_then_removing_a_resource_gives_back_the_snapshot() {
-        for set in SETS {
-            let features = FeatureSet::parse(set).unwrap();
+        for features in FeatureSet::valid_sets() {
+            let set = features.to_list();
             let before = new_snapshot("acme", &features);
             let context = resource(&features, "ProjectTask", &["title:string", "due_on:date?"]);
             let api = context.openapi();

@@ -55,6 +55,15 @@ To complete saas in every new bash, add `source <(saas completions bash)` to ~/.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Facts of this saas for its own scripts; not for users.
+    #[command(subcommand, hide = true)]
+    Debug(DebugCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DebugCommand {
+    /// Every valid `--features` list, one per line.
+    FeatureSets,
 }
 
 #[derive(Debug, Subcommand)]

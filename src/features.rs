@@ -194,6 +194,34 @@ impl FeatureSet {
         Ok(Self(features))
     }
 
+    /// Every set the rules allow, from none to all: the subsets of [`Feature::ALL`] in
+    /// counting order (orgs, rbac and billing as the bits 1, 2 and 4), less those
+    /// missing a requirement. Tests, scripts and the end-to-end grid iterate over this.
+    pub fn valid_sets() -> Vec<FeatureSet> {
+        (0..1u32 << Feature::ALL.len())
+            .filter_map(|bits| {
+                let features = Feature::ALL
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(bit, _)| bits & (1 << bit) != 0)
+                    .map(|(_, feature)| feature)
+                    .collect();
+                Self::with_requirements(features).ok()
+            })
+            .collect()
+    }
+
+    /// The set as `--features` takes it: `none`, or the names joined by commas.
+    pub fn to_list(&self) -> String {
+        if self.0.is_empty() {
+            return "none".to_owned();
+        }
+        self.iter()
+            .map(Feature::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     pub fn contains(&self, feature: Feature) -> bool {
         self.0.contains(&feature)
     }
@@ -255,6 +283,28 @@ mod tests {
         ] {
             let features = FeatureSet::parse(list).unwrap();
             assert_eq!(features.iter().collect::<Vec<_>>(), expected, "{list}");
+        }
+    }
+
+    #[test]
+    fn the_valid_sets_are_every_subset_whose_requirements_hold() {
+        let lists: Vec<String> = FeatureSet::valid_sets()
+            .iter()
+            .map(FeatureSet::to_list)
+            .collect();
+        assert_eq!(
+            lists,
+            [
+                "none",
+                "orgs",
+                "orgs,rbac",
+                "billing",
+                "orgs,billing",
+                "orgs,rbac,billing"
+            ]
+        );
+        for list in &lists {
+            assert_eq!(FeatureSet::parse(list).unwrap().to_list(), *list);
         }
     }
 

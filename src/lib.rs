@@ -43,5 +43,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             out!("{}", String::from_utf8_lossy(&script));
             Ok(())
         }
+        Command::Debug(cli::DebugCommand::FeatureSets) => {
+            for set in features::FeatureSet::valid_sets() {
+                outln!("{}", set.to_list());
+            }
+            Ok(())
+        }
     }
 }

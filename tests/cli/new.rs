@@ -2,7 +2,7 @@
 
 use std::process::Command as Process;
 
-use predicates::str::contains;
+use predicates::{prelude::PredicateBooleanExt, str::contains};
 use saas::manifest::Manifest;
 
 use crate::common::saas;
@@ -297,4 +297,33 @@ fn help_version_and_completions_are_available() {
         .assert()
         .success()
         .stdout(contains("#compdef saas"));
+}
+
+/// The scripts ask saas for the feature sets instead of keeping their own list; users
+/// are not shown the command.
+#[test]
+fn the_hidden_debug_command_lists_every_feature_set_new_accepts() {
+    let listed = saas()
+        .args(["debug", "feature-sets"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let listed = String::from_utf8(listed).unwrap();
+    assert_eq!(listed.lines().next(), Some("none"));
+    assert_eq!(listed.lines().count(), 6, "{listed}");
+    for features in listed.lines() {
+        let parent = tempfile::tempdir().unwrap();
+        saas()
+            .args(["new", "acme", "--features", features, "--no-git"])
+            .current_dir(parent.path())
+            .assert()
+            .success();
+    }
+    saas()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(contains("debug").not());
 }

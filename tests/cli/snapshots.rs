@@ -15,15 +15,13 @@ use saas::{
     spec::{Database, ProjectSpec, ResourceSpec},
 };
 
-/// The feature sets snapshotted per database: none, then each variant saas offers.
-const VARIANTS: [&str; 6] = [
-    "none",
-    "orgs",
-    "orgs,rbac",
-    "billing",
-    "orgs,billing",
-    "orgs,rbac,billing",
-];
+/// The feature sets snapshotted per database: every set saas offers, none first.
+fn variants() -> Vec<String> {
+    FeatureSet::valid_sets()
+        .iter()
+        .map(FeatureSet::to_list)
+        .collect()
+}
 
 fn plan_for(database: Database) -> Plan {
     plan_with(database, "none")
@@ -48,7 +46,11 @@ fn plan_named(name: &str, database: Database, features: &str) -> Plan {
 fn every_plan() -> impl Iterator<Item = Plan> {
     [Database::Sqlite, Database::Postgres]
         .into_iter()
-        .flat_map(|database| VARIANTS.map(|features| plan_with(database, features)))
+        .flat_map(|database| {
+            variants()
+                .into_iter()
+                .map(move |features| plan_with(database, &features))
+        })
 }
 
 /// The files of a plan but `Cargo.lock`, thousands of lines resolved by cargo, and the
@@ -90,7 +92,7 @@ fn every_generated_file_matches_its_snapshot() {
 fn every_file_a_feature_adds_or_changes_matches_its_snapshot() {
     for database in [Database::Sqlite, Database::Postgres] {
         let bare: std::collections::BTreeMap<String, String> = files(&plan_for(database)).collect();
-        for features in &VARIANTS[1..] {
+        for features in &variants()[1..] {
             let variant = format!("{}-{}", database.as_str(), features.replace(',', "-"));
             for (path, contents) in files(&plan_with(database, features)) {
                 if bare.get(&path) == Some(&contents) {
@@ -122,8 +124,8 @@ fn generated_rust_parses() {
 #[test]
 fn generated_rust_is_formatted_whatever_the_project_name() {
     for database in [Database::Sqlite, Database::Postgres] {
-        for features in VARIANTS {
-            let plan = plan_named("zeta", database, features);
+        for features in variants() {
+            let plan = plan_named("zeta", database, &features);
             let dir = tempfile::tempdir().unwrap();
             let mut paths = Vec::new();
             for (path, contents) in files(&plan).filter(|(path, _)| path.ends_with(".rs")) {

@@ -7,16 +7,6 @@ use std::path::Path;
 
 use crate::common::{PROJECT_FIELDS, TASK_FIELDS, add, new_project_with};
 
-/// Every valid feature set.
-pub const FEATURE_SETS: [&str; 6] = [
-    "none",
-    "orgs",
-    "orgs,rbac",
-    "billing",
-    "orgs,billing",
-    "orgs,rbac,billing",
-];
-
 /// What is wrong with the layout of `text`, one line per problem.
 fn layout_problems(path: &str, text: &str) -> Vec<String> {
     let mut problems = Vec::new();
@@ -71,8 +61,9 @@ fn problems_in(root: &Path) -> Vec<String> {
 fn every_variant_has_clean_layout_before_and_after_resources() {
     let mut problems = Vec::new();
     for database in ["sqlite", "postgres"] {
-        for features in FEATURE_SETS {
-            let (_parent, root) = new_project_with(database, features);
+        for features in saas::features::FeatureSet::valid_sets() {
+            let features = features.to_list();
+            let (_parent, root) = new_project_with(database, &features);
             let variant = format!("{features} on {database}");
             problems.extend(
                 problems_in(&root)
