@@ -6,7 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::{features::Feature, fields::FieldType, spec::Database};
+use crate::{
+    features::Feature,
+    fields::FieldType,
+    spec::{Database, resource::ResourceRequest},
+};
 
 /// Writes the backend of a SaaS product: an axum + sqlx app with authentication,
 /// sessions and an OpenAPI document, ready to run and to test.
@@ -113,6 +117,19 @@ pub struct AddResourceArgs {
     /// Print the plan as JSON (with --dry-run, only the plan).
     #[arg(long)]
     pub json: bool,
+}
+
+impl AddResourceArgs {
+    /// The arguments, for the spec to check.
+    pub fn request(&self) -> ResourceRequest<'_> {
+        ResourceRequest {
+            name: &self.name,
+            fields: &self.fields,
+            plural: self.plural.as_deref(),
+            limits: &self.limit,
+            feature: self.feature.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

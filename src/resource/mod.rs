@@ -46,7 +46,7 @@ impl Project {
 /// `saas add resource` (and `saas add model`), run from `cwd`.
 pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
     let project = Project::find(cwd)?;
-    let spec = ResourceSpec::parse(&args, &project.manifest)?;
+    let spec = ResourceSpec::parse(&args.request(), &project.manifest)?;
     let addition = plan_add(&spec, &project, &migration::next_version(&project.root))?;
     if args.json {
         outln!(
@@ -89,7 +89,12 @@ pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
 /// `saas remove resource`, run from `cwd`.
 pub fn remove(args: RemoveResourceArgs, cwd: &Path) -> anyhow::Result<()> {
     let project = Project::find(cwd)?;
-    let removal = plan_remove(&args, &project, &migration::next_version(&project.root))?;
+    let removal = plan_remove(
+        &args.name,
+        args.force,
+        &project,
+        &migration::next_version(&project.root),
+    )?;
     out!("{}", removal.plan.describe());
     if !removal.left_by_hand.is_empty() {
         let would = if args.dry_run { "would be " } else { "" };

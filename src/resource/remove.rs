@@ -6,7 +6,6 @@ use std::{collections::BTreeMap, fmt, path::PathBuf};
 
 use crate::{
     Error, api_snapshot,
-    cli::RemoveResourceArgs,
     features::Feature,
     fields::{Field, FieldType},
     inject,
@@ -52,14 +51,17 @@ impl fmt::Display for LeftOver {
     }
 }
 
-/// Everything `saas remove resource` will change, checked; writes nothing.
+/// Everything `saas remove resource <name>` will change, checked; writes nothing.
+/// With `force`, files edited since the add are deleted too, and injected lines edited
+/// since are left for the user.
 pub fn plan_remove(
-    args: &RemoveResourceArgs,
+    name: &str,
+    force: bool,
     project: &Project,
     timestamp: &str,
 ) -> Result<Removal, Error> {
     let manifest = &project.manifest;
-    let asked = ResourceName::parse(&args.name)?;
+    let asked = ResourceName::parse(name)?;
     let name = find_resource(manifest, &asked).ok_or_else(|| Error::UnknownResource {
         name: asked.pascal.clone(),
         existing: manifest
@@ -98,7 +100,7 @@ pub fn plan_remove(
         }
         let path = project.root.join(&file.path);
         match std::fs::read(&path) {
-            Ok(contents) if sha256(&contents) == file.sha256 || args.force => {
+            Ok(contents) if sha256(&contents) == file.sha256 || force => {
                 plan.ops.push(Op::Delete {
                     path: PathBuf::from(&file.path),
                 });
@@ -142,7 +144,7 @@ pub fn plan_remove(
         };
         texts.insert(&injection.path, (text, markers));
     }
-    if !missing.is_empty() && !args.force {
+    if !missing.is_empty() && !force {
         return Err(Error::InjectionsChanged {
             name: name.pascal.clone(),
             lines: missing

@@ -4,7 +4,6 @@
 
 use crate::{
     Error,
-    cli::AddResourceArgs,
     features::Feature,
     fields::{Field, FieldType},
     manifest::Manifest,
@@ -27,6 +26,20 @@ pub struct PlanLimit {
     pub max: u32,
 }
 
+/// What `saas add resource` was given, as typed: the name, the field specs, and the
+/// options. [`ResourceSpec::parse`] checks it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResourceRequest<'a> {
+    pub name: &'a str,
+    pub fields: &'a [String],
+    /// `--plural`.
+    pub plural: Option<&'a str>,
+    /// Each `--limit`, as `plan=n`.
+    pub limits: &'a [String],
+    /// `--feature`.
+    pub feature: Option<&'a str>,
+}
+
 /// Everything `saas add resource` needs to know, already valid.
 #[derive(Debug, Clone)]
 pub struct ResourceSpec {
@@ -41,24 +54,24 @@ pub struct ResourceSpec {
 }
 
 impl ResourceSpec {
-    /// Checks the arguments against the project that `manifest` describes.
-    pub fn parse(args: &AddResourceArgs, manifest: &Manifest) -> Result<Self, Error> {
-        let name = ResourceName::parse_with_plural(&args.name, args.plural.as_deref())?;
+    /// Checks the request against the project that `manifest` describes.
+    pub fn parse(request: &ResourceRequest<'_>, manifest: &Manifest) -> Result<Self, Error> {
+        let name = ResourceName::parse_with_plural(request.name, request.plural)?;
         if let Some(existing) = find_resource(manifest, &name) {
             return Err(Error::ResourceExists(existing.pascal));
         }
         let billing = manifest.features.contains(Feature::Billing);
-        if !billing && !args.limit.is_empty() {
+        if !billing && !request.limits.is_empty() {
             return Err(Error::NeedsBilling { option: "--limit" });
         }
-        if !billing && args.feature.is_some() {
+        if !billing && request.feature.is_some() {
             return Err(Error::NeedsBilling {
                 option: "--feature",
             });
         }
-        let limits = PlanLimit::parse_all(&args.limit)?;
-        let feature = args.feature.as_deref().map(parse_feature).transpose()?;
-        let fields = args
+        let limits = PlanLimit::parse_all(request.limits)?;
+        let feature = request.feature.map(parse_feature).transpose()?;
+        let fields = request
             .fields
             .iter()
             .map(|spec| Field::parse(spec))

@@ -6,13 +6,12 @@ use std::path::PathBuf;
 use crate::common::{PROJECT_FIELDS, TASK_FIELDS};
 use saas::{
     api_snapshot,
-    cli::AddResourceArgs,
     features::FeatureSet,
     naming::ProjectName,
     new::plan_project,
     plan::{Op, Plan},
     resource::{Project, plan_add},
-    spec::{Database, ProjectSpec, ResourceSpec},
+    spec::{Database, ProjectSpec, ResourceSpec, resource::ResourceRequest},
 };
 
 /// The feature sets snapshotted per database: every set saas offers, none first.
@@ -234,17 +233,17 @@ fn resource_plans(database: Database, features: &str) -> Vec<(&'static str, Plan
     ];
     let mut plans = Vec::new();
     for (number, (name, fields, limit, feature)) in resources.into_iter().enumerate() {
-        let args = AddResourceArgs {
-            name: name.to_owned(),
-            fields: fields.iter().map(ToString::to_string).collect(),
-            plural: None,
-            limit: limit.into_iter().map(ToOwned::to_owned).collect(),
-            feature: feature.map(ToOwned::to_owned),
-            dry_run: false,
-            json: false,
+        let fields: Vec<String> = fields.iter().map(ToString::to_string).collect();
+        let limits: Vec<String> = limit.into_iter().map(ToOwned::to_owned).collect();
+        let request = ResourceRequest {
+            name,
+            fields: &fields,
+            limits: &limits,
+            feature,
+            ..ResourceRequest::default()
         };
         let project = Project::find(&root).unwrap();
-        let spec = ResourceSpec::parse(&args, &project.manifest).unwrap();
+        let spec = ResourceSpec::parse(&request, &project.manifest).unwrap();
         let addition = plan_add(&spec, &project, &format!("2027010100000{number}")).unwrap();
         assert_eq!(addition.unformatted, None, "rustfmt formats the resource");
         let plan = addition.plan;
