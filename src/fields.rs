@@ -32,6 +32,59 @@ pub enum FieldType {
     Member,
 }
 
+/// Everything a generated project does with one field type, in one place: the Rust
+/// types, the validator, the SQL, the OpenAPI schema and the values its tests use.
+/// Adding a type is one row in [`FieldType::info`] (and its validator in the app's
+/// `resources/fields.rs`, when the existing ones do not fit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeInfo {
+    /// As the field spec names it: `string`, `references:user`.
+    pub name: &'static str,
+    /// The model's Rust type (what the row holds and clients get).
+    pub rust: &'static str,
+    /// The input's Rust type (what clients send, before its validator).
+    pub input: &'static str,
+    /// Whether the model's type is `Copy` (bound without a borrow).
+    pub copy: bool,
+    /// The validator in the app's `resources/fields.rs` for a required value, and for
+    /// an optional one.
+    pub validator: (&'static str, &'static str),
+    /// The column type on PostgreSQL, and on SQLite.
+    pub sql: (&'static str, &'static str),
+    /// On PostgreSQL, the cast of the column as read, and of the value as written (an
+    /// exact decimal travels as text).
+    pub postgres_casts: Option<(&'static str, &'static str)>,
+    /// The JSON schema `type` and `format`; `None` for any JSON value.
+    pub schema: Option<(&'static str, Option<&'static str>)>,
+    /// The `value_type` of the input's `#[schema]`, when utoipa must not take the
+    /// input's Rust type.
+    pub schema_value_type: Option<&'static str>,
+    /// The `format` of the input's `#[schema]` (utoipa's `KnownFormat`).
+    pub schema_format: Option<&'static str>,
+    /// The longest value the validator takes, in characters.
+    pub max_length: Option<u32>,
+    /// The pattern the validator enforces, as the document states it.
+    pub pattern: Option<&'static str>,
+    /// What the model's doc comment, and so its schema's description, says.
+    pub description: Option<&'static str>,
+    /// The model field's attributes, required and optional (`{ty}` is the schema's
+    /// value type, wrapped in `Option` for an optional field).
+    pub model_attributes: &'static [&'static str],
+    pub optional_model_attributes: &'static [&'static str],
+    /// A valid value as a Rust expression for `serde_json::json!`: `$name` is the
+    /// field's name, `$n` a number that varies per row. `None` for a field that names a
+    /// row (its value comes from the test's parents).
+    pub sample: Option<&'static str>,
+    /// Another valid value, different from every sample.
+    pub other: Option<&'static str>,
+    /// A value of the wrong JSON type; `None` when every JSON value is accepted.
+    pub wrong_type: Option<&'static str>,
+    /// A value of the right JSON type that the validator refuses.
+    pub refused: Option<&'static str>,
+    /// Whether a required value that is blank is refused.
+    pub blank_refused: bool,
+}
+
 impl FieldType {
     const ALL: [FieldType; 13] = [
         Self::String,
@@ -49,22 +102,125 @@ impl FieldType {
         Self::Member,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    /// The facts of this type: one row each.
+    pub const fn info(self) -> TypeInfo {
         match self {
-            Self::String => "string",
-            Self::Text => "text",
-            Self::Bool => "bool",
-            Self::I32 => "i32",
-            Self::I64 => "i64",
-            Self::F64 => "f64",
-            Self::Decimal => "decimal",
-            Self::Date => "date",
-            Self::Datetime => "datetime",
-            Self::Uuid => "uuid",
-            Self::Json => "json",
-            Self::References => "references",
-            Self::Member => "references:user",
+            Self::String => TypeInfo {
+                validator: ("fields::required_string", "fields::string"),
+                max_length: Some(255),
+                sample: Some("format!(\"Sample $name {$n}\")"),
+                other: Some("\"Another value\""),
+                refused: Some("json!(\"x\".repeat(256))"),
+                blank_refused: true,
+                ..TypeInfo::text("string")
+            },
+            Self::Text => TypeInfo {
+                validator: ("fields::required_text", "fields::any"),
+                sample: Some("format!(\"Some text about $name {$n}\")"),
+                other: Some("\"Other text\""),
+                blank_refused: true,
+                ..TypeInfo::text("text")
+            },
+            Self::Bool => TypeInfo {
+                sql: ("boolean", "integer"),
+                schema: Some(("boolean", None)),
+                sample: Some("true"),
+                other: Some("false"),
+                wrong_type: Some("json!(\"yes\")"),
+                ..TypeInfo::copy("bool", "bool")
+            },
+            Self::I32 => TypeInfo {
+                sql: ("integer", "integer"),
+                schema: Some(("integer", Some("int32"))),
+                sample: Some("42 + $n as i32"),
+                other: Some("-7"),
+                wrong_type: Some("json!(\"12\")"),
+                refused: Some("json!(3_000_000_000_i64)"),
+                ..TypeInfo::copy("i32", "i32")
+            },
+            Self::I64 => TypeInfo {
+                sql: ("bigint", "integer"),
+                schema: Some(("integer", Some("int64"))),
+                sample: Some("9_000_000_000_i64 + $n as i64"),
+                other: Some("-9_000_000_000_i64"),
+                wrong_type: Some("json!(\"12\")"),
+                ..TypeInfo::copy("i64", "i64")
+            },
+            Self::F64 => TypeInfo {
+                validator: ("fields::float", "fields::float"),
+                sql: ("double precision", "real"),
+                schema: Some(("number", Some("double"))),
+                sample: Some("2.5 + $n as f64"),
+                other: Some("-0.75"),
+                wrong_type: Some("json!(\"12\")"),
+                ..TypeInfo::copy("f64", "f64")
+            },
+            Self::Decimal => TypeInfo {
+                validator: ("fields::decimal", "fields::decimal"),
+                sql: ("numeric", "text"),
+                postgres_casts: Some(("text", "numeric")),
+                // 38 digits, a sign and a point.
+                max_length: Some(40),
+                pattern: Some(r"^-?[0-9]+(\.[0-9]+)?$"),
+                description: Some("An exact decimal, as a string such as `\"12.50\"`."),
+                sample: Some("format!(\"{$n}.50\")"),
+                other: Some("\"-3.25\""),
+                refused: Some("json!(\"twelve\")"),
+                ..TypeInfo::text("decimal")
+            },
+            Self::Date => TypeInfo {
+                rust: "Date",
+                copy: true,
+                validator: ("fields::date", "fields::date"),
+                sql: ("date", "text"),
+                schema: Some(("string", Some("date"))),
+                schema_format: Some("Date"),
+                model_attributes: &["#[schema(value_type = {ty}, format = Date)]"],
+                optional_model_attributes: &["#[schema(value_type = {ty}, format = Date)]"],
+                sample: Some("format!(\"2027-01-{:02}\", $n % 28 + 1)"),
+                other: Some("\"2028-02-29\""),
+                refused: Some("json!(\"2027-13-45\")"),
+                ..TypeInfo::text("date")
+            },
+            Self::Datetime => TypeInfo {
+                rust: "OffsetDateTime",
+                copy: true,
+                validator: ("fields::datetime", "fields::datetime"),
+                sql: ("timestamptz", "text"),
+                schema: Some(("string", Some("date-time"))),
+                schema_format: Some("DateTime"),
+                model_attributes: &["#[serde(with = \"time::serde::rfc3339\")]"],
+                optional_model_attributes: &["#[serde(with = \"time::serde::rfc3339::option\")]"],
+                sample: Some("format!(\"2027-01-31T09:{:02}:00Z\", $n % 60)"),
+                other: Some("\"2028-02-29T23:59:59Z\""),
+                refused: Some("json!(\"tomorrow\")"),
+                ..TypeInfo::text("datetime")
+            },
+            Self::Uuid => TypeInfo {
+                sample: Some("uuid::Uuid::now_v7().to_string()"),
+                other: Some("\"0190f1d2-3c4b-7a8e-9f00-665544332211\""),
+                ..TypeInfo::id("uuid")
+            },
+            Self::Json => TypeInfo {
+                rust: "serde_json::Value",
+                input: "serde_json::Value",
+                sql: ("jsonb", "text"),
+                schema: None,
+                schema_value_type: Some("Value"),
+                model_attributes: &["#[schema(value_type = {ty})]"],
+                optional_model_attributes: &["#[schema(value_type = {ty})]"],
+                sample: Some("json!({ \"n\": $n })"),
+                other: Some("json!([1, 2, 3])"),
+                wrong_type: None,
+                ..TypeInfo::text("json")
+            },
+            Self::References => TypeInfo::id("references"),
+            Self::Member => TypeInfo::id("references:user"),
         }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.info().name
     }
 
     /// Whether a value names a row that must exist for the same tenant: another
@@ -86,6 +242,60 @@ impl FieldType {
 
     fn list() -> String {
         Self::ALL.map(Self::as_str).join(", ")
+    }
+}
+
+impl TypeInfo {
+    /// A type held as a Rust `String`, `text` in both databases, with no constraint
+    /// beyond its JSON type: the row the others start from.
+    const fn text(name: &'static str) -> Self {
+        Self {
+            name,
+            rust: "String",
+            input: "String",
+            copy: false,
+            validator: ("fields::any", "fields::any"),
+            sql: ("text", "text"),
+            postgres_casts: None,
+            schema: Some(("string", None)),
+            schema_value_type: Some("String"),
+            schema_format: None,
+            max_length: None,
+            pattern: None,
+            description: None,
+            model_attributes: &[],
+            optional_model_attributes: &[],
+            sample: None,
+            other: None,
+            wrong_type: Some("json!(12)"),
+            refused: None,
+            blank_refused: false,
+        }
+    }
+
+    /// A `Copy` type that is its own JSON type (`bool`, the numbers).
+    const fn copy(name: &'static str, rust: &'static str) -> Self {
+        Self {
+            rust,
+            input: rust,
+            copy: true,
+            schema_value_type: None,
+            ..Self::text(name)
+        }
+    }
+
+    /// A UUID: a plain one, or the id of a row (whose values the tests take from it).
+    const fn id(name: &'static str) -> Self {
+        Self {
+            rust: "Uuid",
+            copy: true,
+            validator: ("fields::uuid", "fields::uuid"),
+            sql: ("uuid", "blob"),
+            schema: Some(("string", Some("uuid"))),
+            schema_format: Some("Uuid"),
+            refused: Some("json!(\"not-a-uuid\")"),
+            ..Self::text(name)
+        }
     }
 }
 

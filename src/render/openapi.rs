@@ -11,7 +11,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{ResourceContext, tenancy::Tenancy};
-use crate::fields::{Field, FieldType};
+use crate::fields::Field;
 
 /// The paths and component schemas of one resource.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,22 +31,13 @@ impl FieldSchemas {
     /// As `ToSchema` derives them from the field's Rust type and `#[schema(...)]`
     /// attributes (see `FieldContext`).
     pub fn of(field: &Field) -> Self {
-        let (ty, format) = match field.ty {
-            FieldType::String | FieldType::Text | FieldType::Decimal => ("string", None),
-            FieldType::Bool => ("boolean", None),
-            FieldType::I32 => ("integer", Some("int32")),
-            FieldType::I64 => ("integer", Some("int64")),
-            FieldType::F64 => ("number", Some("double")),
-            FieldType::Date => ("string", Some("date")),
-            FieldType::Datetime => ("string", Some("date-time")),
-            FieldType::Uuid | FieldType::References | FieldType::Member => ("string", Some("uuid")),
-            // Any JSON value: a schema without constraints.
-            FieldType::Json => {
-                return Self {
-                    model: json!({}),
-                    input: json!({}),
-                };
-            }
+        let info = field.ty.info();
+        // Any JSON value: a schema without constraints.
+        let Some((ty, format)) = info.schema else {
+            return Self {
+                model: json!({}),
+                input: json!({}),
+            };
         };
         let mut schema = Map::new();
         schema.insert(
@@ -62,21 +53,15 @@ impl FieldSchemas {
         }
         let mut model = schema.clone();
         let mut input = schema;
-        match field.ty {
-            FieldType::String => {
-                input.insert("maxLength".to_owned(), json!(255));
-            }
-            FieldType::Decimal => {
-                let pattern = json!(DECIMAL_PATTERN);
-                model.insert("pattern".to_owned(), pattern.clone());
-                model.insert(
-                    "description".to_owned(),
-                    json!("An exact decimal, as a string such as `\"12.50\"`."),
-                );
-                input.insert("pattern".to_owned(), pattern);
-                input.insert("maxLength".to_owned(), json!(40));
-            }
-            _ => {}
+        if let Some(pattern) = info.pattern {
+            model.insert("pattern".to_owned(), json!(pattern));
+            input.insert("pattern".to_owned(), json!(pattern));
+        }
+        if let Some(description) = info.description {
+            model.insert("description".to_owned(), json!(description));
+        }
+        if let Some(max_length) = info.max_length {
+            input.insert("maxLength".to_owned(), json!(max_length));
         }
         Self {
             model: Value::Object(model),
@@ -84,9 +69,6 @@ impl FieldSchemas {
         }
     }
 }
-
-/// The decimal pattern of `FieldContext`'s attributes, unescaped.
-const DECIMAL_PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?$";
 
 const ERROR_BODY: &str = "ErrorBody";
 

@@ -184,12 +184,12 @@ impl ResourceContext {
             .map(|field| FieldContext::new(field, &name))
             .collect();
 
+        let casts = |field: &Field| field.ty.info().postgres_casts.filter(|_| postgres);
         let select = |field: &Field| {
             let column = field.column();
-            if postgres && field.ty == FieldType::Decimal {
-                format!("{column}::text as {column}")
-            } else {
-                column
+            match casts(field) {
+                Some((read, _)) => format!("{column}::{read} as {column}"),
+                None => column,
             }
         };
         let mut select_columns = vec!["id".to_owned(), owner.clone()];
@@ -199,12 +199,9 @@ impl ResourceContext {
         let mut insert_columns = vec!["id".to_owned(), owner];
         insert_columns.extend(fields.iter().map(Field::column));
         insert_columns.extend(["created_at".to_owned(), "updated_at".to_owned()]);
-        let placeholder = |n: usize, field: &Field| {
-            if postgres && field.ty == FieldType::Decimal {
-                format!("${n}::numeric")
-            } else {
-                format!("${n}")
-            }
+        let placeholder = |n: usize, field: &Field| match casts(field) {
+            Some((_, write)) => format!("${n}::{write}"),
+            None => format!("${n}"),
         };
         let mut insert_values = vec!["$1".to_owned(), "$2".to_owned()];
         insert_values.extend(
@@ -327,50 +324,32 @@ impl FieldContext {
                 ty.to_owned()
             }
         };
-        let (model_type, input_type, validator, copy) = match field.ty {
-            FieldType::String if optional => ("String", "String", "fields::string", false),
-            FieldType::String => ("String", "String", "fields::required_string", false),
-            FieldType::Text if optional => ("String", "String", "fields::any", false),
-            FieldType::Text => ("String", "String", "fields::required_text", false),
-            FieldType::Bool => ("bool", "bool", "fields::any", true),
-            FieldType::I32 => ("i32", "i32", "fields::any", true),
-            FieldType::I64 => ("i64", "i64", "fields::any", true),
-            FieldType::F64 => ("f64", "f64", "fields::float", true),
-            FieldType::Decimal => ("String", "String", "fields::decimal", false),
-            FieldType::Date => ("Date", "String", "fields::date", true),
-            FieldType::Datetime => ("OffsetDateTime", "String", "fields::datetime", true),
-            FieldType::Uuid | FieldType::References | FieldType::Member => {
-                ("Uuid", "String", "fields::uuid", true)
-            }
-            FieldType::Json => (
-                "serde_json::Value",
-                "serde_json::Value",
-                "fields::any",
-                false,
-            ),
+        let info = field.ty.info();
+        let (model_type, input_type, copy) = (info.rust, info.input, info.copy);
+        let validator = if optional {
+            info.validator.1
+        } else {
+            info.validator.0
         };
+        let value_type = wrap(info.schema_value_type.unwrap_or(model_type));
         let mut model_attributes = Vec::new();
-        match field.ty {
-            FieldType::Datetime if optional => model_attributes
-                .push("#[serde(with = \"time::serde::rfc3339::option\")]".to_owned()),
-            FieldType::Datetime => {
-                model_attributes.push("#[serde(with = \"time::serde::rfc3339\")]".to_owned())
-            }
-            FieldType::Date => model_attributes.push(format!(
-                "#[schema(value_type = {}, format = Date)]",
-                wrap("String")
-            )),
-            FieldType::Decimal => {
-                model_attributes
-                    .push("/// An exact decimal, as a string such as `\"12.50\"`.".to_owned());
-                model_attributes.push(format!("#[schema(pattern = {DECIMAL_PATTERN})]"));
-            }
-            FieldType::Json => {
-                model_attributes.push(format!("#[schema(value_type = {})]", wrap("Value")))
-            }
-            _ => {}
+        if let Some(description) = info.description {
+            model_attributes.push(format!("/// {description}"));
         }
-        let input_schema = input_schema(field, input_type);
+        if let Some(pattern) = info.pattern {
+            model_attributes.push(format!("#[schema(pattern = {})]", raw_string(pattern)));
+        }
+        let attributes = if optional {
+            info.optional_model_attributes
+        } else {
+            info.model_attributes
+        };
+        model_attributes.extend(
+            attributes
+                .iter()
+                .map(|attribute| attribute.replace("{ty}", &value_type)),
+        );
+        let input_schema = input_schema(field);
         let (changes_type, validate, bind_insert) = if optional {
             (
                 format!("Option<Option<{model_type}>>"),
@@ -406,62 +385,37 @@ impl FieldContext {
     }
 }
 
-/// A decimal as the API takes and gives it: an optional sign, digits, an optional fraction.
-const DECIMAL_PATTERN: &str = r#"r"^-?[0-9]+(\.[0-9]+)?$""#;
+/// `text` as a Rust raw string literal.
+fn raw_string(text: &str) -> String {
+    format!("r\"{text}\"")
+}
 
 /// The `#[schema(...)]` of an input field: its JSON type and every constraint that its
 /// validator in `fields.rs` enforces. A field that is not optional may be absent (in an
 /// update) but never `null`.
-fn input_schema(field: &Field, input_type: &str) -> String {
-    let ty = match field.ty {
-        FieldType::Json => "Value",
-        FieldType::Date
-        | FieldType::Datetime
-        | FieldType::Uuid
-        | FieldType::References
-        | FieldType::Member => "String",
-        _ => input_type,
-    };
+fn input_schema(field: &Field) -> String {
+    let info = field.ty.info();
+    let ty = info.schema_value_type.unwrap_or(info.input);
     let mut attributes = vec![if field.optional {
         format!("value_type = Option<{ty}>")
     } else {
         format!("value_type = {ty}")
     }];
-    match field.ty {
-        FieldType::String => attributes.push("max_length = 255".to_owned()),
-        // 38 digits, a sign and a point.
-        FieldType::Decimal => attributes.extend([
-            "max_length = 40".to_owned(),
-            format!("pattern = {DECIMAL_PATTERN}"),
-        ]),
-        FieldType::Date => attributes.push("format = Date".to_owned()),
-        FieldType::Datetime => attributes.push("format = DateTime".to_owned()),
-        FieldType::Uuid | FieldType::References | FieldType::Member => {
-            attributes.push("format = Uuid".to_owned())
-        }
-        _ => {}
+    if let Some(max_length) = info.max_length {
+        attributes.push(format!("max_length = {max_length}"));
+    }
+    if let Some(pattern) = info.pattern {
+        attributes.push(format!("pattern = {}", raw_string(pattern)));
+    }
+    if let Some(format) = info.schema_format {
+        attributes.push(format!("format = {format}"));
     }
     format!("#[schema({})]", attributes.join(", "))
 }
 
 fn sql_type(field: &Field, postgres: bool) -> &'static str {
-    match (field.ty, postgres) {
-        (FieldType::String | FieldType::Text, _) => "text",
-        (FieldType::Bool, true) => "boolean",
-        (FieldType::Bool | FieldType::I32 | FieldType::I64, false) => "integer",
-        (FieldType::I32, true) => "integer",
-        (FieldType::I64, true) => "bigint",
-        (FieldType::F64, true) => "double precision",
-        (FieldType::F64, false) => "real",
-        (FieldType::Decimal, true) => "numeric",
-        (FieldType::Date, true) => "date",
-        (FieldType::Datetime, true) => "timestamptz",
-        (FieldType::Decimal | FieldType::Date | FieldType::Datetime, false) => "text",
-        (FieldType::Uuid | FieldType::References | FieldType::Member, true) => "uuid",
-        (FieldType::Uuid | FieldType::References | FieldType::Member, false) => "blob",
-        (FieldType::Json, true) => "jsonb",
-        (FieldType::Json, false) => "text",
-    }
+    let (postgres_type, sqlite_type) = field.ty.info().sql;
+    if postgres { postgres_type } else { sqlite_type }
 }
 
 fn migration_columns(
@@ -660,22 +614,9 @@ fn row_body_line(field: &Field) -> String {
 /// A valid value for `field` as a Rust expression of `serde_json::json!`, varying with `n`
 /// so that rows made in a loop do not clash on unique fields.
 fn sample(field: &Field, n: &str, parents: &str) -> String {
-    let name = &field.name;
-    match field.ty {
-        FieldType::String => format!("format!(\"Sample {name} {{{n}}}\")"),
-        FieldType::Text => format!("format!(\"Some text about {name} {{{n}}}\")"),
-        FieldType::Bool => "true".to_owned(),
-        FieldType::I32 => format!("42 + {n} as i32"),
-        FieldType::I64 => format!("9_000_000_000_i64 + {n} as i64"),
-        FieldType::F64 => format!("2.5 + {n} as f64"),
-        FieldType::Decimal => format!("format!(\"{{{n}}}.50\")"),
-        FieldType::Date => format!("format!(\"2027-01-{{:02}}\", {n} % 28 + 1)"),
-        FieldType::Datetime => format!("format!(\"2027-01-31T09:{{:02}}:00Z\", {n} % 60)"),
-        FieldType::Uuid => "uuid::Uuid::now_v7().to_string()".to_owned(),
-        FieldType::Json => format!("json!({{ \"n\": {n} }})"),
-        FieldType::References | FieldType::Member => {
-            format!("{parents}.{}.clone()", field.column())
-        }
+    match field.ty.info().sample {
+        Some(sample) => sample.replace("$name", &field.name).replace("$n", n),
+        None => format!("{parents}.{}.clone()", field.column()),
     }
 }
 
@@ -687,21 +628,9 @@ fn sample_varies(field: &Field) -> bool {
 
 /// Another valid value for `field`, different from every `sample`.
 fn other(field: &Field) -> String {
-    match field.ty {
-        FieldType::String => "\"Another value\"".to_owned(),
-        FieldType::Text => "\"Other text\"".to_owned(),
-        FieldType::Bool => "false".to_owned(),
-        FieldType::I32 => "-7".to_owned(),
-        FieldType::I64 => "-9_000_000_000_i64".to_owned(),
-        FieldType::F64 => "-0.75".to_owned(),
-        FieldType::Decimal => "\"-3.25\"".to_owned(),
-        FieldType::Date => "\"2028-02-29\"".to_owned(),
-        FieldType::Datetime => "\"2028-02-29T23:59:59Z\"".to_owned(),
-        FieldType::Uuid => "\"0190f1d2-3c4b-7a8e-9f00-665544332211\"".to_owned(),
-        FieldType::Json => "json!([1, 2, 3])".to_owned(),
-        FieldType::References | FieldType::Member => {
-            format!("parents.other_{}.clone()", field.column())
-        }
+    match field.ty.info().other {
+        Some(other) => other.to_owned(),
+        None => format!("parents.other_{}.clone()", field.column()),
     }
 }
 
@@ -709,29 +638,15 @@ fn other(field: &Field) -> String {
 /// the validators run), blank for a required string, and of the right type but out of
 /// range or form.
 fn invalid(field: &Field) -> Vec<&'static str> {
-    let mut values = Vec::new();
-    values.push(match field.ty {
-        FieldType::Bool => "json!(\"yes\")",
-        FieldType::I32 | FieldType::I64 | FieldType::F64 => "json!(\"12\")",
-        FieldType::Json => return values,
-        _ => "json!(12)",
-    });
-    if !field.optional && matches!(field.ty, FieldType::String | FieldType::Text) {
+    let info = field.ty.info();
+    let Some(wrong_type) = info.wrong_type else {
+        return Vec::new();
+    };
+    let mut values = vec![wrong_type];
+    if !field.optional && info.blank_refused {
         values.push("json!(\" \\t \")");
     }
-    values.extend(match field.ty {
-        FieldType::String => Some("json!(\"x\".repeat(256))"),
-        FieldType::I32 => Some("json!(3_000_000_000_i64)"),
-        FieldType::Decimal => Some("json!(\"twelve\")"),
-        FieldType::Date => Some("json!(\"2027-13-45\")"),
-        FieldType::Datetime => Some("json!(\"tomorrow\")"),
-        FieldType::Uuid | FieldType::References | FieldType::Member => {
-            Some("json!(\"not-a-uuid\")")
-        }
-        FieldType::Text | FieldType::Bool | FieldType::I64 | FieldType::F64 | FieldType::Json => {
-            None
-        }
-    });
+    values.extend(info.refused);
     values
 }
 
