@@ -17,6 +17,7 @@ pub enum FieldType {
     String,
     Text,
     Bool,
+    I16,
     I32,
     I64,
     F64,
@@ -86,10 +87,11 @@ pub struct TypeInfo {
 }
 
 impl FieldType {
-    const ALL: [FieldType; 13] = [
+    const ALL: [FieldType; 14] = [
         Self::String,
         Self::Text,
         Self::Bool,
+        Self::I16,
         Self::I32,
         Self::I64,
         Self::F64,
@@ -128,6 +130,15 @@ impl FieldType {
                 other: Some("false"),
                 wrong_type: Some("json!(\"yes\")"),
                 ..TypeInfo::copy("bool", "bool")
+            },
+            Self::I16 => TypeInfo {
+                sql: ("smallint", "integer"),
+                schema: Some(("integer", Some("int32"))),
+                sample: Some("7 + $n as i16"),
+                other: Some("-3"),
+                wrong_type: Some("json!(\"12\")"),
+                refused: Some("json!(40_000)"),
+                ..TypeInfo::copy("i16", "i16")
             },
             Self::I32 => TypeInfo {
                 sql: ("integer", "integer"),
@@ -555,7 +566,7 @@ mod tests {
     #[test]
     fn an_unknown_type_lists_the_types() {
         match Field::parse("x:int") {
-            Err(Error::InvalidField { help, .. }) => assert!(help.contains("string, text, bool, i32, i64, f64, decimal, date, datetime, uuid, json, references"), "{help}"),
+            Err(Error::InvalidField { help, .. }) => assert!(help.contains("string, text, bool, i16, i32, i64, f64, decimal, date, datetime, uuid, json, references"), "{help}"),
             other => panic!("{other:?}"),
         }
     }

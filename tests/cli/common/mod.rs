@@ -43,6 +43,8 @@ pub const SHAPES: &[(&str, &[&str])] = &[
             "notes:text:optional",
             "active:bool",
             "archived:bool:optional",
+            "tiny:i16",
+            "tiny_maybe:i16:optional",
             "small:i32",
             "small_maybe:i32:optional",
             "big:i64",
