@@ -82,9 +82,9 @@ pub enum Error {
         "`{option}` needs the `billing` feature, which this project does not have\nhelp: leave `{option}` out; plans come with projects made with `--features billing` (or `--yes`)"
     )]
     NeedsBilling { option: &'static str },
-    #[error("there is no plan `{plan}` in {file}\nhelp: {help}", file = crate::plans::FILE)]
+    #[error("there is no plan `{plan}` in {file}\nhelp: {help}", file = crate::billing_plans::FILE)]
     UnknownPlan { plan: String, help: String },
-    #[error("{file}: {problem}\nhelp: {help}", file = crate::plans::FILE)]
+    #[error("{file}: {problem}\nhelp: {help}", file = crate::billing_plans::FILE)]
     PlansFile { problem: String, help: String },
     #[error("{file}: {problem}\nhelp: {help}", file = crate::api_snapshot::PATH)]
     ApiSnapshot { problem: String, help: String },

@@ -3,6 +3,7 @@
 #[macro_use]
 mod output; // stdout that a closed pipe does not turn into a panic
 pub mod api_snapshot; // the snapshot of its API that a generated project keeps
+pub mod billing_plans; // `config/plans.toml` of billing projects: limits and features
 pub mod cli; // the command line, as clap parses it
 mod error; // the library's error type
 pub mod features; // the optional features and the rules between them
@@ -14,7 +15,6 @@ pub mod migration; // versions of new migrations
 pub mod naming; // project names, validated as cargo validates package names
 pub mod new; // `saas new`
 pub mod plan; // a generation as a list of files, applied in one step
-pub mod plans; // `config/plans.toml` of billing projects: limits and features
 mod prompt; // interactive questions, only on a terminal
 pub mod render; // templates -> file contents
 pub mod resource; // `saas add resource` and `saas remove resource`

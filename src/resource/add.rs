@@ -4,13 +4,12 @@
 use std::{io, path::PathBuf};
 
 use crate::{
-    Error, api_snapshot,
+    Error, api_snapshot, billing_plans,
     features::Feature,
     fields::FieldType,
     inject::{self, Marker, Placement},
     manifest::{self, FileRecord, Injection, ResourceEntry},
     plan::{Op, Plan},
-    plans,
     render::{Renderer, ResourceContext, Tenancy},
     rustfmt::{self, Unformatted},
     spec::ResourceSpec,
@@ -201,7 +200,7 @@ pub fn plan_add(
 
     let mut feature_added_to = None;
     if billing && (!spec.limits.is_empty() || spec.feature.is_some()) {
-        let path = project.root.join(plans::FILE);
+        let path = project.root.join(billing_plans::FILE);
         let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
             io::ErrorKind::NotFound => Error::PlansFile {
                 problem: "the file is missing, and `--limit` and `--feature` write into it".to_owned(),
@@ -209,11 +208,11 @@ pub fn plan_add(
             },
             _ => Error::Read { path, source },
         })?;
-        let added = plans::add(&text, table, &spec.limits, spec.feature.as_deref())?;
+        let added = billing_plans::add(&text, table, &spec.limits, spec.feature.as_deref())?;
         feature_added_to = added.feature_added_to;
         if added.text != text {
             plan.ops.push(Op::Edit {
-                path: PathBuf::from(plans::FILE),
+                path: PathBuf::from(billing_plans::FILE),
                 contents: added.text.into_bytes(),
                 markers: Vec::new(),
             });

@@ -119,7 +119,7 @@ pub fn remove(args: RemoveResourceArgs, cwd: &Path) -> anyhow::Result<()> {
 
 /// What `--feature` did to `config/plans.toml`, for people.
 fn feature_note(feature: &str, added_to: Option<&[String]>, dry_run: bool) -> String {
-    let file = crate::plans::FILE;
+    let file = crate::billing_plans::FILE;
     let would = if dry_run { "would be" } else { "is" };
     match added_to {
         None => format!(

@@ -5,14 +5,13 @@
 use std::{collections::BTreeMap, fmt, path::PathBuf};
 
 use crate::{
-    Error, api_snapshot,
+    Error, api_snapshot, billing_plans,
     features::Feature,
     fields::{Field, FieldType},
     inject,
     manifest::{self, Injection},
     naming::ResourceName,
     plan::{Op, Plan},
-    plans,
     render::Tenancy,
     spec::resource::find_resource,
 };
@@ -165,7 +164,7 @@ pub fn plan_remove(
     }
 
     if manifest.features.contains(Feature::Billing) {
-        let path = project.root.join(plans::FILE);
+        let path = project.root.join(billing_plans::FILE);
         // No plans file, nothing to undo in it (the app will say it is missing).
         if path.is_file() {
             let text =
@@ -178,10 +177,10 @@ pub fn plan_remove(
             });
             // Every plan's key goes, also one written by hand: the app refuses to start
             // with a limit on a table it does not have.
-            let without = plans::remove(&text, &entry.table, feature)?;
+            let without = billing_plans::remove(&text, &entry.table, feature)?;
             if without != text {
                 plan.ops.push(Op::Edit {
-                    path: PathBuf::from(plans::FILE),
+                    path: PathBuf::from(billing_plans::FILE),
                     contents: without.into_bytes(),
                     markers: Vec::new(),
                 });
