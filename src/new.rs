@@ -81,7 +81,9 @@ pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
     let mut plan = Plan::default();
     let trees = template_trees(spec.database, &spec.features);
     let renderer = Renderer::new();
-    renderer.render_trees(&trees, &context, &mut plan)?;
+    for (path, contents) in renderer.render_trees(&trees, &context)? {
+        plan.create(path, contents);
+    }
     // Local settings start as the example's (`.gitignore` keeps them out of commits), so
     // `cargo run` and `cargo test`, whose sqlx reads `DATABASE_URL` from `.env`, find
     // the same database without a step of the user's.

@@ -15,7 +15,7 @@ pub use self::context::{FeaturesContext, ProjectContext};
 pub use self::openapi::ResourceApi;
 pub use self::resource::ResourceContext;
 pub use self::tenancy::Tenancy;
-use crate::{Error, features::FeatureSet, plan::Plan, spec::Database};
+use crate::{Error, features::FeatureSet, spec::Database};
 
 /// Every template, embedded in the binary.
 pub(crate) static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
@@ -67,14 +67,14 @@ impl Renderer {
         Self { env }
     }
 
-    /// Adds to `plan` every file of the template directories `roots`, in order; a file of a
-    /// later root replaces the file of an earlier one at the same path.
+    /// Every file of the template directories `roots` as a path and its contents, in
+    /// order; a file of a later root replaces the file of an earlier one at the same path.
     pub fn render_trees(
         &self,
         roots: &[String],
         context: &ProjectContext,
-        plan: &mut Plan,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<(PathBuf, Vec<u8>)>, Error> {
+        let mut rendered: Vec<(PathBuf, Vec<u8>)> = Vec::new();
         for root in roots {
             let dir = TEMPLATES
                 .get_dir(root)
@@ -88,10 +88,11 @@ impl Renderer {
                     .strip_prefix(root)
                     .expect("a file lies inside its root");
                 let (path, contents) = self.render_file(relative, file, context)?;
-                plan.create(path, contents);
+                rendered.retain(|(earlier, _)| *earlier != path);
+                rendered.push((path, contents));
             }
         }
-        Ok(())
+        Ok(rendered)
     }
 
     fn render_file(
@@ -206,20 +207,22 @@ mod tests {
 
     #[test]
     fn templates_lose_their_suffix_and_overlays_replace_shared_files() {
-        let mut plan = Plan::default();
-        Renderer::new()
+        let files = Renderer::new()
             .render_trees(
                 &template_trees(Database::Postgres, &FeatureSet::default()),
                 &context(Database::Postgres),
-                &mut plan,
             )
             .unwrap();
+        let file = |path: &str| {
+            let mut found = files.iter().filter(|(p, _)| p.as_path() == Path::new(path));
+            let (_, contents) = found.next()?;
+            assert!(found.next().is_none(), "{path} is rendered once");
+            Some(String::from_utf8(contents.clone()).unwrap())
+        };
 
-        assert!(plan.file("Cargo.toml").is_some());
-        assert!(plan.file("Cargo.toml.jinja").is_none());
-        let db_rs = String::from_utf8(plan.file("src/db.rs").unwrap().to_vec()).unwrap();
-        assert!(db_rs.contains("PgPool"));
-        let main_rs = String::from_utf8(plan.file("src/main.rs").unwrap().to_vec()).unwrap();
-        assert!(main_rs.contains("use acme_api::"));
+        assert!(file("Cargo.toml").is_some());
+        assert!(file("Cargo.toml.jinja").is_none());
+        assert!(file("src/db.rs").unwrap().contains("PgPool"));
+        assert!(file("src/main.rs").unwrap().contains("use acme_api::"));
     }
 }
