@@ -14,9 +14,9 @@ use serde_json::{Map, Value};
 
 use crate::{
     Error,
-    features::FeatureSet,
-    naming::ResourceName,
     render::{ProjectContext, Renderer, ResourceApi, Tenancy},
+    spec::features::FeatureSet,
+    spec::naming::ResourceName,
 };
 
 /// Where insta keeps the snapshot of the test `openapi::the_api_is_the_one_on_record`.
@@ -172,9 +172,9 @@ fn sorted(value: &Value) -> Value {
 mod tests {
     use super::*;
     use crate::{
-        fields::Field,
-        naming::ProjectName,
         render::ResourceContext,
+        spec::fields::Field,
+        spec::naming::ProjectName,
         spec::{Database, ProjectSpec, ResourceSpec},
     };
 

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
-    features::Feature,
-    fields::FieldType,
+    spec::features::Feature,
+    spec::fields::FieldType,
     spec::{Database, resource::ResourceRequest},
 };
 

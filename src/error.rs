@@ -19,12 +19,12 @@ pub enum Error {
     Cancelled,
     #[error(
         "unknown feature `{0}`\nhelp: the features are {names}; `none` selects none",
-        names = crate::features::Feature::names()
+        names = crate::spec::features::Feature::names()
     )]
     UnknownFeature(String),
     #[error(
         "`--features {0:?}` names no feature\nhelp: to choose no feature, write `--features none`; the features are {names}",
-        names = crate::features::Feature::names()
+        names = crate::spec::features::Feature::names()
     )]
     EmptyFeatureList(String),
     #[error("feature `{feature}` requires `{requires}`\nhelp: list `{requires}` as well")]

@@ -6,13 +6,10 @@ pub mod api_snapshot; // the snapshot of its API that a generated project keeps
 pub mod billing_plans; // `config/plans.toml` of billing projects: limits and features
 pub mod cli; // the command line, as clap parses it
 mod error; // the library's error type
-pub mod features; // the optional features and the rules between them
-pub mod fields; // field specs of `saas add resource`
 pub mod inject; // idempotent edits at marker comments
 pub mod lockfile; // the Cargo.lock a new project ships, per dependency set
 pub mod manifest; // `saas.toml`, the memory of a generated project
 pub mod migration; // versions of new migrations
-pub mod naming; // project names, validated as cargo validates package names
 pub mod new; // `saas new`
 pub mod plan; // a generation as a list of files, applied in one step
 mod prompt; // interactive questions, only on a terminal
@@ -44,7 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Debug(cli::DebugCommand::FeatureSets) => {
-            for set in features::FeatureSet::valid_sets() {
+            for set in spec::features::FeatureSet::valid_sets() {
                 outln!("{}", set.to_list());
             }
             Ok(())

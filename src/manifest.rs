@@ -10,7 +10,7 @@ use std::{
 use serde::Deserialize;
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
 
-use crate::{Error, features::FeatureSet, spec::Database};
+use crate::{Error, spec::Database, spec::features::FeatureSet};
 
 /// The file name, at the project's root.
 pub const FILE_NAME: &str = "saas.toml";
@@ -241,7 +241,7 @@ fn one_per_line(tables: impl Iterator<Item = InlineTable>) -> Array {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::Feature;
+    use crate::spec::features::Feature;
 
     const NEW: &str = "# mine\nsaas_version = \"0.1.0\"\nname = \"acme\"\ndatabase = \"sqlite\"\nfeatures = [\"orgs\"]\nresources = []\n";
 

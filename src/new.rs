@@ -8,13 +8,13 @@ use anyhow::Context;
 use crate::{
     api_snapshot,
     cli::NewArgs,
-    features::Feature,
     lockfile,
     plan::{Op, Plan},
     prompt,
     render::{ProjectContext, Renderer, template_trees},
     rustfmt,
     sink::{self, StagingDir},
+    spec::features::Feature,
     spec::{Database, ProjectRequest, ProjectSpec},
 };
 

@@ -7,8 +7,8 @@ use dialoguer::{Input, MultiSelect, Select, console::Term};
 
 use crate::{
     Error,
-    features::{Choice, Feature},
     spec::Database,
+    spec::features::{Choice, Feature},
 };
 
 /// What a cancelled question prints after `error: `.

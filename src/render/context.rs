@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::{
-    features::{Feature, FeatureSet},
+    spec::features::{Feature, FeatureSet},
     spec::{Database, ProjectSpec},
 };
 

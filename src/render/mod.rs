@@ -15,7 +15,7 @@ pub use self::context::{FeaturesContext, ProjectContext};
 pub use self::openapi::ResourceApi;
 pub use self::resource::ResourceContext;
 pub use self::tenancy::Tenancy;
-use crate::{Error, features::FeatureSet, spec::Database};
+use crate::{Error, spec::Database, spec::features::FeatureSet};
 
 /// Every template, embedded in the binary.
 pub(crate) static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
@@ -159,7 +159,7 @@ fn collect_files<'a>(dir: &'a Dir<'static>, files: &mut Vec<&'a include_dir::Fil
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{naming::ProjectName, spec::ProjectSpec};
+    use crate::{spec::ProjectSpec, spec::naming::ProjectName};
 
     fn context(database: Database) -> ProjectContext {
         ProjectContext::new(&ProjectSpec {

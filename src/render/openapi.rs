@@ -11,7 +11,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{ResourceContext, tenancy::Tenancy};
-use crate::fields::Field;
+use crate::spec::fields::Field;
 
 /// The paths and component schemas of one resource.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,9 +5,9 @@ use serde::Serialize;
 
 use super::{context::FeaturesContext, openapi::FieldSchemas, tenancy::Tenancy};
 use crate::{
-    features::{Feature, FeatureSet},
-    fields::{Field, FieldType},
-    naming::ResourceName,
+    spec::features::{Feature, FeatureSet},
+    spec::fields::{Field, FieldType},
+    spec::naming::ResourceName,
     spec::{Database, Parent, ResourceSpec},
 };
 

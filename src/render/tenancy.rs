@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use crate::{
-    features::{Feature, FeatureSet},
-    naming::ResourceName,
+    spec::features::{Feature, FeatureSet},
+    spec::naming::ResourceName,
 };
 
 /// The ownership of a generated resource.

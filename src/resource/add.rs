@@ -5,14 +5,14 @@ use std::{io, path::PathBuf};
 
 use crate::{
     Error, api_snapshot, billing_plans,
-    features::Feature,
-    fields::FieldType,
     inject::{self, Marker, Placement},
     manifest::{self, FileRecord, Injection, ResourceEntry},
     plan::{Op, Plan},
     render::{Renderer, ResourceContext, Tenancy},
     rustfmt::{self, Unformatted},
     spec::ResourceSpec,
+    spec::features::Feature,
+    spec::fields::FieldType,
 };
 
 use super::{Project, sha256};

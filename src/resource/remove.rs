@@ -5,14 +5,13 @@
 use std::{collections::BTreeMap, fmt, path::PathBuf};
 
 use crate::{
-    Error, api_snapshot, billing_plans,
-    features::Feature,
-    fields::{Field, FieldType},
-    inject,
+    Error, api_snapshot, billing_plans, inject,
     manifest::{self, Injection},
-    naming::ResourceName,
     plan::{Op, Plan},
     render::Tenancy,
+    spec::features::Feature,
+    spec::fields::{Field, FieldType},
+    spec::naming::ResourceName,
     spec::resource::find_resource,
 };
 

@@ -2,6 +2,9 @@
 //! Nothing downstream looks at a raw string again. The spec never asks anything: the
 //! command (the face) asks for what the flags left out, and the spec validates the answers.
 
+pub mod features; // the optional features and the rules between them
+pub mod fields; // field specs of `saas add resource`, and each type's facts
+pub mod naming; // project and resource names, validated as cargo validates package names
 pub mod resource;
 
 use std::{
@@ -13,8 +16,8 @@ use serde::Deserialize;
 
 use crate::{
     Error,
-    features::{Choice, Feature, FeatureSet},
-    naming::ProjectName,
+    spec::features::{Choice, Feature, FeatureSet},
+    spec::naming::ProjectName,
 };
 
 pub use self::resource::{Parent, PlanLimit, ResourceSpec};

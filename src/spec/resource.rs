@@ -4,10 +4,10 @@
 
 use crate::{
     Error,
-    features::Feature,
-    fields::{Field, FieldType},
     manifest::Manifest,
-    naming::ResourceName,
+    spec::features::Feature,
+    spec::fields::{Field, FieldType},
+    spec::naming::ResourceName,
 };
 
 /// A resource this one references, directly or through another, with what its tests

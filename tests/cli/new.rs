@@ -48,7 +48,7 @@ fn new_with_yes_writes_a_sqlite_project_with_every_feature() {
             saas_version: env!("CARGO_PKG_VERSION").to_owned(),
             name: "acme".to_owned(),
             database: saas::spec::Database::Sqlite,
-            features: saas::features::FeatureSet::parse("orgs,rbac,billing").unwrap(),
+            features: saas::spec::features::FeatureSet::parse("orgs,rbac,billing").unwrap(),
             resources: vec![],
         }
     );
@@ -142,7 +142,7 @@ fn features_orgs_writes_the_orgs_files_in_the_databases_dialect_and_records_the_
         Manifest::parse(&std::fs::read_to_string(project.join("saas.toml")).unwrap()).unwrap();
     assert_eq!(
         manifest.features,
-        saas::features::FeatureSet::parse("orgs").unwrap()
+        saas::spec::features::FeatureSet::parse("orgs").unwrap()
     );
 }
 
@@ -163,7 +163,7 @@ fn features_rbac_alone_adds_orgs_as_the_prompt_does_and_says_so() {
             .unwrap();
     assert_eq!(
         manifest.features,
-        saas::features::FeatureSet::parse("orgs,rbac").unwrap()
+        saas::spec::features::FeatureSet::parse("orgs,rbac").unwrap()
     );
 }
 

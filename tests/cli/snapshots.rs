@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use crate::common::{PROJECT_FIELDS, TASK_FIELDS};
 use saas::{
     api_snapshot,
-    features::FeatureSet,
-    naming::ProjectName,
     new::plan_project,
     plan::{Op, Plan},
     resource::{Project, plan_add},
+    spec::features::FeatureSet,
+    spec::naming::ProjectName,
     spec::{Database, ProjectSpec, ResourceSpec, resource::ResourceRequest},
 };
 

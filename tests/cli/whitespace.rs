@@ -61,7 +61,7 @@ fn problems_in(root: &Path) -> Vec<String> {
 fn every_variant_has_clean_layout_before_and_after_resources() {
     let mut problems = Vec::new();
     for database in ["sqlite", "postgres"] {
-        for features in saas::features::FeatureSet::valid_sets() {
+        for features in saas::spec::features::FeatureSet::valid_sets() {
             let features = features.to_list();
             let (_parent, root) = new_project_with(database, &features);
             let variant = format!("{features} on {database}");

@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::{
     Error,
-    naming::{RUST_KEYWORDS, SQL_RESERVED},
+    spec::naming::{RUST_KEYWORDS, SQL_RESERVED},
 };
 
 /// The type of a field, as the field spec names it.
