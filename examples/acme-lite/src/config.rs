@@ -452,6 +452,15 @@ mod tests {
         assert_eq!(config.shutdown_timeout, Duration::from_secs(25));
     }
 
+    #[test]
+    fn metrics_are_served_only_where_metrics_addr_says() {
+        let config = Config::from_vars::<&str, &str>([]).unwrap();
+        assert_eq!(config.metrics_addr, None);
+        let config = Config::from_vars([("METRICS_ADDR", "0.0.0.0:9090")]).unwrap();
+        assert_eq!(config.metrics_addr, Some("0.0.0.0:9090".parse().unwrap()));
+        assert!(Config::from_vars([("METRICS_ADDR", "9090")]).is_err());
+    }
+
     /// What production requires, and nothing more.
     const PRODUCTION: [(&str, &str); 6] = [
         ("APP_ENV", "production"),

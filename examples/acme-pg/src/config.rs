@@ -542,6 +542,15 @@ mod tests {
     }
 
     #[test]
+    fn metrics_are_served_only_where_metrics_addr_says() {
+        let config = Config::from_vars::<&str, &str>([]).unwrap();
+        assert_eq!(config.metrics_addr, None);
+        let config = Config::from_vars([("METRICS_ADDR", "0.0.0.0:9090")]).unwrap();
+        assert_eq!(config.metrics_addr, Some("0.0.0.0:9090".parse().unwrap()));
+        assert!(Config::from_vars([("METRICS_ADDR", "9090")]).is_err());
+    }
+
+    #[test]
     fn billing_is_optional_and_webhook_secrets_are_a_list() {
         let config = Config::from_vars::<&str, &str>([]).unwrap();
         assert!(config.billing.stripe_secret_key.is_none());
