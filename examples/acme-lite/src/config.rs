@@ -63,6 +63,9 @@ pub struct Config {
     /// Whether `/docs` serves the interactive API reference (`API_DOCS`; on by default
     /// outside production).
     pub api_docs: bool,
+    /// Where Prometheus metrics are served (`METRICS_ADDR`), apart from the API; none
+    /// when unset.
+    pub metrics_addr: Option<SocketAddr>,
     pub database_url: SecretString,
     pub database_max_connections: u32,
     /// How long a request waits for a database connection before it is answered with 503.
@@ -209,6 +212,7 @@ impl Config {
             frontend_url,
             cors_allowed_origins: cors_allowed_origins(vars.get("CORS_ALLOWED_ORIGINS"))?,
             api_docs: vars.parse("API_DOCS", if production { "false" } else { "true" })?,
+            metrics_addr: vars.optional("METRICS_ADDR")?,
             database_url: required("DATABASE_URL", DEFAULT_DATABASE_URL)?.into(),
             database_max_connections: vars.parse("DATABASE_MAX_CONNECTIONS", "10")?,
             database_acquire_timeout: Duration::from_secs(
@@ -415,6 +419,17 @@ impl Vars {
             .collect()
     }
 
+    /// The value of `name` parsed, or `None` when it is unset.
+    fn optional<T>(&self, name: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.get(name)
+            .map(|value| self.parse(name, value))
+            .transpose()
+    }
+
     fn parse<T>(&self, name: &'static str, default: &str) -> Result<T, ConfigError>
     where
         T: FromStr,
@@ -443,6 +458,15 @@ mod tests {
         assert!(config.api_docs);
         assert_eq!(config.shutdown_delay, Duration::ZERO);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(25));
+    }
+
+    #[test]
+    fn metrics_are_served_only_where_metrics_addr_says() {
+        let config = Config::from_vars::<&str, &str>([]).unwrap();
+        assert_eq!(config.metrics_addr, None);
+        let config = Config::from_vars([("METRICS_ADDR", "0.0.0.0:9090")]).unwrap();
+        assert_eq!(config.metrics_addr, Some("0.0.0.0:9090".parse().unwrap()));
+        assert!(Config::from_vars([("METRICS_ADDR", "9090")]).is_err());
     }
 
     /// What production requires, and nothing more.

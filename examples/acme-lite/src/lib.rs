@@ -16,6 +16,7 @@ pub mod health;
 pub mod jobs;
 pub mod links;
 pub mod mail;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
@@ -42,6 +43,7 @@ use crate::{
     health::Draining,
     jobs::WorkerHandle,
     mail::Mailer,
+    metrics::Metrics,
     openapi::SharedResponses,
 };
 
@@ -56,11 +58,14 @@ pub struct AppState {
     pub jobs: WorkerHandle,
     /// Set when the instance starts shutting down; readiness answers 503 from then on.
     pub draining: Draining,
+    /// What `METRICS_ADDR` serves.
+    pub metrics: Metrics,
 }
 
 impl AppState {
     /// Fails if the mailer cannot be set up (a bad `SMTP_URL` or `MAIL_FROM`).
     pub fn new(config: Config, db: DbPool) -> anyhow::Result<Self> {
+        let metrics = Metrics::new();
         Ok(Self {
             db,
             mailer: Mailer::from_config(&config)?,
@@ -71,6 +76,7 @@ impl AppState {
             config: Arc::new(config),
             jobs: WorkerHandle::default(),
             draining: Draining::default(),
+            metrics,
         })
     }
 }
@@ -132,11 +138,12 @@ pub fn app(state: AppState) -> Router {
         ))
         .with_state(state.clone())
         .merge(docs::router(state.config.api_docs));
-    middleware::around(router, &state.config)
+    middleware::around(router, &state.config, &state.metrics)
 }
 
 /// Serves the app on `BIND_ADDR` until Ctrl-C or SIGTERM, then shuts down as
-/// [`serve_on`] says.
+/// [`serve_on`] says; and the metrics on `METRICS_ADDR`, if it is set, until the
+/// process exits.
 pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
     let address = config.bind_addr;
     let listener = TcpListener::bind(address).await.with_context(|| {
@@ -148,7 +155,11 @@ pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
     } else {
         tracing::info!("listening on {url}");
     }
-    serve_on(listener, AppState::new(config, db)?, shutdown_signal()).await
+    let state = AppState::new(config, db)?;
+    if let Some(metrics_listener) = metrics::bind(&state).await? {
+        metrics::serve_on(metrics_listener, state.clone());
+    }
+    serve_on(listener, state, shutdown_signal()).await
 }
 
 /// Past the shutdown deadline, how long the worker gets to release the job it gave up

@@ -6,6 +6,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::{
+    AppState,
     auth::session::hash_token,
     db::{Db, DbPool},
     error::AppError,
@@ -25,10 +26,19 @@ pub fn account_key(kind: &str, email: &str) -> String {
     format!("{kind}:{}", hash_token(&email.trim().to_lowercase()))
 }
 
-/// Counts one hit on `key`; beyond `limit` hits in `window` the answer is 429.
-pub async fn hit(db: &DbPool, key: &str, limit: u32, window: Duration) -> Result<(), AppError> {
-    let (window_start, hits) = record(db, key, window).await?;
+/// Counts one hit on `key`; beyond `limit` hits in `window` the answer is 429. A key is
+/// `<limit>:<what it counts>`, such as `auth-ip:203.0.113.7`: the metrics count each
+/// refusal under the part before the `:`.
+pub async fn hit(
+    state: &AppState,
+    key: &str,
+    limit: u32,
+    window: Duration,
+) -> Result<(), AppError> {
+    let (window_start, hits) = record(&state.db, key, window).await?;
     if hits > i64::from(limit) {
+        let kind = key.split_once(':').map_or(key, |(kind, _)| kind);
+        state.metrics.count_rate_limit_refusal(kind);
         let now = OffsetDateTime::now_utc().unix_timestamp();
         return Err(limited(window_start, window.as_secs() as i64, now));
     }

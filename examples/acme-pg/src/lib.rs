@@ -18,6 +18,7 @@ pub mod health;
 pub mod jobs;
 pub mod links;
 pub mod mail;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod orgs;
@@ -46,6 +47,7 @@ use crate::{
     health::Draining,
     jobs::WorkerHandle,
     mail::Mailer,
+    metrics::Metrics,
     openapi::SharedResponses,
 };
 
@@ -60,6 +62,8 @@ pub struct AppState {
     pub jobs: WorkerHandle,
     /// Set when the instance starts shutting down; readiness answers 503 from then on.
     pub draining: Draining,
+    /// What `METRICS_ADDR` serves.
+    pub metrics: Metrics,
     /// Plans, the Stripe client and the webhook's secrets.
     pub billing: Arc<Billing>,
 }
@@ -68,10 +72,11 @@ impl AppState {
     /// Fails if the mailer cannot be set up (a bad `SMTP_URL` or `MAIL_FROM`), or the
     /// Stripe client cannot.
     pub fn new(config: Config, db: DbPool) -> anyhow::Result<Self> {
+        let metrics = Metrics::new();
         Ok(Self {
             db,
             mailer: Mailer::from_config(&config)?,
-            billing: Arc::new(Billing::new(&config.billing)?),
+            billing: Arc::new(Billing::new(&config.billing, metrics.clone())?),
             passwords: PasswordHasher::new(
                 config.password_hash_threads,
                 config.password_hash_max_wait,
@@ -79,6 +84,7 @@ impl AppState {
             config: Arc::new(config),
             jobs: WorkerHandle::default(),
             draining: Draining::default(),
+            metrics,
         })
     }
 }
@@ -165,11 +171,12 @@ pub fn app(state: AppState) -> Router {
         )
         .with_state(state.clone())
         .merge(docs::router(state.config.api_docs));
-    middleware::around(router, &state.config)
+    middleware::around(router, &state.config, &state.metrics)
 }
 
 /// Serves the app on `BIND_ADDR` until Ctrl-C or SIGTERM, then shuts down as
-/// [`serve_on`] says.
+/// [`serve_on`] says; and the metrics on `METRICS_ADDR`, if it is set, until the
+/// process exits.
 pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
     let address = config.bind_addr;
     let listener = TcpListener::bind(address).await.with_context(|| {
@@ -181,7 +188,11 @@ pub async fn serve(config: Config, db: DbPool) -> anyhow::Result<()> {
     } else {
         tracing::info!("listening on {url}");
     }
-    serve_on(listener, AppState::new(config, db)?, shutdown_signal()).await
+    let state = AppState::new(config, db)?;
+    if let Some(metrics_listener) = metrics::bind(&state).await? {
+        metrics::serve_on(metrics_listener, state.clone());
+    }
+    serve_on(listener, state, shutdown_signal()).await
 }
 
 /// Past the shutdown deadline, how long the worker gets to release the job it gave up

@@ -1,6 +1,6 @@
-//! What wraps every route: request ids, the request log, the security headers every
-//! answer carries, CORS for the origins in `CORS_ALLOWED_ORIGINS`, and the handler that
-//! turns a panic into a 500.
+//! What wraps every route: request ids, the request log and metrics, the security
+//! headers every answer carries, CORS for the origins in `CORS_ALLOWED_ORIGINS`, and the
+//! handler that turns a panic into a 500.
 
 use std::{
     any::Any,
@@ -8,13 +8,15 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::{
     Router,
     body::Body,
+    extract::{MatchedPath, State},
     http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, header},
+    middleware::Next,
     response::IntoResponse,
 };
 use tower_http::{
@@ -26,10 +28,18 @@ use tower_http::{
 };
 use uuid::Uuid;
 
-use crate::{config::Config, error::AppError};
+use crate::{
+    config::Config,
+    error::AppError,
+    metrics::{Metrics, UNMATCHED},
+};
 
-/// `router` wrapped in the middleware every route shares.
-pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Config) -> Router<S> {
+/// `router` wrapped in the middleware every route shares; `metrics` counts its requests.
+pub fn around<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    config: &Config,
+    metrics: &Metrics,
+) -> Router<S> {
     let x_request_id = HeaderName::from_static("x-request-id");
     // Only where browsers reach the app over HTTPS: it makes them refuse plain HTTP for a year.
     let hsts = config
@@ -37,15 +47,19 @@ pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Conf
         .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     let layers = tower::ServiceBuilder::new()
         .set_request_id(x_request_id.clone(), RequestIds::new())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            // Only the method, path and request id: headers carry cookies and tokens.
-            let request_id = request
-                .headers()
-                .get("x-request-id")
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default();
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-        }))
+        // The span of every log line about the request: its method, the route it
+        // matched and its id. Only these: headers carry cookies and tokens, and a path
+        // may carry a token. The line that ends the request is `log_and_count`'s.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(())
+                .on_failure(()),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            log_and_count,
+        ))
         .propagate_request_id(x_request_id)
         // Every answer carries these, errors and caught panics included: the panic
         // handler sits inside them.
@@ -57,6 +71,52 @@ pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Conf
         .option_layer(cors(config))
         .layer(CatchPanicLayer::custom(answer_panic));
     router.layer(layers)
+}
+
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = %route_of(request),
+        request_id = %request_id,
+    )
+}
+
+/// The route template `request` matched, such as `/auth/sessions/{id}`; [`UNMATCHED`]
+/// for a path no route has, so that neither the log nor the metrics hold raw paths.
+fn route_of<B>(request: &Request<B>) -> &str {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED, MatchedPath::as_str)
+}
+
+/// Logs one line per request at INFO, in the request's span, with its status and
+/// latency, and counts it in the metrics. Inside the panic handler's answer, so a
+/// panic is logged and counted as the 500 it became.
+async fn log_and_count(
+    State(metrics): State<Metrics>,
+    request: Request<Body>,
+    next: Next,
+) -> Response<Body> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = route_of(&request).to_owned();
+    let response = next.run(request).await;
+    let latency = started.elapsed();
+    let status = response.status().as_u16();
+    tracing::info!(
+        status,
+        latency_ms = latency.as_micros() as f64 / 1000.0,
+        "request"
+    );
+    metrics.observe_request(&method, &route, status, latency);
+    response
 }
 
 /// Lets pages at `CORS_ALLOWED_ORIGINS` call the app with the browser's cookies: answers
@@ -172,7 +232,8 @@ mod tests {
         let config = Config::from_vars([("APP_URL", app_url)]).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        tokio::spawn(axum::serve(listener, around(router, &config)).into_future());
+        let metrics = Metrics::new();
+        tokio::spawn(axum::serve(listener, around(router, &config, &metrics)).into_future());
         crate::billing::stripe::install_tls_provider();
         address
     }

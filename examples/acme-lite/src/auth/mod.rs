@@ -61,7 +61,7 @@ pub const PASSWORD_ATTEMPTS: &str = "password-attempts";
 pub async fn limit_auth_ip(state: &AppState, client: ClientIp) -> Result<(), AppError> {
     let limit = state.config.auth_ip_limit_per_minute;
     let key = format!("auth-ip:{}", client.rate_limit_key());
-    rate_limit::hit(&state.db, &key, limit, rate_limit::IP_WINDOW).await
+    rate_limit::hit(state, &key, limit, rate_limit::IP_WINDOW).await
 }
 
 /// Counts one attempt at the password of the account at `email` from `client`, before
@@ -86,7 +86,7 @@ pub async fn count_password_attempt(
         client.rate_limit_key()
     );
     rate_limit::hit(
-        &state.db,
+        state,
         &key,
         state.config.auth_account_failure_limit,
         rate_limit::ACCOUNT_FAILURE_WINDOW,

@@ -6,6 +6,7 @@
 //! job, add a variant to [`Job`] and its arm to [`Job::run`].
 
 mod queue;
+pub use queue::{Stats, stats};
 pub mod worker;
 
 use std::sync::Arc;

@@ -11,6 +11,8 @@ mod email_verification;
 mod health;
 mod http;
 mod jobs;
+mod logs;
+mod metrics;
 mod notes;
 mod openapi;
 mod overload;

@@ -138,7 +138,7 @@ pub async fn resend_verification(
     limit_auth_ip(&state, client).await?;
     let key = format!("verify-resend:{}", current.user.id);
     rate_limit::hit(
-        &state.db,
+        &state,
         &key,
         RESENDS_PER_HOUR,
         std::time::Duration::from_secs(3600),

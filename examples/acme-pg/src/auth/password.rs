@@ -80,7 +80,7 @@ pub async fn forgot_password(
         Email::parse(&request.email).map_err(|reason| AppError::invalid("email", reason))?;
     // Counted per address whether or not it has an account, so the limit reveals nothing.
     let key = rate_limit::account_key("password-forgot", email.as_str());
-    rate_limit::hit(&state.db, &key, RESETS_PER_HOUR, Duration::from_secs(3600)).await?;
+    rate_limit::hit(&state, &key, RESETS_PER_HOUR, Duration::from_secs(3600)).await?;
 
     // The same work for every address: whether it has an account is looked up by
     // the job, so neither the answer nor its timing tells.

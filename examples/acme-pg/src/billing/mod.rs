@@ -22,6 +22,7 @@ use crate::{
     config::BillingConfig,
     db::{Db, DbPool},
     error::AppError,
+    metrics::Metrics,
 };
 use plans::{Plan, Plans};
 use stripe::Stripe;
@@ -41,11 +42,11 @@ pub struct Billing {
 }
 
 impl Billing {
-    pub fn new(config: &BillingConfig) -> anyhow::Result<Self> {
+    pub fn new(config: &BillingConfig, metrics: Metrics) -> anyhow::Result<Self> {
         let stripe = config
             .stripe_secret_key
             .clone()
-            .map(|key| Stripe::new(&config.stripe_api_base, key))
+            .map(|key| Stripe::new(&config.stripe_api_base, key, metrics))
             .transpose()?;
         if stripe.is_none() {
             tracing::info!("billing: STRIPE_SECRET_KEY is not set; checkout and portal answer 503");

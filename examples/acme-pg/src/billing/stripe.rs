@@ -10,6 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, de::DeserializeOwned};
 use uuid::Uuid;
 
+use crate::metrics::Metrics;
+
 /// A Stripe call that did not succeed; the cause is logged, the client sees 502.
 #[derive(Debug, thiserror::Error)]
 pub enum StripeError {
@@ -45,6 +47,8 @@ pub struct Stripe {
     http: reqwest::Client,
     api_base: String,
     secret_key: SecretString,
+    /// Counts each call's outcome.
+    metrics: Metrics,
 }
 
 /// A Checkout session for a subscription to one price.
@@ -99,7 +103,7 @@ pub fn install_tls_provider() {
 }
 
 impl Stripe {
-    pub fn new(api_base: &str, secret_key: SecretString) -> anyhow::Result<Self> {
+    pub fn new(api_base: &str, secret_key: SecretString, metrics: Metrics) -> anyhow::Result<Self> {
         install_tls_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -109,6 +113,7 @@ impl Stripe {
             http,
             api_base: api_base.trim_end_matches('/').to_owned(),
             secret_key,
+            metrics,
         })
     }
 
@@ -218,7 +223,21 @@ impl Stripe {
         self.send(request).await
     }
 
+    /// Sends `request` and counts its outcome in the metrics.
     async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, StripeError> {
+        let answer = self.exchange(request).await;
+        self.metrics.count_stripe_call(match &answer {
+            Ok(_) => "ok",
+            Err(StripeError::Refused { .. }) => "refused",
+            Err(StripeError::Transport(_)) => "unreachable",
+        });
+        answer
+    }
+
+    async fn exchange<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, StripeError> {

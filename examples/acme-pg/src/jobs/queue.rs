@@ -144,6 +144,49 @@ pub async fn fail(db: &DbPool, id: Uuid, error: &str) -> Result<(), sqlx::Error>
     Ok(())
 }
 
+/// The queue as the metrics report it.
+pub struct Stats {
+    /// Jobs not yet done or failed, those being run included.
+    pub pending: i64,
+    /// Jobs that failed for good.
+    pub failed: i64,
+    /// How long the job that has waited longest since it became due, and that no worker
+    /// holds, has waited; zero when none waits.
+    pub oldest_due_age: Duration,
+}
+
+/// Counts the pending and failed jobs, and finds the oldest due one.
+pub async fn stats(db: &DbPool) -> Result<Stats, sqlx::Error> {
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "select state, count(*) from jobs where state in ('pending', 'failed') group by state",
+    )
+    .fetch_all(db)
+    .await?;
+    let count = |state: &str| {
+        counts
+            .iter()
+            .find(|(of, _)| of == state)
+            .map_or(0, |(_, count)| *count)
+    };
+    let now = OffsetDateTime::now_utc();
+    let oldest_due: Option<OffsetDateTime> = sqlx::query_scalar(
+        "select run_at from jobs
+         where state = 'pending' and run_at <= $1
+             and (locked_until is null or locked_until <= $1)
+         order by run_at limit 1",
+    )
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    Ok(Stats {
+        pending: count("pending"),
+        failed: count("failed"),
+        oldest_due_age: oldest_due.map_or(Duration::ZERO, |run_at| {
+            (now - run_at).try_into().unwrap_or_default()
+        }),
+    })
+}
+
 fn truncate(error: &str) -> String {
     error.chars().take(MAX_ERROR_CHARS).collect()
 }

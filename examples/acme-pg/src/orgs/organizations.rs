@@ -177,7 +177,7 @@ pub async fn create_organization(
     let name = parse_name(&request.name)?;
     let key = format!("orgs-created-by:{}", caller.user.id);
     let limit = state.config.orgs_per_user_per_hour;
-    rate_limit::hit(&state.db, &key, limit, rate_limit::HOURLY).await?;
+    rate_limit::hit(&state, &key, limit, rate_limit::HOURLY).await?;
     let mut tx = db::begin_write(&state.db).await?;
     let organization = create(&mut tx, name, caller.user.id).await?;
     tx.commit().await?;

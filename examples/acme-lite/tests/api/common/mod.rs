@@ -72,6 +72,15 @@ pub async fn spawn_app_until(
     (app, server)
 }
 
+/// Serves `app`'s metrics as `METRICS_ADDR` would, on a port the OS picks; the URL of
+/// its `/metrics`.
+pub async fn serve_metrics(app: &TestApp) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+    let url = format!("http://{}/metrics", listener.local_addr().unwrap());
+    acme_lite::metrics::serve_on(listener, app.state.clone());
+    url
+}
+
 /// A new pool to the database of `db`, once the app closed `db` as it shut down. Close
 /// it before the test returns: sqlx then drops the test's database, which an open
 /// PostgreSQL connection would keep.

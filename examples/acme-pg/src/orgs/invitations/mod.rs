@@ -129,10 +129,10 @@ pub async fn create_invitation(
     let config = &state.config;
     let by_inviter = format!("invitations-by:{}", actor.user_id);
     let limit = config.invitations_per_inviter_per_hour;
-    rate_limit::hit(&state.db, &by_inviter, limit, rate_limit::HOURLY).await?;
+    rate_limit::hit(&state, &by_inviter, limit, rate_limit::HOURLY).await?;
     let of_org = format!("invitations-of:{}", actor.org_id);
     let limit = config.invitations_per_org_per_hour;
-    rate_limit::hit(&state.db, &of_org, limit, rate_limit::HOURLY).await?;
+    rate_limit::hit(&state, &of_org, limit, rate_limit::HOURLY).await?;
     let now = OffsetDateTime::now_utc();
     let mut tx = db::begin_write(&state.db).await?;
     refuse_members(&mut tx, actor.org_id, &email).await?;

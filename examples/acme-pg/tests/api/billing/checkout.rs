@@ -352,6 +352,17 @@ async fn stripe_failing_to_create_the_customer_is_502_and_the_next_checkout_succ
         app.customer_of(owner.id).await,
         app.stripe.customers().first().cloned()
     );
+    // The metrics count each call by its outcome.
+    let metrics = app.state.metrics.render(&app.state).await.unwrap();
+    let answered = app.stripe.requests().len();
+    assert!(metrics.contains("stripe_calls_total{outcome=\"refused\"} 1\n"));
+    let ok = [
+        r#"stripe_calls_total{outcome="ok"} "#,
+        &(answered - 1).to_string(),
+        "\n",
+    ]
+    .concat();
+    assert!(metrics.contains(&ok), "{ok} in {metrics}");
 }
 
 #[sqlx::test(migrator = "crate::common::MIGRATOR")]
