@@ -6,6 +6,7 @@ mod limits;
 mod logins;
 mod outage;
 mod owners;
+mod rolling_deploy;
 mod signups;
 mod sigterm;
 mod two_instances;
@@ -76,6 +77,12 @@ pub const ALL: &[Scenario] = &[
         name: "outage",
         databases: &[Database::Postgres],
         run: |build| Box::pin(outage::run(build)),
+    },
+    // Last: it builds the next release in the shared target directory.
+    Scenario {
+        name: "rolling-deploy",
+        databases: &[Database::Postgres],
+        run: |build| Box::pin(rolling_deploy::run(build)),
     },
 ];
 

@@ -11,6 +11,7 @@ mod email_verification;
 mod health;
 mod http;
 mod jobs;
+mod migrations;
 mod notes;
 mod openapi;
 mod overload;

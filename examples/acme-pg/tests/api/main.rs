@@ -15,6 +15,7 @@ mod http;
 mod invitations;
 mod jobs;
 mod members;
+mod migrations;
 mod openapi;
 mod orgs;
 mod overload;
