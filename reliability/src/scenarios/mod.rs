@@ -6,6 +6,7 @@ mod limits;
 mod logins;
 mod outage;
 mod owners;
+mod pgbouncer;
 mod rolling_deploy;
 mod signups;
 mod sigterm;
@@ -77,6 +78,11 @@ pub const ALL: &[Scenario] = &[
         name: "outage",
         databases: &[Database::Postgres],
         run: |build| Box::pin(outage::run(build)),
+    },
+    Scenario {
+        name: "pgbouncer",
+        databases: &[Database::Postgres],
+        run: |build| Box::pin(pgbouncer::run(build)),
     },
     // Last: it builds the next release in the shared target directory.
     Scenario {
