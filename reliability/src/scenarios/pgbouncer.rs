@@ -28,7 +28,9 @@ const NOTES: usize = 5;
 
 pub async fn run(build: Build) -> anyhow::Result<String> {
     let version = pgbouncer_version()?;
-    let transaction = version >= (1, 21);
+    // RELIABILITY_PGBOUNCER_MODE=transaction forces it, to see an older one fail.
+    let transaction = version >= (1, 21)
+        || std::env::var("RELIABILITY_PGBOUNCER_MODE").is_ok_and(|mode| mode == "transaction");
     let mode = if transaction {
         "transaction"
     } else {
@@ -41,7 +43,7 @@ pub async fn run(build: Build) -> anyhow::Result<String> {
         "alter database rely_bouncer set statement_timeout = '30s'",
     )?;
     let port = app::free_port()?;
-    let mut bouncer = Bouncer::start(&direct, port, transaction)?;
+    let mut bouncer = Bouncer::start(&direct, port, transaction, version >= (1, 21))?;
 
     let server_url = app::postgres_server();
     let user = server_url
@@ -188,7 +190,12 @@ struct Bouncer {
 }
 
 impl Bouncer {
-    fn start(direct: &str, port: u16, transaction: bool) -> anyhow::Result<Self> {
+    fn start(
+        direct: &str,
+        port: u16,
+        transaction: bool,
+        tracks_statements: bool,
+    ) -> anyhow::Result<Self> {
         let rest = direct.trim_start_matches("postgres://");
         let (user, rest) = rest.split_once('@').context("a user in the URL")?;
         let (host_port, database) = rest.split_once('/').context("a database in the URL")?;
@@ -196,10 +203,15 @@ impl Bouncer {
         // PgBouncer will not run as root; as another user it must read its files.
         let dir = std::env::temp_dir().join(format!("rely-pgbouncer-{port}"));
         std::fs::create_dir_all(&dir)?;
-        let (mode, pool, extra) = if transaction {
-            ("transaction", 3, "max_prepared_statements = 200\n")
+        let (mode, pool) = if transaction {
+            ("transaction", 3)
         } else {
-            ("session", 10, "")
+            ("session", 10)
+        };
+        let extra = if tracks_statements {
+            "max_prepared_statements = 200\n"
+        } else {
+            ""
         };
         let ini = format!(
             "[databases]\n\
@@ -218,7 +230,7 @@ impl Bouncer {
         );
         std::fs::write(dir.join("pgbouncer.ini"), ini)?;
         std::fs::write(dir.join("users.txt"), format!("\"{user}\" \"\"\n"))?;
-        let log = std::fs::File::create(app::work().join("pgbouncer.log"))?;
+        let log = std::fs::File::create(app::work().join("pgbouncer-server.log"))?;
         let mut command = Command::new(binary());
         if is_root() {
             Command::new("chmod")
@@ -248,7 +260,8 @@ impl Bouncer {
                 bouncer.child = None;
                 bail!(
                     "pgbouncer exited with {status}: {}",
-                    std::fs::read_to_string(app::work().join("pgbouncer.log")).unwrap_or_default()
+                    std::fs::read_to_string(app::work().join("pgbouncer-server.log"))
+                        .unwrap_or_default()
                 );
             }
             if started.elapsed() > Duration::from_secs(10) {
