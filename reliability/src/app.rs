@@ -131,6 +131,26 @@ impl Build {
         })
     }
 
+    /// This build with one more migration, `migrations/<file>`: the next release. Its
+    /// binary is copied to `work/<name>`; the project is left as it was.
+    pub fn with_migration(&self, name: &str, file: &str, sql: &str) -> anyhow::Result<Self> {
+        let path = self.project.join("migrations").join(file);
+        std::fs::write(&path, sql)?;
+        let target = work().join("target");
+        let built = run(Command::new("cargo")
+            .args(["build", "--release", "--locked"])
+            .env("CARGO_TARGET_DIR", &target)
+            .current_dir(&self.project));
+        std::fs::remove_file(&path)?;
+        built?;
+        let binary = work().join(name);
+        std::fs::copy(target.join("release").join("rely"), &binary)?;
+        Ok(Self {
+            binary,
+            ..self.clone()
+        })
+    }
+
     /// A new empty database named `name`: its URL.
     pub fn fresh_database(&self, name: &str) -> anyhow::Result<String> {
         match self.database {

@@ -70,6 +70,9 @@ pub struct Config {
     pub database_max_connections: u32,
     /// How long a request waits for a database connection before it is answered with 503.
     pub database_acquire_timeout: Duration,
+    /// Whether serving applies the pending migrations first (`MIGRATE_ON_START`). When
+    /// not, `migrate` does, and the server refuses a database that lacks some.
+    pub migrate_on_start: bool,
     pub body_limit_bytes: usize,
     /// A session ends after this long without a request.
     pub session_idle: Duration,
@@ -218,6 +221,7 @@ impl Config {
             database_acquire_timeout: Duration::from_secs(
                 vars.parse("DATABASE_ACQUIRE_TIMEOUT_SECONDS", "3")?,
             ),
+            migrate_on_start: vars.parse("MIGRATE_ON_START", "true")?,
             body_limit_bytes: vars.parse("BODY_LIMIT_BYTES", "1048576")?,
             session_idle: Duration::from_secs(
                 60 * vars.parse::<u64>("SESSION_IDLE_MINUTES", "30")?,
@@ -458,6 +462,7 @@ mod tests {
         assert!(config.api_docs);
         assert_eq!(config.shutdown_delay, Duration::ZERO);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(25));
+        assert!(config.migrate_on_start);
     }
 
     #[test]
@@ -467,6 +472,17 @@ mod tests {
         let config = Config::from_vars([("METRICS_ADDR", "0.0.0.0:9090")]).unwrap();
         assert_eq!(config.metrics_addr, Some("0.0.0.0:9090".parse().unwrap()));
         assert!(Config::from_vars([("METRICS_ADDR", "9090")]).is_err());
+    }
+
+    #[test]
+    fn migrating_on_start_can_be_turned_off() {
+        let config = Config::from_vars([("MIGRATE_ON_START", "false")]).unwrap();
+        assert!(!config.migrate_on_start);
+        let error = Config::from_vars([("MIGRATE_ON_START", "no")]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("MIGRATE_ON_START="),
+            "{error}"
+        );
     }
 
     /// What production requires, and nothing more.

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod resources;
 pub mod route_list;
+pub mod schema;
 pub mod seed;
 pub mod telemetry;
 

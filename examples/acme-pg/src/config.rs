@@ -70,6 +70,25 @@ pub struct Config {
     pub database_max_connections: u32,
     /// How long a request waits for a database connection before it is answered with 503.
     pub database_acquire_timeout: Duration,
+    /// Where migrations connect (`DATABASE_DIRECT_URL`): the server itself when
+    /// `DATABASE_URL` leads through a pooler, as their session lock needs; unset, they
+    /// use `DATABASE_URL`.
+    pub database_direct_url: Option<SecretString>,
+    /// `DATABASE_POOLER=pgbouncer`: `DATABASE_URL` leads through PgBouncer, which
+    /// refuses the startup parameters that set the statement timeout.
+    pub database_pgbouncer: bool,
+    /// A query running longer than this is cancelled (`DATABASE_STATEMENT_TIMEOUT_SECONDS`;
+    /// not migrations, and not behind PgBouncer, where the role's setting applies).
+    pub database_statement_timeout: Duration,
+    /// A connection is closed and replaced once this old, or once idle this long.
+    pub database_max_lifetime: Duration,
+    pub database_idle_timeout: Duration,
+    /// How long a migration waits for a lock on a table before it gives up and is
+    /// retried, so that queries do not queue behind its wait.
+    pub migration_lock_timeout: Duration,
+    /// Whether serving applies the pending migrations first (`MIGRATE_ON_START`). When
+    /// not, `migrate` does, and the server refuses a database that lacks some.
+    pub migrate_on_start: bool,
     pub body_limit_bytes: usize,
     /// A session ends after this long without a request.
     pub session_idle: Duration,
@@ -233,6 +252,32 @@ impl Config {
             });
         }
 
+        let database_pgbouncer = match vars.get("DATABASE_POOLER").unwrap_or("none") {
+            "none" => false,
+            "pgbouncer" => true,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "DATABASE_POOLER",
+                    value: other.to_owned(),
+                    reason: "expected none or pgbouncer".to_owned(),
+                });
+            }
+        };
+        let database_direct_url: Option<SecretString> = vars
+            .get("DATABASE_DIRECT_URL")
+            .map(|url| url.to_owned().into());
+        // Through PgBouncer's transaction pooling, the migrations' session lock would be
+        // held by whichever connection PgBouncer happened to lend.
+        if database_pgbouncer && database_direct_url.is_none() {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_POOLER",
+                value: "pgbouncer".to_owned(),
+                reason: "set DATABASE_DIRECT_URL too: migrations connect to the server \
+                         itself, not through PgBouncer"
+                    .to_owned(),
+            });
+        }
+
         Ok(Self {
             environment,
             bind_addr: bind_addr(&vars)?,
@@ -247,6 +292,24 @@ impl Config {
             database_acquire_timeout: Duration::from_secs(
                 vars.parse("DATABASE_ACQUIRE_TIMEOUT_SECONDS", "3")?,
             ),
+            database_direct_url,
+            database_pgbouncer,
+            database_statement_timeout: Duration::from_secs(
+                vars.parse("DATABASE_STATEMENT_TIMEOUT_SECONDS", "30")?,
+            ),
+            database_max_lifetime: Duration::from_secs(
+                vars.parse::<std::num::NonZeroU64>("DATABASE_MAX_LIFETIME_SECONDS", "1800")?
+                    .get(),
+            ),
+            database_idle_timeout: Duration::from_secs(
+                vars.parse::<std::num::NonZeroU64>("DATABASE_IDLE_TIMEOUT_SECONDS", "600")?
+                    .get(),
+            ),
+            migration_lock_timeout: Duration::from_secs(
+                vars.parse::<std::num::NonZeroU64>("MIGRATION_LOCK_TIMEOUT_SECONDS", "5")?
+                    .get(),
+            ),
+            migrate_on_start: vars.parse("MIGRATE_ON_START", "true")?,
             body_limit_bytes: vars.parse("BODY_LIMIT_BYTES", "1048576")?,
             session_idle: Duration::from_secs(
                 60 * vars.parse::<u64>("SESSION_IDLE_MINUTES", "30")?,
@@ -447,6 +510,7 @@ struct Vars(HashMap<String, String>);
 /// and Kubernetes mount secrets.
 const SECRETS: &[&str] = &[
     "DATABASE_URL",
+    "DATABASE_DIRECT_URL",
     "SMTP_URL",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
@@ -547,6 +611,7 @@ mod tests {
         assert!(config.api_docs);
         assert_eq!(config.shutdown_delay, Duration::ZERO);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(25));
+        assert!(config.migrate_on_start);
     }
 
     #[test]
@@ -556,6 +621,57 @@ mod tests {
         let config = Config::from_vars([("METRICS_ADDR", "0.0.0.0:9090")]).unwrap();
         assert_eq!(config.metrics_addr, Some("0.0.0.0:9090".parse().unwrap()));
         assert!(Config::from_vars([("METRICS_ADDR", "9090")]).is_err());
+    }
+
+    #[test]
+    fn migrating_on_start_can_be_turned_off() {
+        let config = Config::from_vars([("MIGRATE_ON_START", "false")]).unwrap();
+        assert!(!config.migrate_on_start);
+        let error = Config::from_vars([("MIGRATE_ON_START", "no")]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("MIGRATE_ON_START="),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn pgbouncer_needs_a_direct_url_for_the_migrations() {
+        let config = Config::from_vars::<&str, &str>([]).unwrap();
+        assert!(!config.database_pgbouncer);
+        assert!(config.database_direct_url.is_none());
+        assert_eq!(config.database_statement_timeout, Duration::from_secs(30));
+
+        let error = Config::from_vars([("DATABASE_POOLER", "pgbouncer")]).unwrap_err();
+        assert!(error.to_string().contains("DATABASE_DIRECT_URL"), "{error}");
+        let config = Config::from_vars([
+            ("DATABASE_POOLER", "pgbouncer"),
+            ("DATABASE_DIRECT_URL", "postgres://db.internal/app"),
+        ])
+        .unwrap();
+        assert!(config.database_pgbouncer);
+        let error = Config::from_vars([("DATABASE_POOLER", "pgpool")]).unwrap_err();
+        assert!(error.to_string().starts_with("DATABASE_POOLER="), "{error}");
+    }
+
+    #[test]
+    fn connection_lifetimes_and_the_migration_lock_timeout_are_read_in_seconds() {
+        let config = Config::from_vars([
+            ("DATABASE_MAX_LIFETIME_SECONDS", "300"),
+            ("DATABASE_IDLE_TIMEOUT_SECONDS", "60"),
+            ("MIGRATION_LOCK_TIMEOUT_SECONDS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(config.database_max_lifetime, Duration::from_secs(300));
+        assert_eq!(config.database_idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.migration_lock_timeout, Duration::from_secs(2));
+        for name in [
+            "DATABASE_MAX_LIFETIME_SECONDS",
+            "DATABASE_IDLE_TIMEOUT_SECONDS",
+            "MIGRATION_LOCK_TIMEOUT_SECONDS",
+        ] {
+            let error = Config::from_vars([(name, "0")]).unwrap_err();
+            assert!(error.to_string().starts_with(name), "{error}");
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod orgs;
 pub mod rate_limit;
 pub mod resources;
 pub mod route_list;
+pub mod schema;
 pub mod seed;
 pub mod telemetry;
 

@@ -6,6 +6,8 @@ mod limits;
 mod logins;
 mod outage;
 mod owners;
+mod pgbouncer;
+mod rolling_deploy;
 mod signups;
 mod sigterm;
 mod two_instances;
@@ -76,6 +78,17 @@ pub const ALL: &[Scenario] = &[
         name: "outage",
         databases: &[Database::Postgres],
         run: |build| Box::pin(outage::run(build)),
+    },
+    Scenario {
+        name: "pgbouncer",
+        databases: &[Database::Postgres],
+        run: |build| Box::pin(pgbouncer::run(build)),
+    },
+    // Last: it builds the next release in the shared target directory.
+    Scenario {
+        name: "rolling-deploy",
+        databases: &[Database::Postgres],
+        run: |build| Box::pin(rolling_deploy::run(build)),
     },
 ];
 

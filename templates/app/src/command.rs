@@ -1,5 +1,6 @@
-//! The commands of the app's binary: serving, and the development aids `seed` and
-//! `routes`. A command is one variant, one line of [`USAGE`] and one arm in each match.
+//! The commands of the app's binary: serving, applying the migrations, and the
+//! development aids `seed` and `routes`. A command is one variant, one line of
+//! [`USAGE`] and one arm in each match.
 
 use std::fmt;
 
@@ -8,7 +9,7 @@ use anyhow::Context;
 use crate::{
     config::{Config, Environment},
     db::{self, DbPool},
-    route_list, seed, telemetry,
+    route_list, schema, seed, telemetry,
 };
 
 /// What `help` prints, and an unknown command after its error.
@@ -16,7 +17,9 @@ pub const USAGE: &str = "\
 Usage: cargo run [-- <command>]
 
 Commands:
-  (none)   serve the API on BIND_ADDR
+  (none)   serve the API on BIND_ADDR (first applying the pending migrations,
+           unless MIGRATE_ON_START=false)
+  migrate  apply the pending migrations and exit (a release command, a Kubernetes Job)
   seed     make a demo account with a few rows of every resource (not in production)
   routes   list every route with the permission it needs and what it does
   help     print this
@@ -26,6 +29,7 @@ Commands:
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     Serve,
+    Migrate,
     Seed,
     Routes,
     Help,
@@ -56,6 +60,7 @@ impl Command {
         let words: Vec<&str> = args.iter().map(String::as_str).collect();
         match words[..] {
             [] => Ok(Self::Serve),
+            ["migrate"] => Ok(Self::Migrate),
             ["seed"] => Ok(Self::Seed),
             ["routes"] => Ok(Self::Routes),
             ["help" | "--help" | "-h"] => Ok(Self::Help),
@@ -69,8 +74,23 @@ impl Command {
             Self::Serve => {
                 let config = Config::from_env().context("invalid configuration")?;
                 telemetry::init(&config);
-                let pool = open_database(&config).await?;
+                let pool = if config.migrate_on_start {
+                    open_database(&config).await?
+                } else {
+                    let pool = db::connect(&config)
+                        .await
+                        .context("could not open the database")?;
+                    schema::check(&pool).await?;
+                    pool
+                };
                 crate::serve(config, pool).await
+            }
+            Self::Migrate => {
+                let config = Config::from_env().context("invalid configuration")?;
+                telemetry::init(&config);
+                schema::migrate(&config)
+                    .await
+                    .context("could not apply migrations")
             }
             Self::Seed => {
                 // Before anything else, so that production is refused with nothing done.
@@ -93,15 +113,14 @@ impl Command {
     }
 }
 
-/// Connects to the database and applies the migrations, as serving does.
+/// Applies the pending migrations, then opens the pool, as serving does by default.
 async fn open_database(config: &Config) -> anyhow::Result<DbPool> {
-    let pool = db::connect(config)
-        .await
-        .context("could not open the database")?;
-    db::migrate(&pool)
+    schema::migrate(config)
         .await
         .context("could not apply migrations")?;
-    Ok(pool)
+    db::connect(config)
+        .await
+        .context("could not open the database")
 }
 
 #[cfg(test)]
@@ -112,6 +131,7 @@ mod tests {
     fn each_command_is_one_word_and_anything_else_is_unknown() {
         let none: [&str; 0] = [];
         assert_eq!(Command::parse(none), Ok(Command::Serve));
+        assert_eq!(Command::parse(["migrate"]), Ok(Command::Migrate));
         assert_eq!(Command::parse(["seed"]), Ok(Command::Seed));
         assert_eq!(Command::parse(["routes"]), Ok(Command::Routes));
         assert_eq!(Command::parse(["--help"]), Ok(Command::Help));

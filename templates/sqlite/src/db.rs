@@ -5,22 +5,28 @@ use std::{str::FromStr, time::Duration};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use sqlx::{
-    Transaction,
-    migrate::MigrateError,
+    Connection, Transaction,
     sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+        SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+        SqliteSynchronous,
     },
 };
 
-use crate::config::Config;
+use crate::{
+    config::Config,
+    schema::{self, Comparison},
+};
 
 /// The database this app was generated for.
 pub type Db = sqlx::Sqlite;
 /// A pool of connections to [`Db`].
 pub type DbPool = SqlitePool;
+/// One connection to [`Db`].
+pub type DbConnection = SqliteConnection;
 
-/// Opens the pool described by the configuration, creating the database file if needed.
-pub async fn connect(config: &Config) -> anyhow::Result<DbPool> {
+/// How every connection opens the database, creating the file (and its directory) if
+/// needed.
+fn connect_options(config: &Config) -> anyhow::Result<SqliteConnectOptions> {
     let options = SqliteConnectOptions::from_str(config.database_url.expose_secret())
         .context("DATABASE_URL is not a valid SQLite URL")?
         .create_if_missing(true)
@@ -34,17 +40,69 @@ pub async fn connect(config: &Config) -> anyhow::Result<DbPool> {
         std::fs::create_dir_all(directory)
             .with_context(|| format!("could not create {}", directory.display()))?;
     }
+    Ok(options)
+}
+
+/// Opens the pool described by the configuration, creating the database file if needed.
+pub async fn connect(config: &Config) -> anyhow::Result<DbPool> {
     let pool = SqlitePoolOptions::new()
         .max_connections(config.database_max_connections)
         .acquire_timeout(config.database_acquire_timeout)
-        .connect_with(options)
+        .connect_with(connect_options(config)?)
         .await?;
     Ok(pool)
 }
 
-/// Applies the migrations in `migrations/` that this database has not run yet.
-pub async fn migrate(pool: &DbPool) -> Result<(), MigrateError> {
-    sqlx::migrate!().run(pool).await
+/// Applies the migrations in `migrations/` that this database has not run yet, over a
+/// connection of their own. A migration that waits past the busy timeout for another
+/// writer fails, and [`schema::migrate`] retries it.
+pub async fn migrate_once(config: &Config) -> anyhow::Result<()> {
+    let mut connection = SqliteConnection::connect_with(&connect_options(config)?).await?;
+    let result = migrate_over(&mut connection).await;
+    connection.close().await.ok();
+    result
+}
+
+async fn migrate_over(connection: &mut SqliteConnection) -> anyhow::Result<()> {
+    let migrator = schema::migrator();
+    let comparison = Comparison::of(&migrator, &applied_migrations(connection).await?);
+    comparison.log_unknown();
+    if comparison.pending.is_empty() {
+        tracing::info!("migrations: none pending");
+        return Ok(());
+    }
+    tracing::info!(pending = ?comparison.pending, "migrations: applying");
+    migrator.run(&mut *connection).await?;
+    tracing::info!(applied = comparison.pending.len(), "migrations: applied");
+    Ok(())
+}
+
+/// The `(version, description)` of each migration the database has applied; none when
+/// it never ran any.
+pub async fn applied_migrations(
+    connection: &mut SqliteConnection,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    let exists: bool = sqlx::query_scalar(
+        "select exists (select 1 from sqlite_master where type = 'table' and name = '_sqlx_migrations')",
+    )
+    .fetch_one(&mut *connection)
+    .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "select version, description from _sqlx_migrations where success order by version",
+    )
+    .fetch_all(&mut *connection)
+    .await
+}
+
+/// Whether a migration failed because another writer held the database past the busy
+/// timeout.
+pub fn gave_up_on_a_lock(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(is_busy))
 }
 
 /// Begins a transaction that will write.

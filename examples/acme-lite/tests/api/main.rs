@@ -13,6 +13,7 @@ mod http;
 mod jobs;
 mod logs;
 mod metrics;
+mod migrations;
 mod notes;
 mod openapi;
 mod overload;

@@ -17,6 +17,7 @@ mod jobs;
 mod logs;
 mod members;
 mod metrics;
+mod migrations;
 mod openapi;
 mod orgs;
 mod overload;
