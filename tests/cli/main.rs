@@ -4,12 +4,14 @@
 mod billing;
 mod client;
 mod common;
+mod data_safety;
 mod e2e;
 mod examples;
 mod faults;
 mod formatting;
 mod generated_readme;
 mod golden;
+mod lint_artefacts;
 mod manifest;
 mod new;
 mod postgres;
