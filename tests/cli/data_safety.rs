@@ -145,7 +145,10 @@ fn the_sqlite_readmes_restore_drill_restores_the_accounts_of_the_backup() {
              insert into users (id, email, name, password_hash) values
                  (x'01', 'ada@example.com', 'Ada', 'hash'),
                  (x'02', 'grace@example.com', 'Grace', 'hash');",
-            migrations(&root).iter().map(|(v, _)| *v).collect::<Vec<_>>()
+            migrations(&root)
+                .iter()
+                .map(|(v, _)| *v)
+                .collect::<Vec<_>>()
         ),
     );
 

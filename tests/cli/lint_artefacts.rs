@@ -20,7 +20,11 @@ const REQUIRE_VARIABLES: [(&str, &str); 2] = [("SAAS_REQUIRE_LINTERS", "1"), ("C
 /// Each linter: its command, the arguments before the file, and the file it checks.
 const LINTERS: [(&str, &[&str], &str); 2] = [
     // Every rule at every level: `style` is hadolint's lowest threshold.
-    ("hadolint", &["--no-color", "--failure-threshold", "style"], "Dockerfile"),
+    (
+        "hadolint",
+        &["--no-color", "--failure-threshold", "style"],
+        "Dockerfile",
+    ),
     ("actionlint", &["-no-color"], ".github/workflows/ci.yml"),
 ];
 
