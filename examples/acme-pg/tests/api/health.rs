@@ -98,8 +98,8 @@ async fn the_healthcheck_command_passes_while_the_app_serves_without_its_databas
     assert_eq!(output.status.code(), Some(0), "{output:?}");
 }
 
-#[tokio::test]
-async fn the_healthcheck_command_fails_when_nothing_listens() {
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
+async fn the_healthcheck_command_fails_when_nothing_listens(_db: DbPool) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     drop(listener);
