@@ -4,6 +4,7 @@
 mod billing;
 mod client;
 mod common;
+mod data_safety;
 mod e2e;
 mod edits;
 mod examples;
@@ -11,6 +12,7 @@ mod faults;
 mod formatting;
 mod generated_readme;
 mod golden;
+mod lint_artefacts;
 mod manifest;
 mod new;
 mod postgres;

@@ -153,6 +153,8 @@ fn generated_rust_is_formatted_whatever_the_project_name() {
 fn generated_files_carry_no_template_noise() {
     for plan in every_plan() {
         for (path, contents) in files(&plan) {
+            // A workflow's `${{ … }}` is GitHub Actions' own expression syntax.
+            let contents = contents.replace("${{", "");
             assert!(
                 !contents.contains("{{") && !contents.contains("{%"),
                 "{path}: template syntax left"

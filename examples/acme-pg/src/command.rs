@@ -1,6 +1,6 @@
-//! The commands of the app's binary: serving, applying the migrations, and the
-//! development aids `seed` and `routes`. A command is one variant, one line of
-//! [`USAGE`] and one arm in each match.
+//! The commands of the app's binary: serving, applying the migrations, the
+//! development aids `seed` and `routes`, and the container's `healthcheck`. A command
+//! is one variant, its lines of [`USAGE`] and one arm in each match.
 
 use std::fmt;
 
@@ -9,7 +9,7 @@ use anyhow::Context;
 use crate::{
     config::{Config, Environment},
     db::{self, DbPool},
-    route_list, schema, seed, telemetry,
+    healthcheck, route_list, schema, seed, telemetry,
 };
 
 /// What `help` prints, and an unknown command after its error.
@@ -22,6 +22,8 @@ Commands:
   migrate  apply the pending migrations and exit (a release command, a Kubernetes Job)
   seed     make a demo account with a few rows of every resource (not in production)
   routes   list every route with the permission it needs and what it does
+  healthcheck
+           exit 0 if the server on BIND_ADDR answers GET /health/live, else 1
   help     print this
 ";
 
@@ -32,6 +34,7 @@ pub enum Command {
     Migrate,
     Seed,
     Routes,
+    Healthcheck,
     Help,
 }
 
@@ -63,6 +66,7 @@ impl Command {
             ["migrate"] => Ok(Self::Migrate),
             ["seed"] => Ok(Self::Seed),
             ["routes"] => Ok(Self::Routes),
+            ["healthcheck"] => Ok(Self::Healthcheck),
             ["help" | "--help" | "-h"] => Ok(Self::Help),
             _ => Err(UnknownCommand(args)),
         }
@@ -105,6 +109,7 @@ impl Command {
                 print!("{}", route_list::table(&crate::openapi()));
                 Ok(())
             }
+            Self::Healthcheck => healthcheck::run().await,
             Self::Help => {
                 print!("{USAGE}");
                 Ok(())
@@ -134,6 +139,7 @@ mod tests {
         assert_eq!(Command::parse(["migrate"]), Ok(Command::Migrate));
         assert_eq!(Command::parse(["seed"]), Ok(Command::Seed));
         assert_eq!(Command::parse(["routes"]), Ok(Command::Routes));
+        assert_eq!(Command::parse(["healthcheck"]), Ok(Command::Healthcheck));
         assert_eq!(Command::parse(["--help"]), Ok(Command::Help));
         let unknown = Command::parse(["sed"]).unwrap_err();
         assert!(

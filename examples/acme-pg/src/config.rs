@@ -408,6 +408,12 @@ impl Config {
     }
 }
 
+/// The address the server listens on, read from the environment as [`Config::from_env`]
+/// reads it, without the rest of the configuration: what `healthcheck` connects to.
+pub fn bind_addr_from_env() -> Result<SocketAddr, ConfigError> {
+    bind_addr(&Vars(std::env::vars().collect()))
+}
+
 /// `BIND_ADDR`, with its port replaced by `PORT` when that is set, as platforms such as
 /// Render, Heroku and Cloud Run set it.
 fn bind_addr(vars: &Vars) -> Result<SocketAddr, ConfigError> {

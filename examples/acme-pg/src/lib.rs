@@ -15,6 +15,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod healthcheck;
 pub mod jobs;
 pub mod links;
 pub mod mail;
