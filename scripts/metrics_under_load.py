@@ -4,9 +4,9 @@ Usage: scripts/metrics_under_load.py [seconds]
 
 Builds a SQLite app with every feature and a Project resource (as scripts/contract.py
 does), serves it with METRICS_ADDR set, and for SECONDS (default 10) sends requests
-from 16 clients: health checks, reads of another user's project ids (404), reads
-without a session (401), wrong passwords (401, then 429 once the address's limit is
-reached) and unknown paths (404). Then prints what the load got, per status, and
+from 16 clients: liveness checks, project reads with random ids and no session (401),
+`/auth/me` without a session (401), wrong passwords (401, then 429 once the address's
+limit is reached) and unknown paths with random ids (404). Then prints what the load got, per status, and
 the metrics endpoint's series, without the histogram buckets.
 """
 import json
