@@ -91,9 +91,12 @@ def main():
            "DATABASE_URL": f"sqlite://{work}/flood.db?mode=rwc", "MAIL_DIR": str(work / "mail"),
            "AUTH_IP_LIMIT_PER_MINUTE": "1000000", "AUTH_ACCOUNT_FAILURE_LIMIT": "1000000",
            "RUST_LOG": "error"}
-    server = subprocess.Popen([binary], cwd=work, env=env)
+    log_path = work / "server.log"
+    with open(log_path, "w") as log:
+        # From the project's directory: the app reads config/plans.toml there.
+        server = subprocess.Popen([binary], cwd=work / "contract", env=env, stdout=log, stderr=log)
     try:
-        wait_until_up(base, server)
+        wait_until_up(base, server, log_path)
         for email in ["alice@example.com", "bob@example.com"]:
             post(base, "/auth/signup", {"email": email, "password": PASSWORD, "name": "Bench"})
         print(f"{count} sequential logins of one user; floods from {FLOOD_CLIENTS} clients")
