@@ -9,7 +9,7 @@ use sqlx::migrate::Migrator;
 
 use crate::{
     config::Config,
-    db::{self, DbPool},
+    db::{self, DbConnection, DbPool},
 };
 
 /// Attempts at the migrations when one gives up waiting for a lock.
@@ -93,6 +93,23 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
             Err(error) => return Err(error),
         }
     }
+}
+
+/// Applies the pending migrations over `connection`, saying which, after logging those
+/// the database has applied that the binary does not know. Each dialect's
+/// `db::migrate_once` opens the connection (and on PostgreSQL takes the lock).
+pub async fn apply(connection: &mut DbConnection) -> anyhow::Result<()> {
+    let migrator = migrator();
+    let comparison = Comparison::of(&migrator, &db::applied_migrations(connection).await?);
+    comparison.log_unknown();
+    if comparison.pending.is_empty() {
+        tracing::info!("migrations: none pending");
+        return Ok(());
+    }
+    tracing::info!(pending = ?comparison.pending, "migrations: applying");
+    migrator.run(&mut *connection).await?;
+    tracing::info!(applied = comparison.pending.len(), "migrations: applied");
+    Ok(())
 }
 
 /// Refuses a database that lacks some of the binary's migrations, naming them: the

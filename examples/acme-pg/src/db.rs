@@ -12,7 +12,7 @@ use sqlx::{
 
 use crate::{
     config::{Config, Environment},
-    schema::{self, Comparison},
+    schema,
 };
 
 /// The database this app was generated for.
@@ -142,17 +142,7 @@ async fn migrate_over(connection: &mut PgConnection) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let migrator = schema::migrator();
-    let comparison = Comparison::of(&migrator, &applied_migrations(connection).await?);
-    comparison.log_unknown();
-    if comparison.pending.is_empty() {
-        tracing::info!("migrations: none pending");
-        return Ok(());
-    }
-    tracing::info!(pending = ?comparison.pending, "migrations: applying");
-    migrator.run(&mut *connection).await?;
-    tracing::info!(applied = comparison.pending.len(), "migrations: applied");
-    Ok(())
+    schema::apply(connection).await
 }
 
 /// The `(version, description)` of each migration the database has applied; none when

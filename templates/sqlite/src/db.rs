@@ -12,10 +12,7 @@ use sqlx::{
     },
 };
 
-use crate::{
-    config::Config,
-    schema::{self, Comparison},
-};
+use crate::{config::Config, schema};
 
 /// The database this app was generated for.
 pub type Db = sqlx::Sqlite;
@@ -58,23 +55,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<DbPool> {
 /// writer fails, and [`schema::migrate`] retries it.
 pub async fn migrate_once(config: &Config) -> anyhow::Result<()> {
     let mut connection = SqliteConnection::connect_with(&connect_options(config)?).await?;
-    let result = migrate_over(&mut connection).await;
+    let result = schema::apply(&mut connection).await;
     connection.close().await.ok();
     result
-}
-
-async fn migrate_over(connection: &mut SqliteConnection) -> anyhow::Result<()> {
-    let migrator = schema::migrator();
-    let comparison = Comparison::of(&migrator, &applied_migrations(connection).await?);
-    comparison.log_unknown();
-    if comparison.pending.is_empty() {
-        tracing::info!("migrations: none pending");
-        return Ok(());
-    }
-    tracing::info!(pending = ?comparison.pending, "migrations: applying");
-    migrator.run(&mut *connection).await?;
-    tracing::info!(applied = comparison.pending.len(), "migrations: applied");
-    Ok(())
 }
 
 /// The `(version, description)` of each migration the database has applied; none when
