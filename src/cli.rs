@@ -68,6 +68,9 @@ To complete saas in every new bash, add `source <(saas completions bash)` to ~/.
 pub enum DebugCommand {
     /// Every valid `--features` list, one per line.
     FeatureSets,
+    /// What a partly typed field spec completes to, one per line (the completion
+    /// scripts call this).
+    CompleteField { word: String },
 }
 
 #[derive(Debug, Subcommand)]

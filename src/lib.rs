@@ -5,6 +5,7 @@ mod output; // stdout that a closed pipe does not turn into a panic
 pub mod api_snapshot; // the snapshot of its API that a generated project keeps
 pub mod billing_plans; // `config/plans.toml` of billing projects: limits and features
 pub mod cli; // the command line, as clap parses it
+mod completions; // shell completion scripts, field specs included
 mod error; // the library's error type
 pub mod inject; // idempotent edits at marker comments
 pub mod lockfile; // the Cargo.lock a new project ships, per dependency set
@@ -18,8 +19,6 @@ pub mod resource; // `saas add resource` and `saas remove resource`
 pub mod rustfmt; // formatting generated Rust, never silently skipped
 pub mod sink; // where a plan is written: the disk, or memory in tests
 pub mod spec; // the validated input of a generation: project, resource, database
-
-use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 pub use crate::error::Error;
@@ -35,14 +34,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             resource::remove(args, &std::env::current_dir()?)
         }
         Command::Completions { shell } => {
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "saas", &mut script);
-            out!("{}", String::from_utf8_lossy(&script));
+            out!("{}", completions::script(shell));
             Ok(())
         }
         Command::Debug(cli::DebugCommand::FeatureSets) => {
             for set in spec::features::FeatureSet::valid_sets() {
                 outln!("{}", set.to_list());
+            }
+            Ok(())
+        }
+        Command::Debug(cli::DebugCommand::CompleteField { word }) => {
+            for completion in spec::fields::completions(&word) {
+                outln!("{completion}");
             }
             Ok(())
         }

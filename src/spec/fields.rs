@@ -256,6 +256,40 @@ impl FieldType {
     }
 }
 
+/// The words that may follow a field's type, each after a `:`.
+pub const MODIFIERS: [&str; 3] = ["optional", "unique", "index"];
+
+/// What a shell may complete a partly typed field spec to: after `name:` every type,
+/// after `name:type:` the modifiers not given yet. A word without `:` is a name being
+/// typed, which nothing can guess.
+pub fn completions(word: &str) -> Vec<String> {
+    let Some((done, _partial)) = word.rsplit_once(':') else {
+        return Vec::new();
+    };
+    let mut given = done.split(':').skip(1);
+    let candidates: Vec<&str> = match given.next() {
+        None => FieldType::ALL.map(FieldType::as_str).to_vec(),
+        Some(type_name) => {
+            let given: Vec<&str> = given.collect();
+            let mut next: Vec<&str> = Vec::new();
+            if type_name == FieldType::References.as_str() && given.is_empty() {
+                next.push("user");
+            }
+            next.extend(
+                MODIFIERS
+                    .iter()
+                    .filter(|modifier| !given.contains(modifier)),
+            );
+            next
+        }
+    };
+    candidates
+        .into_iter()
+        .map(|candidate| format!("{done}:{candidate}"))
+        .filter(|completion| completion.starts_with(word))
+        .collect()
+}
+
 impl TypeInfo {
     /// A type held as a Rust `String`, `text` in both databases, with no constraint
     /// beyond its JSON type: the row the others start from.
@@ -387,8 +421,11 @@ impl Field {
                 other => {
                     return Err(refuse(
                         format!("unknown modifier `{other}`"),
-                        "the modifiers are `optional`, `unique` and `index`, e.g. `code:string:unique`"
-                            .to_owned(),
+                        format!(
+                            "the modifiers are `{}` and `{}`, e.g. `code:string:unique`",
+                            MODIFIERS[..MODIFIERS.len() - 1].join("`, `"),
+                            MODIFIERS[MODIFIERS.len() - 1]
+                        ),
                     ));
                 }
             }
@@ -482,6 +519,37 @@ fn check_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_completes_to_every_type_then_to_the_modifiers_not_given() {
+        let types = completions("due_on:");
+        assert_eq!(types.len(), FieldType::ALL.len());
+        for completion in &types {
+            Field::parse(completion).unwrap_or_else(|error| panic!("{completion}: {error}"));
+        }
+        assert_eq!(completions("due_on:da"), ["due_on:date", "due_on:datetime"]);
+        assert_eq!(
+            completions("due_on:date:"),
+            [
+                "due_on:date:optional",
+                "due_on:date:unique",
+                "due_on:date:index"
+            ]
+        );
+        assert_eq!(
+            completions("code:string:unique:"),
+            ["code:string:unique:optional", "code:string:unique:index"]
+        );
+        assert_eq!(
+            completions("owner:references:u"),
+            ["owner:references:user", "owner:references:unique"]
+        );
+        assert_eq!(
+            completions("owner:references:user:o"),
+            ["owner:references:user:optional"]
+        );
+        assert!(completions("due_on").is_empty());
+    }
 
     fn reason(spec: &str) -> String {
         match Field::parse(spec) {

@@ -4,6 +4,7 @@
 mod billing;
 mod client;
 mod common;
+mod completions;
 mod data_safety;
 mod e2e;
 mod edits;
