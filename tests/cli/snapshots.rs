@@ -194,6 +194,7 @@ fn the_databases_share_every_file_but_their_own() {
             "src/db.rs",
             "src/jobs/queue.rs",
             "tests/api/common/database.rs",
+            "tests/api/logs.rs",
             "tests/api/overload.rs"
         ]
     );

@@ -158,3 +158,41 @@ async fn a_panic_in_a_handler_is_an_error_line_of_the_log() {
     assert_eq!(panic["span"]["route"], "/boom");
     assert_eq!(of_request("request")["status"], 500);
 }
+
+/// Connects to the tests' server as the app would with `vars`, and returns its log.
+async fn connect_and_log(vars: &[(&str, &str)]) -> String {
+    let url = dotenvy::var("DATABASE_URL").unwrap();
+    let mut all = vec![("DATABASE_URL", url.as_str())];
+    all.extend_from_slice(vars);
+    let config = Config::from_vars(all).unwrap();
+    let (log, _guard) = Log::capture(Environment::Development);
+    acme_pg::db::connect(&config).await.unwrap().close().await;
+    log.text()
+}
+
+#[tokio::test]
+async fn start_up_warns_of_a_pool_the_server_cannot_give_two_instances() {
+    const WARNING: &str = "DATABASE_MAX_CONNECTIONS is more than half";
+    let log = connect_and_log(&[]).await;
+    assert!(!log.contains(WARNING), "{log}");
+
+    let log = connect_and_log(&[("DATABASE_MAX_CONNECTIONS", "10000")]).await;
+    assert!(log.contains(WARNING), "{log}");
+    assert!(log.contains("pool_size=10000"), "{log}");
+}
+
+#[tokio::test]
+async fn start_up_behind_pgbouncer_warns_of_a_role_without_a_statement_timeout() {
+    // The tests' role has none, as a new PostgreSQL role has none; this server stands in
+    // for PgBouncer, which would pass the question on to it.
+    let url = dotenvy::var("DATABASE_URL").unwrap();
+    let log = connect_and_log(&[
+        ("DATABASE_POOLER", "pgbouncer"),
+        ("DATABASE_DIRECT_URL", url.as_str()),
+    ])
+    .await;
+    assert!(
+        log.contains("no statement_timeout behind PgBouncer"),
+        "{log}"
+    );
+}

@@ -388,6 +388,25 @@ async fn a_customer_call_that_gets_no_answer_is_retried_with_the_same_key(db: Db
 }
 
 #[sqlx::test(migrator = "crate::common::MIGRATOR")]
+async fn stripe_out_of_reach_is_502_and_counted_unreachable(db: DbPool) {
+    // A port nothing listens on: the connection is refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let app = spawn_billing_app_with(db, &[("STRIPE_API_BASE", base.as_str())]).await;
+    let owner = app.new_owner("alice@example.com").await;
+
+    assert_provider_error(owner.checkout(&app, "pro").await).await;
+    assert_eq!(app.customer_of(owner.id).await, None);
+    let metrics = app.state.metrics.render(&app.state).await.unwrap();
+    assert!(
+        metrics.contains("stripe_calls_total{outcome=\"unreachable\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("outcome=\"ok\""), "{metrics}");
+}
+
+#[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn stripe_refusing_the_session_or_the_portal_is_502(db: DbPool) {
     let app = spawn_billing_app(db).await;
     let owner = app.new_owner("alice@example.com").await;
