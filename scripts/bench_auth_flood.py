@@ -10,9 +10,7 @@ account. Prints each run's median and 95th-percentile latency, its ratio to the
 baseline, and the statuses the user and the flood got.
 """
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from contract import build_app, free_port, wait_until_up  # noqa: E402
+from contract import build_app, serve_app  # noqa: E402
 
 FLOOD_CLIENTS = 16
 PASSWORD = "a long enough password"
@@ -85,18 +83,9 @@ def main():
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     work = Path(tempfile.mkdtemp(prefix="flood-"))
     binary = build_app(work, "sqlite")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "APP_ENV": "test", "BIND_ADDR": f"127.0.0.1:{port}", "APP_URL": base,
-           "DATABASE_URL": f"sqlite://{work}/flood.db?mode=rwc", "MAIL_DIR": str(work / "mail"),
-           "AUTH_IP_LIMIT_PER_MINUTE": "1000000", "AUTH_ACCOUNT_FAILURE_LIMIT": "1000000",
-           "RUST_LOG": "error"}
-    log_path = work / "server.log"
-    with open(log_path, "w") as log:
-        # From the project's directory: the app reads config/plans.toml there.
-        server = subprocess.Popen([binary], cwd=work / "contract", env=env, stdout=log, stderr=log)
-    try:
-        wait_until_up(base, server, log_path)
+    with serve_app(binary, work, f"sqlite://{work}/flood.db?mode=rwc",
+                   AUTH_IP_LIMIT_PER_MINUTE="1000000",
+                   AUTH_ACCOUNT_FAILURE_LIMIT="1000000") as base:
         for email in ["alice@example.com", "bob@example.com"]:
             post(base, "/auth/signup", {"email": email, "password": PASSWORD, "name": "Bench"})
         print(f"{count} sequential logins of one user; floods from {FLOOD_CLIENTS} clients")
@@ -107,9 +96,6 @@ def main():
         describe("during a flood of wrong passwords", *measure(
             base, count, "/auth/login",
             {"email": "bob@example.com", "password": "not the password"}), baseline)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

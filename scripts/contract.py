@@ -16,10 +16,12 @@ CONTRACT_MAX_EXAMPLES (default 50 per operation); CONTRACT_SEED (default 1);
 CONTRACT_PHASES and CONTRACT_CHECKS, to try other schemathesis phases and checks;
 CONTRACT_DATABASE_URL, an empty PostgreSQL database to test a PostgreSQL app instead.
 """
+import contextlib
 import http.cookiejar
 import http.server
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -36,16 +38,13 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "target" / "contract-venv"
 # The flags used below are those of `st run --help` in 4.x; 3.x named several differently.
 SCHEMATHESIS = "schemathesis>=4.32,<5"
-# The fields of tests/cli/common/mod.rs PROJECT_FIELDS: every kind of column once.
-PROJECT_FIELDS = [
-    "title:string",
-    "description:text:optional",
-    "done:bool",
-    "priority:i32",
-    "due_on:date:optional",
-    "budget:decimal:optional",
-    "meta:json:optional",
-]
+# The resource the run adds: PROJECT_FIELDS of tests/cli/common/mod.rs (every kind of
+# column once), read from there so the two runs cannot drift apart.
+PROJECT_FIELDS = re.findall(
+    r'"([^"]+)"',
+    re.search(r"pub const PROJECT_FIELDS: &\[&str\] = &\[(.*?)\];",
+              (ROOT / "tests" / "cli" / "common" / "mod.rs").read_text(), re.S).group(1),
+)
 # A hung app fails the run instead of holding CI: the run takes well under a minute.
 RUN_TIMEOUT_SECONDS = 600
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
@@ -142,6 +141,29 @@ def wait_until_up(base, server, log_path):
     sys.exit("the app did not answer /health within 30 seconds")
 
 
+@contextlib.contextmanager
+def serve_app(binary, work, database_url, **settings):
+    """Serves the app built by build_app on a free port until the block ends: from its
+    project's directory, as `cargo run` starts it (config/plans.toml is read there), with
+    `settings` added to the environment and its log in WORK/server.log. Yields the base URL
+    once /health answers."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "APP_ENV": "test", "BIND_ADDR": f"127.0.0.1:{port}", "APP_URL": base,
+           "DATABASE_URL": database_url, "MAIL_DIR": str(work / "mail"), "RUST_LOG": "error",
+           **settings}
+    log_path = work / "server.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen([binary], cwd=work / "contract", env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(base, server, log_path)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def api_token(base):
     """Signs up a user (a session cookie) and creates an API token with that session."""
     browser = urllib.request.build_opener(
@@ -165,32 +187,19 @@ def main():
     try:
         database_url = os.environ.get("CONTRACT_DATABASE_URL", f"sqlite://{work}/contract.db?mode=rwc")
         binary = build_app(work, database_url.split(":")[0])
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "APP_ENV": "test",
-            "BIND_ADDR": f"127.0.0.1:{port}",
-            "APP_URL": base,
-            "DATABASE_URL": database_url,
-            "MAIL_DIR": str(work / "mail"),
+        with serve_app(
+            binary, work, database_url,
             # Schemathesis sends thousands of requests from one address.
-            "AUTH_IP_LIMIT_PER_MINUTE": "1000000",
-            "AUTH_ACCOUNT_FAILURE_LIMIT": "1000000",
-            "RUST_LOG": "warn",
+            AUTH_IP_LIMIT_PER_MINUTE="1000000",
+            AUTH_ACCOUNT_FAILURE_LIMIT="1000000",
+            RUST_LOG="warn",
             # Billing (the --yes app has it): webhooks are checked against a secret and
             # refused without its signature (400); Stripe calls go to a local fake.
-            "STRIPE_WEBHOOK_SECRET": "whsec_contract",
-            "STRIPE_SECRET_KEY": "sk_test_contract",
-            "STRIPE_PRICE_PRO": "price_contract_pro",
-            "STRIPE_API_BASE": start_fake_stripe(),
-        }
-        log = open(work / "app.log", "w")
-        # From the project's directory, as `cargo run` starts it: config/plans.toml is there.
-        server = subprocess.Popen([binary], cwd=work / "contract", env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
-        try:
-            wait_until_up(base, server, work / "app.log")
+            STRIPE_WEBHOOK_SECRET="whsec_contract",
+            STRIPE_SECRET_KEY="sk_test_contract",
+            STRIPE_PRICE_PRO="price_contract_pro",
+            STRIPE_API_BASE=start_fake_stripe(),
+        ) as base:
             token = api_token(base)
             started = time.monotonic()
             result = subprocess.run([
@@ -205,13 +214,9 @@ def main():
                 "--no-color",
             ], cwd=work, timeout=RUN_TIMEOUT_SECONDS)
             print(f"schemathesis took {time.monotonic() - started:.0f} s", flush=True)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
         if result.returncode != 0:
             print("--- the app's log (last 40 lines) ---")
-            print("\n".join((work / "app.log").read_text().splitlines()[-40:]))
+            print("\n".join((work / "server.log").read_text().splitlines()[-40:]))
         return result.returncode
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -10,8 +10,6 @@ limit is reached) and unknown paths with random ids (404). Then prints what the 
 the metrics endpoint's series, without the histogram buckets.
 """
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from contract import build_app, free_port, wait_until_up  # noqa: E402
+from contract import build_app, free_port, serve_app  # noqa: E402
 
 CLIENTS = 16
 
@@ -62,17 +60,9 @@ def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10
     work = Path(tempfile.mkdtemp(prefix="metrics-"))
     binary = build_app(work, "sqlite")
-    port, metrics_port = free_port(), free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "APP_ENV": "test", "BIND_ADDR": f"127.0.0.1:{port}", "APP_URL": base,
-           "METRICS_ADDR": f"127.0.0.1:{metrics_port}",
-           "DATABASE_URL": f"sqlite://{work}/metrics.db?mode=rwc", "MAIL_DIR": str(work / "mail"),
-           "RUST_LOG": "error"}
-    log_path = work / "server.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen([binary], cwd=work / "contract", env=env, stdout=log, stderr=log)
-    try:
-        wait_until_up(base, server, log_path)
+    metrics_port = free_port()
+    with serve_app(binary, work, f"sqlite://{work}/metrics.db?mode=rwc",
+                   METRICS_ADDR=f"127.0.0.1:{metrics_port}") as base:
         stop = threading.Event()
         per_client = [Counter() for _ in range(CLIENTS)]
         threads = [threading.Thread(target=client, args=(base, n, stop, per_client[n]))
@@ -95,9 +85,6 @@ def main():
         for line in text.splitlines():
             if "_bucket{" not in line:
                 print(line)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":
