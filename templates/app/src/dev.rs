@@ -12,7 +12,9 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{AppState, config::Config, error::AppError, links::MailedLink, mail::Sent};
+use crate::{
+    AppState, auth::session, config::Config, error::AppError, links::MailedLink, mail::Sent,
+};
 
 /// The newest messages `GET /dev/mail` lists.
 const MAIL_LISTED: usize = 50;
@@ -78,7 +80,7 @@ async fn link_page(
 }
 
 fn is_token(token: &str) -> bool {
-    token.len() == 43
+    token.len() == session::TOKEN_LENGTH
         && token
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')

@@ -31,9 +31,15 @@ const TOUCH_INTERVAL: time::Duration = time::Duration::minutes(1);
 /// Longer User-Agent headers are cut to this many characters before they are stored.
 const MAX_USER_AGENT_CHARS: usize = 256;
 
-/// A new random session token: 256 bits, base64url (43 characters).
+/// The random bytes of a token: 256 bits.
+const TOKEN_BYTES: usize = 32;
+/// The length of a token as [`new_token`] writes it: base64url without padding.
+pub const TOKEN_LENGTH: usize = (TOKEN_BYTES * 4).div_ceil(3);
+
+/// A new random token (sessions, and every token the app mails): [`TOKEN_BYTES`]
+/// random bytes, base64url, [`TOKEN_LENGTH`] characters.
 pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
+    let mut bytes = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -286,6 +292,7 @@ mod tests {
     fn tokens_are_256_bit_and_distinct() {
         let token = new_token();
         assert_eq!(token.len(), 43);
+        assert_eq!(TOKEN_LENGTH, 43);
         assert_ne!(token, new_token());
     }
 
