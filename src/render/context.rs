@@ -7,6 +7,17 @@ use crate::{
     spec::{Database, ProjectSpec},
 };
 
+/// The variables a generated app refuses to start without in production, where a
+/// default would point at the wrong place: its `config.rs`, `.env.example` and README
+/// list them from here.
+pub const REQUIRED_IN_PRODUCTION: [&str; 5] = [
+    "DATABASE_URL",
+    "APP_URL",
+    "FRONTEND_URL",
+    "SMTP_URL",
+    "MAIL_FROM",
+];
+
 /// The view of a project that the `app` templates render.
 #[derive(Debug, Serialize)]
 pub struct ProjectContext {
@@ -19,6 +30,8 @@ pub struct ProjectContext {
     pub title: String,
     pub db: DatabaseContext,
     pub features: FeaturesContext,
+    /// [`REQUIRED_IN_PRODUCTION`].
+    pub required_in_production: &'static [&'static str],
 }
 
 /// The database-dependent values templates need.
@@ -72,6 +85,7 @@ impl ProjectContext {
             title: spec.name.title.clone(),
             db,
             features: FeaturesContext::new(&spec.features),
+            required_in_production: &REQUIRED_IN_PRODUCTION,
         }
     }
 }

@@ -38,6 +38,20 @@ pub fn template_trees(database: Database, features: &FeatureSet) -> Vec<String> 
     trees
 }
 
+/// `["a", "b", "c"] | prose_list("`")` is "`a`, `b` and `c`": each item between two
+/// `quote`s, as a sentence lists them.
+fn prose_list(items: Vec<String>, quote: &str) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|item| format!("{quote}{item}{quote}"))
+        .collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// Renders template trees with one configured minijinja environment.
 pub struct Renderer {
     env: Environment<'static>,
@@ -64,6 +78,7 @@ impl Renderer {
                 .build()
                 .expect("valid syntax configuration"),
         );
+        env.add_filter("prose_list", prose_list);
         Self { env }
     }
 
@@ -178,6 +193,16 @@ mod tests {
             .env
             .render_str("{{ nmae }}", Serde(context(Database::Sqlite)));
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn prose_list_lists_as_a_sentence_does() {
+        let list =
+            |items: &[&str]| prose_list(items.iter().map(|item| item.to_string()).collect(), "`");
+        assert_eq!(list(&[]), "");
+        assert_eq!(list(&["a"]), "`a`");
+        assert_eq!(list(&["a", "b"]), "`a` and `b`");
+        assert_eq!(list(&["a", "b", "c"]), "`a`, `b` and `c`");
     }
 
     #[test]
