@@ -261,6 +261,7 @@ fn the_databases_share_every_file_but_their_own() {
             "src/config.rs",
             "src/db.rs",
             "src/jobs/queue.rs",
+            "src/name.rs",
             "tests/api/common/database.rs",
             "tests/api/overload.rs"
         ]
