@@ -189,13 +189,7 @@ mod tests {
             limits: vec![],
             feature: None,
         };
-        ResourceContext::new(
-            "acme",
-            Database::Sqlite,
-            features,
-            &Tenancy::of(features),
-            &spec,
-        )
+        ResourceContext::new(Database::Sqlite, features, &Tenancy::of(features), &spec)
     }
 
     /// The snapshot `saas new <name>` writes.

@@ -1,7 +1,7 @@
 //! `saas new`: validate, ask for what the flags left out, plan, stage, and move the new
 //! project into place.
 
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
 use anyhow::Context;
 
@@ -9,10 +9,9 @@ use crate::{
     api_snapshot,
     cli::NewArgs,
     lockfile,
-    plan::{Op, Plan},
+    plan::Plan,
     prompt,
     render::{ProjectContext, Renderer, template_trees},
-    rustfmt,
     sink::{self, StagingDir},
     spec::features::Feature,
     spec::{Database, ProjectRequest, ProjectSpec},
@@ -27,10 +26,6 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     }
     let mut staging = StagingDir::create(&spec.destination)?;
     sink::apply(&plan, &mut staging)?;
-    let named = rust_files_naming(&plan, &[&spec.name.crate_name, &spec.name.title]);
-    if let Some(problem) = rustfmt::format_in_place(staging.path(), &named) {
-        eprintln!("{}", problem.warning());
-    }
     if spec.git {
         init_git(&staging).context("could not initialise git")?;
     }
@@ -98,31 +93,6 @@ pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
     let snapshot = api_snapshot::for_project(&renderer, &spec.features, &context)?;
     plan.create(api_snapshot::PATH.into(), snapshot.into_bytes());
     Ok(plan)
-}
-
-/// The Rust files a plan creates that contain one of `names` (the crate's name, the
-/// title). Only a name can make a file differ from its template, and the templates are
-/// formatted (a test holds them to rustfmt), so only these may need rustfmt: a long
-/// name wraps a line, or sorts an import elsewhere. Formatting every file would take
-/// most of the time of `saas new`.
-fn rust_files_naming(plan: &Plan, names: &[&str]) -> Vec<PathBuf> {
-    let contains = |contents: &[u8], name: &str| {
-        contents
-            .windows(name.len())
-            .any(|window| window == name.as_bytes())
-    };
-    plan.ops
-        .iter()
-        .filter_map(|op| match op {
-            Op::Create { path, contents }
-                if path.extension().is_some_and(|ext| ext == "rs")
-                    && names.iter().any(|name| contains(contents, name)) =>
-            {
-                Some(path.clone())
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 /// `git init` and a first commit. Without git, or without a git identity to commit

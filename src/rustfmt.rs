@@ -1,10 +1,12 @@
 //! Formats generated Rust with rustfmt, as `cargo fmt` would. Without rustfmt, or when
 //! it fails, the code is kept as rendered (valid, but not formatted) and the caller is
-//! told why, so it can say so.
+//! told why, so it can say so. Only `add resource` needs it: a resource's and its
+//! fields' names are in its code, and their lengths decide where lines wrap. `saas new`
+//! writes no name into Rust code (the library is `app`, the name is in `src/name.rs`'s
+//! constants), so its templates are formatted as written.
 
 use std::{
     io::Write,
-    path::{Path, PathBuf},
     process::{Command, Stdio},
 };
 
@@ -71,31 +73,4 @@ pub fn format_rust<const N: usize>(sources: [String; N]) -> ([String; N], Option
         return (sources, Some(problem.clone()));
     }
     (outputs.map(|output| output.expect("no error")), None)
-}
-
-/// Formats the Rust files at `paths`, relative to `root`, in place, with one rustfmt
-/// run. `saas new` formats what it writes this way: the templates are formatted for a
-/// short project name, and a longer crate name can push a line past rustfmt's width.
-pub fn format_in_place(root: &Path, paths: &[PathBuf]) -> Option<Unformatted> {
-    if paths.is_empty() {
-        return None;
-    }
-    let output = Command::new("rustfmt")
-        .args(["--edition", "2024", "--quiet"])
-        .args(paths)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .output();
-    match output {
-        Err(error) => Some(Unformatted::Missing(error.to_string())),
-        Ok(output) if !output.status.success() => {
-            let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-            Some(Unformatted::Failed(if stderr.is_empty() {
-                output.status.to_string()
-            } else {
-                stderr
-            }))
-        }
-        Ok(_) => None,
-    }
 }

@@ -2,6 +2,7 @@
 //! rename, or an existing project changed in place with a journal to roll back.
 
 use std::{
+    collections::HashSet,
     fs,
     path::{Path, PathBuf},
 };
@@ -158,6 +159,8 @@ pub struct StagingDir {
     path: PathBuf,
     /// Files written so far; the rename into place counts as the next write.
     written: usize,
+    /// Directories made so far: each is made once, not once per file in it.
+    made: HashSet<PathBuf>,
     finished: bool,
 }
 
@@ -181,6 +184,7 @@ impl StagingDir {
         Ok(Self {
             path,
             written: 0,
+            made: HashSet::new(),
             finished: false,
         })
     }
@@ -293,8 +297,11 @@ impl Sink for StagingDir {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(directory) = target.parent() {
+        if let Some(directory) = target.parent()
+            && !self.made.contains(directory)
+        {
             fs::create_dir_all(directory).map_err(io_error)?;
+            self.made.insert(directory.to_path_buf());
         }
         fs::write(&target, contents).map_err(|source| Error::Write {
             path: path.to_path_buf(),

@@ -13,7 +13,6 @@ use crate::{
 
 #[derive(Debug, Serialize)]
 pub struct ResourceContext {
-    pub crate_name: String,
     pub name: ResourceName,
     /// The project's features, for parts of a resource that only some projects have.
     pub features: FeaturesContext,
@@ -168,7 +167,6 @@ pub struct AncestorContext {
 
 impl ResourceContext {
     pub fn new(
-        crate_name: &str,
         database: Database,
         features: &FeatureSet,
         tenancy: &Tenancy,
@@ -275,7 +273,6 @@ impl ResourceContext {
 
         let tests = TestContext::new(tenancy, fields, parents);
         Self {
-            crate_name: crate_name.to_owned(),
             has_references: !tests.named_rows.is_empty(),
             members,
             permission,
@@ -697,13 +694,7 @@ mod tests {
         };
         let context = |features: &str, spec: &ResourceSpec| {
             let features = FeatureSet::parse(features).unwrap();
-            ResourceContext::new(
-                "acme",
-                Database::Sqlite,
-                &features,
-                &Tenancy::of(&features),
-                spec,
-            )
+            ResourceContext::new(Database::Sqlite, &features, &Tenancy::of(&features), spec)
         };
         let free = PlanLimit {
             plan: "free".to_owned(),

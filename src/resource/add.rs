@@ -92,14 +92,7 @@ pub fn plan_add(
 ) -> Result<Addition, Error> {
     let manifest = &project.manifest;
     let tenancy = Tenancy::of(&manifest.features);
-    let crate_name = manifest.name.replace('-', "_");
-    let context = ResourceContext::new(
-        &crate_name,
-        manifest.database,
-        &manifest.features,
-        &tenancy,
-        spec,
-    );
+    let context = ResourceContext::new(manifest.database, &manifest.features, &tenancy, spec);
     let renderer = Renderer::new();
 
     let table = &spec.name.plural;

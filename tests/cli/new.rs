@@ -91,8 +91,8 @@ fn new_with_postgres_writes_the_postgres_dialect() {
     assert!(setup.contains("timestamptz"));
     let main_rs = std::fs::read_to_string(project.join("src/main.rs")).unwrap();
     assert!(
-        main_rs.contains("use acme_api::"),
-        "the crate is named with underscores"
+        main_rs.contains("use app::"),
+        "the library is `app` whatever the project's name"
     );
     let manifest =
         Manifest::parse(&std::fs::read_to_string(project.join("saas.toml")).unwrap()).unwrap();

@@ -117,32 +117,100 @@ fn generated_rust_parses() {
     }
 }
 
-/// rustfmt sorts imports by name, so where the app's own crate is imported depends on
-/// the project's name; a name that sorts after every dependency (`zeta`) once left
-/// `main.rs` and several tests unformatted.
+/// The project's names the formatting test writes: one letter, a name that sorts after
+/// every dependency, `app` (the library's own name) and the longest name accepted.
+const NAMES: [&str; 4] = [
+    "a",
+    "zeta",
+    "app",
+    "a123456789b123456789c123456789d123456789e123456789f123456789g12",
+];
+
+/// `saas new` runs no rustfmt: every Rust file it writes must already be formatted, for
+/// every variant and every length of name. A name in Rust code would move lines (a
+/// long one wraps a line, and rustfmt sorts `use` by crate), which is why the library
+/// is `app` in every project and the name is only in `src/name.rs`'s constants.
 #[test]
 fn generated_rust_is_formatted_whatever_the_project_name() {
-    for database in [Database::Sqlite, Database::Postgres] {
-        for features in variants() {
-            let plan = plan_named("zeta", database, &features);
-            let dir = tempfile::tempdir().unwrap();
-            let mut paths = Vec::new();
-            for (path, contents) in files(&plan).filter(|(path, _)| path.ends_with(".rs")) {
-                let file = dir.path().join(&path);
-                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-                std::fs::write(&file, contents).unwrap();
-                paths.push(file);
-            }
-            let output = std::process::Command::new("rustfmt")
+    assert_eq!(NAMES[3].len(), 63, "the longest name `ProjectName` accepts");
+    assert!(ProjectName::parse(&format!("{}h", NAMES[3])).is_err());
+    // The one file that holds the name in code (the next test), at every length.
+    for length in 1..=NAMES[3].len() {
+        let name = &NAMES[3][..length];
+        for database in [Database::Sqlite, Database::Postgres] {
+            let plan = plan_named(name, database, "none");
+            let (_, module) = files(&plan)
+                .find(|(path, _)| path == "src/name.rs")
+                .expect("every project has src/name.rs");
+            let mut rustfmt = std::process::Command::new("rustfmt")
                 .args(["--edition", "2024", "--check"])
-                .args(&paths)
-                .output()
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
                 .expect("rustfmt runs (it comes with every rustup toolchain)");
+            std::io::Write::write_all(&mut rustfmt.stdin.take().unwrap(), module.as_bytes())
+                .unwrap();
+            let output = rustfmt.wait_with_output().unwrap();
             assert!(
                 output.status.success(),
-                "{} with {features}: rustfmt would change:\n{}",
+                "`{name}`, {}: rustfmt would change src/name.rs:\n{}",
                 database.as_str(),
                 String::from_utf8_lossy(&output.stdout)
+            );
+        }
+    }
+    for name in NAMES {
+        for database in [Database::Sqlite, Database::Postgres] {
+            for features in variants() {
+                let plan = plan_named(name, database, &features);
+                let dir = tempfile::tempdir().unwrap();
+                let mut paths = Vec::new();
+                for (path, contents) in files(&plan).filter(|(path, _)| path.ends_with(".rs")) {
+                    let file = dir.path().join(&path);
+                    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                    std::fs::write(&file, contents).unwrap();
+                    paths.push(file);
+                }
+                let output = std::process::Command::new("rustfmt")
+                    .args(["--edition", "2024", "--check"])
+                    .args(&paths)
+                    .output()
+                    .expect("rustfmt runs (it comes with every rustup toolchain)");
+                assert!(
+                    output.status.success(),
+                    "`{name}`, {} with {features}: rustfmt would change:\n{}",
+                    database.as_str(),
+                    String::from_utf8_lossy(&output.stdout)
+                );
+            }
+        }
+    }
+}
+
+/// The project's name is in the Rust it generates only in `src/name.rs` and in comments
+/// (the token patterns of the API document are written from `name::TOKEN_PREFIX`): so
+/// the code, and its formatting, is the same in every project.
+#[test]
+fn generated_rust_names_the_project_only_in_its_name_module() {
+    let name = "quokka_vault";
+    for database in [Database::Sqlite, Database::Postgres] {
+        for features in variants() {
+            let plan = plan_named(name, database, &features);
+            let mut naming = Vec::new();
+            for (path, contents) in files(&plan).filter(|(path, _)| path.ends_with(".rs")) {
+                let code_naming = contents.lines().any(|line| {
+                    let code = line.trim_start();
+                    !code.starts_with("//") && line.to_lowercase().contains("quokka")
+                });
+                if code_naming {
+                    naming.push(path);
+                }
+            }
+            assert_eq!(
+                naming,
+                ["src/name.rs"],
+                "{} with {features}",
+                database.as_str()
             );
         }
     }
@@ -193,6 +261,7 @@ fn the_databases_share_every_file_but_their_own() {
             "src/config.rs",
             "src/db.rs",
             "src/jobs/queue.rs",
+            "src/name.rs",
             "tests/api/common/database.rs",
             "tests/api/logs.rs",
             "tests/api/overload.rs"

@@ -19,6 +19,7 @@ pub mod links;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
+pub mod name;
 pub mod openapi;
 pub mod rate_limit;
 pub mod resources;
@@ -85,7 +86,7 @@ impl AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Acme Lite", description = "The Acme Lite HTTP API."),
+    info(title = name::TITLE, description = format!("The {} HTTP API.", name::TITLE)),
     modifiers(&SecuritySchemes, &SharedResponses)
 )]
 struct ApiDoc;

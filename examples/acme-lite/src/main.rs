@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use acme_lite::command::Command;
+use app::command::Command;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {

@@ -26,6 +26,8 @@ pub const DEMO_EMAIL: &str = "demo@example.com";
 pub const DEMO_PASSWORD: &str = "demo-password";
 /// How many rows of each resource seeding makes.
 pub const ROWS: usize = 3;
+/// Where the printed `curl` keeps the demo user's session cookie.
+const COOKIE_JAR: &str = concat!("/tmp/", env!("CARGO_PKG_NAME"), ".cookies");
 
 /// The demo account that seeded rows belong to.
 #[derive(Debug, Clone)]
@@ -145,11 +147,11 @@ impl fmt::Display for Report {
         let credentials = serde_json::json!({ "email": DEMO_EMAIL, "password": DEMO_PASSWORD });
         writeln!(
             f,
-            "\nSign in (curl keeps the session cookie in /tmp/acme_lite.cookies):"
+            "\nSign in (curl keeps the session cookie in {COOKIE_JAR}):"
         )?;
         writeln!(
             f,
-            "  curl -i -c /tmp/acme_lite.cookies -H 'content-type: application/json' -d '{credentials}' {url}/auth/login"
+            "  curl -i -c {COOKIE_JAR} -H 'content-type: application/json' -d '{credentials}' {url}/auth/login"
         )?;
         if self.api_docs {
             writeln!(f, "The API reference: {url}/docs")

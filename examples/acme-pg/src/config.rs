@@ -8,10 +8,10 @@ use url::Url;
 use crate::{billing::plans::Plans, client_ip::IpNet, resources};
 
 /// The database used in development and tests when `DATABASE_URL` is not set.
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@localhost:5432/acme_pg";
-
-/// The sender of mail in development and tests when `MAIL_FROM` is not set.
-const DEFAULT_MAIL_FROM: &str = "Acme Pg <no-reply@localhost>";
+fn default_database_url() -> String {
+    let database = crate::name::DATABASE;
+    format!("postgres://postgres@localhost:5432/{database}")
+}
 
 /// What production refuses to start without: there a default would silently point at
 /// the wrong place.
@@ -302,7 +302,7 @@ impl Config {
             cors_allowed_origins: cors_allowed_origins(vars.get("CORS_ALLOWED_ORIGINS"))?,
             api_docs: vars.parse("API_DOCS", if production { "false" } else { "true" })?,
             metrics_addr: vars.optional("METRICS_ADDR")?,
-            database_url: required("DATABASE_URL", DEFAULT_DATABASE_URL)?.into(),
+            database_url: required("DATABASE_URL", &default_database_url())?.into(),
             database_max_connections: vars.parse("DATABASE_MAX_CONNECTIONS", "10")?,
             database_acquire_timeout: Duration::from_secs(
                 vars.parse("DATABASE_ACQUIRE_TIMEOUT_SECONDS", "3")?,
@@ -338,7 +338,10 @@ impl Config {
                 // Outside production, mail is written into MAIL_DIR instead.
                 None => required("SMTP_URL", "").map(|_| None)?,
             },
-            mail_from: required("MAIL_FROM", DEFAULT_MAIL_FROM)?,
+            mail_from: required(
+                "MAIL_FROM",
+                &format!("{} <no-reply@localhost>", crate::name::TITLE),
+            )?,
             auth_ip_limit_per_minute: vars.parse("AUTH_IP_LIMIT_PER_MINUTE", "30")?,
             auth_account_failure_limit: vars.parse("AUTH_ACCOUNT_FAILURE_LIMIT", "10")?,
             trust_proxy_headers: vars.parse("TRUST_PROXY_HEADERS", "false")?,

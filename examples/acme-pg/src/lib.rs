@@ -21,6 +21,7 @@ pub mod links;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
+pub mod name;
 pub mod openapi;
 pub mod orgs;
 pub mod rate_limit;
@@ -93,7 +94,7 @@ impl AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Acme Pg", description = "The Acme Pg HTTP API."),
+    info(title = name::TITLE, description = format!("The {} HTTP API.", name::TITLE)),
     modifiers(&SecuritySchemes, &SharedResponses)
 )]
 struct ApiDoc;

@@ -9,7 +9,10 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use time::OffsetDateTime;
-use utoipa::ToSchema;
+use utoipa::{
+    ToSchema,
+    openapi::{OpenApi, RefOr, Schema},
+};
 use uuid::Uuid;
 
 use super::{
@@ -22,11 +25,10 @@ use crate::{
     db::{Db, DbPool},
     error::{AppError, ErrorBody},
     extract::{AppJson, AppPath},
+    name::TOKEN_PREFIX,
     openapi::{AuthErrors, CrossSiteErrors, JsonBodyErrors, ServerErrors},
 };
 
-/// Every token starts with this, so leaked ones are easy to recognise and scan for.
-pub const TOKEN_PREFIX: &str = "acme_lite_";
 /// How much of a token is kept in clear, to tell tokens apart in a list.
 const DISPLAYED_CHARS: usize = TOKEN_PREFIX.len() + 6;
 /// `last_used_at` is written at most this often per token.
@@ -64,13 +66,42 @@ impl Scope {
     }
 }
 
+/// Writes into `openapi` the patterns of a token and of its displayed start, both led by
+/// [`TOKEN_PREFIX`], where the token routes put [`CreatedToken`] and [`TokenView`]: a
+/// `#[schema(pattern)]` would have to repeat the prefix by hand.
+pub fn document_patterns(openapi: &mut OpenApi) {
+    let schemas = &mut openapi
+        .components
+        .as_mut()
+        .expect("the token routes add their schemas")
+        .schemas;
+    // How many characters follow the prefix: `new_token`'s 43, or the 6 displayed.
+    let patterned = [
+        ("CreatedToken", "token", "{43}"),
+        ("TokenView", "prefix", "{6}"),
+    ];
+    for (schema, property, count) in patterned {
+        // The flattened `Scope` makes each an `allOf` of the scope and the token's fields.
+        let Some(RefOr::T(Schema::AllOf(all_of))) = schemas.get_mut(schema) else {
+            panic!("{schema} is an allOf");
+        };
+        let field = all_of.items.iter_mut().find_map(|item| match item {
+            RefOr::T(Schema::Object(object)) => object.properties.get_mut(property),
+            _ => None,
+        });
+        let Some(RefOr::T(Schema::Object(field))) = field else {
+            panic!("{schema} has the field {property}");
+        };
+        field.pattern = Some(format!("^{TOKEN_PREFIX}[A-Za-z0-9_-]{count}$"));
+    }
+}
+
 /// A token just created: the only time its secret is shown.
 #[derive(Serialize, ToSchema)]
 pub struct CreatedToken {
     pub id: Uuid,
     pub name: String,
     /// The secret. Store it now: it cannot be shown again.
-    #[schema(pattern = "^acme_lite_[A-Za-z0-9_-]{43}$")]
     pub token: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -86,7 +117,6 @@ pub struct TokenView {
     pub id: Uuid,
     pub name: String,
     /// The first characters of the token, such as `acme_lite_Xb3k9Q`.
-    #[schema(pattern = "^acme_lite_[A-Za-z0-9_-]{6}$")]
     pub prefix: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

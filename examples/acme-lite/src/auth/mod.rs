@@ -38,7 +38,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
         .routes(routes!(signup))
         .routes(routes!(login))
         .routes(routes!(logout))
@@ -51,7 +51,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(email_verification::resend_verification))
         .routes(routes!(password::forgot_password))
         .routes(routes!(password::reset_password))
-        .routes(routes!(password::change_password))
+        .routes(routes!(password::change_password));
+    api_tokens::document_patterns(router.get_openapi_mut());
+    router
 }
 
 /// The kind of the keys that count attempts at an account's password.

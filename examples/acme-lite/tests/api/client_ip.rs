@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use acme_lite::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{TestApp, spawn_app_with};
 

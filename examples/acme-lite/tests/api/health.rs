@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use acme_lite::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{assert_error, spawn_app};
 
@@ -71,11 +71,11 @@ async fn readiness_is_503_when_the_database_does_not_answer(db: DbPool) {
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
 }
 
-/// Runs `acme-lite healthcheck` with `BIND_ADDR=bind_addr`, as the image's health
+/// Runs the binary's `healthcheck` with `BIND_ADDR=bind_addr`, as the image's health
 /// check runs it.
 async fn healthcheck(bind_addr: String) -> Output {
     tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_acme-lite"))
+        Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
             .arg("healthcheck")
             .env("BIND_ADDR", bind_addr)
             .env_remove("PORT")

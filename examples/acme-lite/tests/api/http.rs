@@ -5,7 +5,7 @@ use std::{collections::BTreeSet, time::Duration};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
-use acme_lite::{config::Config, db::DbPool};
+use app::{config::Config, db::DbPool};
 
 use crate::common::{PASSWORD, TestApp, assert_error, spawn_app, spawn_app_with};
 
@@ -430,7 +430,7 @@ async fn an_address_in_use_stops_start_up_naming_it_and_bind_addr(db: DbPool) {
     let vars = [("APP_ENV", "test"), ("BIND_ADDR", address.as_str())];
     let config = Config::from_vars(vars).unwrap();
 
-    let error = acme_lite::serve(config, db).await.unwrap_err();
+    let error = app::serve(config, db).await.unwrap_err();
 
     let message = format!("{error:#}");
     assert!(message.contains(&address), "{message}");

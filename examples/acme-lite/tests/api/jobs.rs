@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use tokio::{net::TcpListener, sync::oneshot};
 use uuid::Uuid;
 
-use acme_lite::{
+use app::{
     AppState,
     config::Config,
     db::{self, DbPool},
@@ -258,7 +258,7 @@ async fn shutting_down_stops_the_server_and_the_worker(db: DbPool) {
     let state = AppState::new(config, db.clone()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (shut_down, shutdown) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(acme_lite::serve_on(listener, state.clone(), async {
+    let server = tokio::spawn(app::serve_on(listener, state.clone(), async {
         shutdown.await.ok();
     }));
 

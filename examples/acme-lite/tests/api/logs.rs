@@ -14,7 +14,7 @@ use tracing::subscriber::DefaultGuard;
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
 
-use acme_lite::{
+use app::{
     config::{Config, Environment},
     db::DbPool,
     metrics::Metrics,

@@ -4,7 +4,7 @@
 
 use sqlx::ConnectOptions;
 
-use acme_lite::{config::Config, db::DbPool, schema};
+use app::{config::Config, db::DbPool, schema};
 
 /// What the previous release would see after this one's rollback: a migration applied
 /// that its binary does not know.

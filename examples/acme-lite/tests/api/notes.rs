@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 
-use acme_lite::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{TestApp, assert_error, send_together, spawn_app};
 
@@ -433,19 +433,15 @@ async fn a_note_deleted_during_an_update_is_404_never_500(db: DbPool) {
 #[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn seeding_makes_notes_for_the_demo_account_once(db: DbPool) {
     let app = spawn_app(db).await;
-    let made = |report: &acme_lite::seed::Report| {
+    let made = |report: &app::seed::Report| {
         let seeded = report.seeded.iter().find(|seeded| seeded.table == "notes");
         seeded.map(|seeded| seeded.rows)
     };
 
-    let first = acme_lite::seed::run(&app.state.config, &app.db)
-        .await
-        .unwrap();
-    let second = acme_lite::seed::run(&app.state.config, &app.db)
-        .await
-        .unwrap();
+    let first = app::seed::run(&app.state.config, &app.db).await.unwrap();
+    let second = app::seed::run(&app.state.config, &app.db).await.unwrap();
 
-    let expected = acme_lite::seed::ROWS;
+    let expected = app::seed::ROWS;
     assert_eq!(made(&first), Some(expected));
     assert_eq!(made(&second), Some(0));
     let stored: i64 = sqlx::query_scalar("select count(*) from notes where user_id = $1")
@@ -455,11 +451,7 @@ async fn seeding_makes_notes_for_the_demo_account_once(db: DbPool) {
         .unwrap();
     assert_eq!(stored, i64::try_from(expected).unwrap());
     let signed_in = app
-        .login_as(
-            &app.client,
-            acme_lite::seed::DEMO_EMAIL,
-            acme_lite::seed::DEMO_PASSWORD,
-        )
+        .login_as(&app.client, app::seed::DEMO_EMAIL, app::seed::DEMO_PASSWORD)
         .await;
     assert_eq!(signed_in.status(), StatusCode::OK);
     let page: Value = app.get(PATH).await.json().await.unwrap();

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use acme_lite::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{assert_error, spawn_app};
 
@@ -26,7 +26,7 @@ const RATE_LIMITED: &[&str] = &[
 /// snapshot with it. `saas add resource` and `saas remove resource` update it themselves.
 #[test]
 fn the_api_is_the_one_on_record() {
-    let document = serde_json::to_value(acme_lite::openapi()).unwrap();
+    let document = serde_json::to_value(app::openapi()).unwrap();
     // Named `openapi.snap`, whatever the test crate is called.
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("openapi", serde_json::to_string_pretty(&document).unwrap());

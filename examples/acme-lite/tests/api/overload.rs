@@ -5,7 +5,7 @@
 use reqwest::{Response, StatusCode, header};
 use serde_json::json;
 
-use acme_lite::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{PASSWORD, assert_error, count_status, send_together, spawn_app_with};
 

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use acme_lite::{
+use app::{
     config::Environment,
     db::DbPool,
     seed::{self, DEMO_EMAIL, DEMO_PASSWORD},

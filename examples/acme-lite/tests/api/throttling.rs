@@ -7,7 +7,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use acme_lite::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{PASSWORD, TestApp, count_status, send_together, spawn_app_with};
 

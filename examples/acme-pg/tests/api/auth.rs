@@ -4,7 +4,7 @@ use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use acme_pg::{auth::session::hash_token, db::DbPool};
+use app::{auth::session::hash_token, db::DbPool};
 
 use crate::common::{PASSWORD, assert_error, session_token, spawn_app, spawn_app_with};
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use acme_pg::{
+use app::{
     cleanup::{self, Deleted},
     config::Config,
     db::{self, DbPool},

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use acme_pg::{
+use app::{
     access::{Permission, Role},
     db::DbPool,
 };
@@ -453,7 +453,7 @@ impl Allowed {
     /// run -- routes` lists it) and the table: so a handler whose check and document
     /// disagree fails the test below.
     fn of(role: Option<Role>) -> Self {
-        let document = serde_json::to_value(acme_pg::openapi()).unwrap();
+        let document = serde_json::to_value(app::openapi()).unwrap();
         let allows = |method: &str, path: &str| {
             let needs = document["paths"][path][method]["x-permission"].as_str();
             role.is_some_and(|role| {
@@ -819,7 +819,7 @@ async fn a_reference_deleted_during_a_create_is_422_never_500(db: DbPool) {
 #[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn seeding_makes_comments_for_the_demo_account_once(db: DbPool) {
     let app = spawn_app(db).await;
-    let made = |report: &acme_pg::seed::Report| {
+    let made = |report: &app::seed::Report| {
         let seeded = report
             .seeded
             .iter()
@@ -827,12 +827,8 @@ async fn seeding_makes_comments_for_the_demo_account_once(db: DbPool) {
         seeded.map(|seeded| seeded.rows)
     };
 
-    let first = acme_pg::seed::run(&app.state.config, &app.db)
-        .await
-        .unwrap();
-    let second = acme_pg::seed::run(&app.state.config, &app.db)
-        .await
-        .unwrap();
+    let first = app::seed::run(&app.state.config, &app.db).await.unwrap();
+    let second = app::seed::run(&app.state.config, &app.db).await.unwrap();
 
     // Three, or fewer where the demo account's plan allows fewer.
     let expected = first.demo.rows("comments");
@@ -845,11 +841,7 @@ async fn seeding_makes_comments_for_the_demo_account_once(db: DbPool) {
         .unwrap();
     assert_eq!(stored, i64::try_from(expected).unwrap());
     let signed_in = app
-        .login_as(
-            &app.client,
-            acme_pg::seed::DEMO_EMAIL,
-            acme_pg::seed::DEMO_PASSWORD,
-        )
+        .login_as(&app.client, app::seed::DEMO_EMAIL, app::seed::DEMO_PASSWORD)
         .await;
     assert_eq!(signed_in.status(), StatusCode::OK);
     let page: Value = app

@@ -5,7 +5,7 @@
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
-use acme_pg::{db::DbPool, links::MailedLink};
+use app::{db::DbPool, links::MailedLink};
 
 use crate::common::{TestApp, outbox::token_in, spawn_app, spawn_app_with};
 

@@ -3,7 +3,7 @@
 
 use reqwest::{StatusCode, header};
 
-use acme_pg::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{spawn_app, spawn_app_with};
 

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use acme_pg::{auth::session::hash_token, db::DbPool};
+use app::{auth::session::hash_token, db::DbPool};
 
 use crate::common::{assert_error, spawn_app};
 

@@ -14,7 +14,7 @@ use tracing::subscriber::DefaultGuard;
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
 
-use acme_pg::{
+use app::{
     config::{Config, Environment},
     db::DbPool,
     metrics::Metrics,
@@ -166,7 +166,7 @@ async fn connect_and_log(vars: &[(&str, &str)]) -> String {
     all.extend_from_slice(vars);
     let config = Config::from_vars(all).unwrap();
     let (log, _guard) = Log::capture(Environment::Development);
-    acme_pg::db::connect(&config).await.unwrap().close().await;
+    app::db::connect(&config).await.unwrap().close().await;
     log.text()
 }
 

@@ -6,7 +6,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use acme_pg::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{TestApp, assert_error, count_status, send_together, spawn_app};
 

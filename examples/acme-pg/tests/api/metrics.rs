@@ -8,7 +8,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use acme_pg::{
+use app::{
     AppState,
     config::Config,
     db::{self, DbPool},

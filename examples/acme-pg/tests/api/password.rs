@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 use time::{Duration, OffsetDateTime};
 
-use acme_pg::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{PASSWORD, TestApp, assert_error, outbox::token_in, session_token, spawn_app};
 

@@ -7,7 +7,7 @@ use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use acme_pg::{
+use app::{
     access::{Permission, Role},
     db::DbPool,
 };
@@ -69,7 +69,7 @@ impl Operation {
     /// whose check and document disagree fails the matrix.
     fn allowed(self, role: Role) -> bool {
         let (method, path) = self.route();
-        let document = serde_json::to_value(acme_pg::openapi()).unwrap();
+        let document = serde_json::to_value(app::openapi()).unwrap();
         let needs = document["paths"][path][method]["x-permission"]
             .as_str()
             .unwrap_or_else(|| panic!("{method} {path} names no x-permission"))

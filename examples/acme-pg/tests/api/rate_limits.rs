@@ -3,7 +3,7 @@
 use reqwest::{Response, StatusCode, header};
 use serde_json::json;
 
-use acme_pg::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{PASSWORD, TestApp, assert_error, spawn_app_with};
 

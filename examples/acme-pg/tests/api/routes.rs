@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use acme_pg::route_list::{self, PERMISSION_EXTENSION};
+use app::route_list::{self, PERMISSION_EXTENSION};
 
 const METHODS: [&str; 8] = [
     "get", "post", "put", "patch", "delete", "head", "options", "trace",
@@ -10,7 +10,7 @@ const METHODS: [&str; 8] = [
 
 /// The document as JSON, read here independently of `route_list`.
 fn document() -> Value {
-    serde_json::to_value(acme_pg::openapi()).unwrap()
+    serde_json::to_value(app::openapi()).unwrap()
 }
 
 fn operations(document: &Value) -> Vec<(String, String, &Value)> {
@@ -29,7 +29,7 @@ fn operations(document: &Value) -> Vec<(String, String, &Value)> {
 #[test]
 fn the_listing_has_every_operation_with_what_it_needs() {
     let document = document();
-    let table = route_list::table(&acme_pg::openapi());
+    let table = route_list::table(&app::openapi());
 
     let operations = operations(&document);
     assert_eq!(table.lines().count(), operations.len(), "{table}");

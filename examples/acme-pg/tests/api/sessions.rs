@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use acme_pg::{auth::session::hash_token, db::DbPool};
+use app::{auth::session::hash_token, db::DbPool};
 
 use crate::common::{PASSWORD, TestApp, assert_error, session_token, spawn_app};
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use tokio::sync::oneshot;
 
-use acme_pg::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{TestApp, assert_error, spawn_app_until};
 

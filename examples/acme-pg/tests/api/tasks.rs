@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use acme_pg::{
+use app::{
     access::{Permission, Role},
     db::DbPool,
 };
@@ -449,7 +449,7 @@ impl Allowed {
     /// run -- routes` lists it) and the table: so a handler whose check and document
     /// disagree fails the test below.
     fn of(role: Option<Role>) -> Self {
-        let document = serde_json::to_value(acme_pg::openapi()).unwrap();
+        let document = serde_json::to_value(app::openapi()).unwrap();
         let allows = |method: &str, path: &str| {
             let needs = document["paths"][path][method]["x-permission"].as_str();
             role.is_some_and(|role| {
@@ -949,17 +949,13 @@ async fn every_route_needs_a_plan_with_reports(db: DbPool) {
 #[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn seeding_makes_tasks_for_the_demo_account_once(db: DbPool) {
     let app = spawn_app(db).await;
-    let made = |report: &acme_pg::seed::Report| {
+    let made = |report: &app::seed::Report| {
         let seeded = report.seeded.iter().find(|seeded| seeded.table == "tasks");
         seeded.map(|seeded| seeded.rows)
     };
 
-    let first = acme_pg::seed::run(&app.state.config, &app.db)
-        .await
-        .unwrap();
-    let second = acme_pg::seed::run(&app.state.config, &app.db)
-        .await
-        .unwrap();
+    let first = app::seed::run(&app.state.config, &app.db).await.unwrap();
+    let second = app::seed::run(&app.state.config, &app.db).await.unwrap();
 
     // Three, or fewer where the demo account's plan allows fewer.
     let expected = first.demo.rows("tasks");

@@ -4,10 +4,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use acme_pg::{
-    auth::{api_tokens::TOKEN_PREFIX, session::hash_token},
-    db::DbPool,
-};
+use app::{auth::session::hash_token, db::DbPool, name::TOKEN_PREFIX};
 
 use crate::common::{PASSWORD, TestApp, assert_error, spawn_app};
 
@@ -116,7 +113,7 @@ async fn forged_tokens_other_schemes_and_query_strings_are_refused(db: DbPool) {
     let program = app.another_client();
 
     for authorization in [
-        "Bearer acme_pg_garbage".to_owned(),
+        format!("Bearer {TOKEN_PREFIX}garbage"),
         "Bearer ".to_owned(),
         format!("Basic {token}"),
         format!("Token {token}"),

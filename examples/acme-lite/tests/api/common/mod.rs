@@ -14,7 +14,7 @@ use reqwest::{Response, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, task::JoinHandle};
 
-use acme_lite::{AppState, config::Config, db::DbPool};
+use app::{AppState, config::Config, db::DbPool};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -61,7 +61,7 @@ pub async fn spawn_app_until(
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
     let address = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(config, db.clone()).expect("app state");
-    let server = tokio::spawn(acme_lite::serve_on(listener, state.clone(), shutdown));
+    let server = tokio::spawn(app::serve_on(listener, state.clone(), shutdown));
     let app = TestApp {
         address,
         db,
@@ -77,7 +77,7 @@ pub async fn spawn_app_until(
 pub async fn serve_metrics(app: &TestApp) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
     let url = format!("http://{}/metrics", listener.local_addr().unwrap());
-    acme_lite::metrics::serve_on(listener, app.state.clone());
+    app::metrics::serve_on(listener, app.state.clone());
     url
 }
 

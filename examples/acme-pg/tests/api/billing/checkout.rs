@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use acme_pg::{
+use app::{
     access::{Permission, Role},
     db::DbPool,
 };

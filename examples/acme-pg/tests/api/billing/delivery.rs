@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use acme_pg::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{
     billing::{PRO_PRICE, spawn_billing_app},

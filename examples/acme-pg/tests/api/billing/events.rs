@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use acme_pg::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{
     billing::{BillingApp, PRO_PRICE, TEAM_PRICE, spawn_billing_app},

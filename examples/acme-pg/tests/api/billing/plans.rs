@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use acme_pg::{billing::plans::Plans, db::DbPool, resources};
+use app::{billing::plans::Plans, db::DbPool, resources};
 
 use crate::common::{plans::UNRESTRICTED, spawn_app};
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
-use acme_pg::{billing::signature::MAX_SIGNATURES, db::DbPool};
+use app::{billing::signature::MAX_SIGNATURES, db::DbPool};
 
 use crate::common::{
     TestApp, assert_error,

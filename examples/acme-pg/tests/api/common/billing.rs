@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use acme_pg::db::DbPool;
+use app::db::DbPool;
 
 use super::{TestApp, spawn_app_with, stripe::FakeStripe, webhooks::WEBHOOK_SECRET};
 

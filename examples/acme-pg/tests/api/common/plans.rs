@@ -8,7 +8,7 @@ use std::path::Path;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use acme_pg::{billing::plans::Plans, resources};
+use app::{billing::plans::Plans, resources};
 
 use super::TestApp;
 

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use acme_pg::{
+use app::{
     db::DbPool,
     jobs::{self, Job},
 };

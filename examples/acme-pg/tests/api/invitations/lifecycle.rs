@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use acme_pg::{cleanup, db::DbPool};
+use app::{cleanup, db::DbPool};
 
 use super::{accept_token, insert_invitation, invitations_to, invite_and_read_mail};
 use crate::common::{assert_error, spawn_app};

@@ -12,7 +12,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use acme_pg::db::DbPool;
+use app::db::DbPool;
 
 use crate::common::{
     TestApp, assert_error, count_status, outbox::token_in, send_together, spawn_app, spawn_app_with,

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use acme_pg::{
+use app::{
     access::{Permission, Role},
     db::DbPool,
 };
