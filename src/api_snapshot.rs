@@ -103,6 +103,7 @@ fn resource_schemas(name: &ResourceName) -> [String; 3] {
 /// The document's `paths` and `components.schemas`.
 fn sections(document: &mut Value) -> Result<[&mut Map<String, Value>; 2], Error> {
     let not_openapi = || Error::ApiSnapshot {
+        file: PATH,
         problem: "the document has no `paths` or no `components.schemas`".to_owned(),
         help: HELP.to_owned(),
     };
@@ -134,10 +135,12 @@ fn read(snapshot: &str) -> Result<(&str, Value), Error> {
         .and_then(|rest| rest.split_once("\n---\n"))
         .map(|(metadata, body)| (&snapshot[..metadata.len() + 9], body))
         .ok_or_else(|| Error::ApiSnapshot {
+            file: PATH,
             problem: "not an insta snapshot (no `---` header)".to_owned(),
             help: HELP.to_owned(),
         })?;
     let document = serde_json::from_str(body).map_err(|error| Error::ApiSnapshot {
+        file: PATH,
         problem: format!("the document is not JSON: {error}"),
         help: HELP.to_owned(),
     })?;

@@ -149,6 +149,7 @@ pub fn remove(text: &str, table: &str, feature: Option<&str>) -> Result<String, 
 fn parse(text: &str) -> Result<DocumentMut, Error> {
     text.parse()
         .map_err(|error: toml_edit::TomlError| Error::PlansFile {
+            file: FILE,
             problem: format!("it is not valid TOML: {}", error.message()),
             help: "correct the file, then run the command again".to_owned(),
         })
@@ -156,6 +157,7 @@ fn parse(text: &str) -> Result<DocumentMut, Error> {
 
 fn no_plans() -> Error {
     Error::PlansFile {
+        file: FILE,
         problem: "it has no `[plans.<id>]` tables".to_owned(),
         help: "the app needs its plans there: add `[plans.free]` with `name`, `features` and `limits`, as `saas new` wrote them".to_owned(),
     }
@@ -180,6 +182,7 @@ fn plan_mut<'a>(plans: &'a mut dyn TableLike, id: &str) -> Result<&'a mut dyn Ta
         .get_mut(id)
         .and_then(Item::as_table_like_mut)
         .ok_or_else(|| Error::PlansFile {
+            file: FILE,
             problem: format!("`plans.{id}` is not a table"),
             help: format!("write the plan as a `[plans.{id}]` table"),
         })
@@ -187,6 +190,7 @@ fn plan_mut<'a>(plans: &'a mut dyn TableLike, id: &str) -> Result<&'a mut dyn Ta
 
 fn limits_mut<'a>(item: &'a mut Item, id: &str) -> Result<&'a mut dyn TableLike, Error> {
     item.as_table_like_mut().ok_or_else(|| Error::PlansFile {
+        file: FILE,
         problem: format!("`plans.{id}.limits` is not a table"),
         help: "write the limits as a table of resource tables to numbers, such as `limits = { projects = 3 }`".to_owned(),
     })
@@ -194,6 +198,7 @@ fn limits_mut<'a>(item: &'a mut Item, id: &str) -> Result<&'a mut dyn TableLike,
 
 fn features_mut<'a>(item: &'a mut Item, id: &str) -> Result<&'a mut Array, Error> {
     item.as_array_mut().ok_or_else(|| Error::PlansFile {
+        file: FILE,
         problem: format!("`plans.{id}.features` is not an array"),
         help: "write the features as an array of names, such as `features = [\"reports\"]`"
             .to_owned(),
@@ -203,6 +208,7 @@ fn features_mut<'a>(item: &'a mut Item, id: &str) -> Result<&'a mut Array, Error
 fn unknown_plan(plan: &str, ids: &[String]) -> Error {
     let names: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
     Error::UnknownPlan {
+        file: FILE,
         plan: plan.to_owned(),
         help: format!(
             "the plans are {}; name one of them, or add `[plans.{plan}]` to {FILE} first",

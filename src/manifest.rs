@@ -80,6 +80,12 @@ pub enum ManifestError {
     Newer { written_by: String, this: String },
 }
 
+impl From<ManifestError> for Error {
+    fn from(error: ManifestError) -> Self {
+        Self::Manifest(Box::new(error))
+    }
+}
+
 /// The version of this saas, as written to `saas_version`.
 pub const THIS_VERSION: &str = env!("CARGO_PKG_VERSION");
 

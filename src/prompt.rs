@@ -7,12 +7,10 @@ use dialoguer::{Input, MultiSelect, Select, console::Term};
 
 use crate::{
     Error,
+    error::CANCELLED,
     spec::Database,
     spec::features::{Choice, Feature},
 };
-
-/// What a cancelled question prints after `error: `.
-pub const CANCELLED: &str = "cancelled: nothing was written";
 
 /// Whether there is someone to ask: standard input is a terminal, and so is standard
 /// error, where the questions are drawn.

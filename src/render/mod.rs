@@ -248,6 +248,6 @@ mod tests {
         assert!(file("Cargo.toml").is_some());
         assert!(file("Cargo.toml.jinja").is_none());
         assert!(file("src/db.rs").unwrap().contains("PgPool"));
-        assert!(file("src/main.rs").unwrap().contains("use app::"));
+        assert!(file("src/name.rs").unwrap().contains("\"acme_api_\""));
     }
 }

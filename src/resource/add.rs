@@ -196,6 +196,7 @@ pub fn plan_add(
         let path = project.root.join(billing_plans::FILE);
         let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
             io::ErrorKind::NotFound => Error::PlansFile {
+                file: billing_plans::FILE,
                 problem: "the file is missing, and `--limit` and `--feature` write into it".to_owned(),
                 help: "put the plans back (`saas new` wrote them; the app needs them to start), or leave the options out".to_owned(),
             },

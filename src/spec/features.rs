@@ -58,7 +58,10 @@ impl Feature {
         Self::ALL
             .into_iter()
             .find(|feature| feature.as_str() == name)
-            .ok_or_else(|| Error::UnknownFeature(name.to_owned()))
+            .ok_or_else(|| Error::UnknownFeature {
+                name: name.to_owned(),
+                features: Self::names(),
+            })
     }
 }
 
@@ -122,7 +125,10 @@ impl Choice {
             .filter(|name| !name.is_empty())
             .collect();
         if names.is_empty() {
-            return Err(Error::EmptyFeatureList(list.to_owned()));
+            return Err(Error::EmptyFeatureList {
+                list: list.to_owned(),
+                features: Feature::names(),
+            });
         }
         let chosen = names
             .into_iter()
@@ -241,7 +247,7 @@ mod tests {
         assert_eq!(FeatureSet::parse(" NONE ").unwrap(), FeatureSet::default());
         for empty in ["", " ", ",", " , "] {
             let error = FeatureSet::parse(empty).unwrap_err();
-            assert!(matches!(error, Error::EmptyFeatureList(_)), "{empty:?}");
+            assert!(matches!(error, Error::EmptyFeatureList { .. }), "{empty:?}");
             assert!(error.to_string().contains("`--features none`"), "{error}");
         }
     }
@@ -250,7 +256,7 @@ mod tests {
     fn unknown_names_are_refused_by_name() {
         let error = FeatureSet::parse("orgs,teams").unwrap_err();
         assert!(
-            matches!(error, Error::UnknownFeature(ref name) if name == "teams"),
+            matches!(error, Error::UnknownFeature { ref name, .. } if name == "teams"),
             "{error}"
         );
     }

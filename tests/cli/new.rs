@@ -92,7 +92,13 @@ fn new_with_postgres_writes_the_postgres_dialect() {
     let main_rs = std::fs::read_to_string(project.join("src/main.rs")).unwrap();
     assert!(
         main_rs.contains("use app::"),
-        "the library is `app` whatever the project's name"
+        "the library is `app` whatever the name"
+    );
+    let names = std::fs::read_to_string(project.join("src/name.rs")).unwrap();
+    assert!(
+        names.contains("TOKEN_PREFIX: &str = \"acme_api_\";")
+            && names.contains("DATABASE: &str = \"acme_api\";"),
+        "the name in Rust is in snake case: {names}"
     );
     let manifest =
         Manifest::parse(&std::fs::read_to_string(project.join("saas.toml")).unwrap()).unwrap();

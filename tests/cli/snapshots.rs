@@ -1,7 +1,10 @@
 //! Every file `saas new` writes, per database, as a reviewed snapshot; and checks
 //! that hold for every generated file.
 
-use std::path::PathBuf;
+use std::{
+    collections::{HashMap, HashSet},
+    path::PathBuf,
+};
 
 use crate::common::{PROJECT_FIELDS, TASK_FIELDS};
 use saas::{
@@ -43,13 +46,9 @@ fn plan_named(name: &str, database: Database, features: &str) -> Plan {
 
 /// Every generated project: each database with each variant.
 fn every_plan() -> impl Iterator<Item = Plan> {
-    [Database::Sqlite, Database::Postgres]
+    every_variant()
         .into_iter()
-        .flat_map(|database| {
-            variants()
-                .into_iter()
-                .map(move |features| plan_with(database, &features))
-        })
+        .map(|(database, features)| plan_with(database, &features))
 }
 
 /// The files of a plan but `Cargo.lock`, thousands of lines resolved by cargo, and the
@@ -73,37 +72,120 @@ fn files(plan: &Plan) -> impl Iterator<Item = (String, String)> + '_ {
     })
 }
 
-#[test]
-fn every_generated_file_matches_its_snapshot() {
-    for database in [Database::Sqlite, Database::Postgres] {
-        for (path, contents) in files(&plan_for(database)) {
-            let name = format!("{}__{}", database.as_str(), path.replace('/', "__"));
-            insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false, description => path.clone() }, {
-                insta::assert_snapshot!(name, contents);
+/// Snapshots of generated files, one per distinct body. Many variants generate the same
+/// file, and an edit of its template is reviewed once, not once per variant: each body
+/// is a snapshot named after the first key (variant and path) that generates it, and
+/// the snapshot `index` maps every key to its body, so a variant that starts or stops
+/// sharing a body with another shows there. A body no key generates any more fails the
+/// test; `INSTA_UPDATE=always` removes it, as it writes the others.
+struct Bodies {
+    /// Where the snapshots are, relative to this file.
+    dir: &'static str,
+    /// Each body's name, by its contents.
+    names: HashMap<String, String>,
+    /// Each distinct body: its name, what it is, its contents; in the order first seen.
+    bodies: Vec<(String, String, String)>,
+    /// `key → name`, one line per key.
+    index: Vec<String>,
+}
+
+impl Bodies {
+    fn new(dir: &'static str) -> Self {
+        Self {
+            dir,
+            names: HashMap::new(),
+            bodies: Vec::new(),
+            index: Vec::new(),
+        }
+    }
+
+    /// Records that `key` generates `contents`: the body named `name` (`description`
+    /// says what it is) if no key before it generated the same.
+    fn record(&mut self, key: &str, name: String, description: String, contents: String) {
+        let name = match self.names.get(&contents) {
+            Some(name) => name.clone(),
+            None => {
+                self.names.insert(contents.clone(), name.clone());
+                self.bodies.push((name.clone(), description, contents));
+                name
+            }
+        };
+        self.index.push(format!("{key} → {name}"));
+    }
+
+    /// Asserts every body and the index against their snapshots, and that no other
+    /// snapshot is left in the directory.
+    fn assert_snapshots(self) {
+        for (name, description, contents) in &self.bodies {
+            insta::with_settings!({ snapshot_path => self.dir, prepend_module_to_snapshot => false, description => description.as_str() }, {
+                insta::assert_snapshot!(name.as_str(), contents.as_str());
             });
+        }
+        let index = self.index.join("\n");
+        insta::with_settings!({ snapshot_path => self.dir, prepend_module_to_snapshot => false, description => "every key, and the body it generates" }, {
+            insta::assert_snapshot!("index", index);
+        });
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/cli")
+            .join(self.dir);
+        let kept: HashSet<String> = self
+            .bodies
+            .iter()
+            .map(|(name, ..)| format!("{name}.snap"))
+            .chain(["index.snap".to_owned()])
+            .collect();
+        let mut unused: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| {
+                let file = path.file_name().unwrap().to_string_lossy();
+                file.ends_with(".snap") && !kept.contains(file.as_ref())
+            })
+            .collect();
+        unused.sort();
+        if std::env::var("INSTA_UPDATE").as_deref() == Ok("always") {
+            for path in &unused {
+                std::fs::remove_file(path).unwrap();
+            }
+        } else {
+            assert!(
+                unused.is_empty(),
+                "no key generates these bodies any more; delete them, or run with INSTA_UPDATE=always, which does: {unused:#?}"
+            );
         }
     }
 }
 
-/// With features, only what differs from the bare project of the same database, and
-/// the files the features add: the review reads what the features change.
+/// Every database and feature set, in the order bodies are named by: SQLite first,
+/// no feature first.
+fn every_variant() -> Vec<(Database, String)> {
+    [Database::Sqlite, Database::Postgres]
+        .into_iter()
+        .flat_map(|database| {
+            variants()
+                .into_iter()
+                .map(move |features| (database, features))
+        })
+        .collect()
+}
+
+/// The name of a variant in snapshots: `sqlite-none`, `postgres-orgs-rbac`.
+fn variant_name(database: Database, features: &str) -> String {
+    format!("{}-{}", database.as_str(), features.replace(',', "-"))
+}
+
+/// Every file `saas new` writes, in every variant, one snapshot per distinct body.
 #[test]
-fn every_file_a_feature_adds_or_changes_matches_its_snapshot() {
-    for database in [Database::Sqlite, Database::Postgres] {
-        let bare: std::collections::BTreeMap<String, String> = files(&plan_for(database)).collect();
-        for features in &variants()[1..] {
-            let variant = format!("{}-{}", database.as_str(), features.replace(',', "-"));
-            for (path, contents) in files(&plan_with(database, features)) {
-                if bare.get(&path) == Some(&contents) {
-                    continue;
-                }
-                let name = format!("{variant}__{}", path.replace('/', "__"));
-                insta::with_settings!({ snapshot_path => "snapshots/features", prepend_module_to_snapshot => false, description => path.clone() }, {
-                    insta::assert_snapshot!(name, contents);
-                });
-            }
+fn every_generated_file_matches_its_snapshot() {
+    let mut bodies = Bodies::new("snapshots/project");
+    for (database, features) in every_variant() {
+        let variant = variant_name(database, &features);
+        for (path, contents) in files(&plan_with(database, &features)) {
+            let name = format!("{variant}__{}", path.replace('/', "__"));
+            bodies.record(&format!("{variant} {path}"), name, path, contents);
         }
     }
+    bodies.assert_snapshots();
 }
 
 #[test]
@@ -269,14 +351,8 @@ fn the_databases_share_every_file_but_their_own() {
     );
 }
 
-/// The feature sets whose resources have snapshots, with their snapshots' prefix.
-const RESOURCE_VARIANTS: [(&str, &str); 5] = [
-    ("", "none"),
-    ("orgs__", "orgs"),
-    ("orgs-rbac__", "orgs,rbac"),
-    ("billing__", "billing"),
-    ("orgs-rbac-billing__", "orgs,rbac,billing"),
-];
+/// The feature sets whose resources have snapshots.
+const RESOURCE_VARIANTS: [&str; 5] = ["none", "orgs", "orgs,rbac", "billing", "orgs,rbac,billing"];
 
 /// The plans of `saas add resource Project …` and then `Task …` in a new project with
 /// `features`; with orgs, `Task` also has an assignee (a member of the organization);
@@ -327,8 +403,10 @@ fn resource_plans(database: Database, features: &str) -> Vec<(&'static str, Plan
 
 #[test]
 fn every_resource_file_and_injection_matches_its_snapshot() {
-    for (prefix, features) in RESOURCE_VARIANTS {
+    let mut bodies = Bodies::new("snapshots/resources");
+    for features in RESOURCE_VARIANTS {
         for database in [Database::Sqlite, Database::Postgres] {
+            let variant = variant_name(database, features);
             for (resource, plan) in resource_plans(database, features) {
                 for op in &plan.ops {
                     let (kind, path, contents) = match op {
@@ -346,21 +424,18 @@ fn every_resource_file_and_injection_matches_its_snapshot() {
                         // examples/ shows it.
                         continue;
                     }
-                    let name = format!(
-                        "{prefix}{}__{resource}__{kind}__{}",
-                        database.as_str(),
-                        path.replace('/', "__")
-                    );
+                    let name =
+                        format!("{variant}__{resource}__{kind}__{}", path.replace('/', "__"));
                     let contents = String::from_utf8(contents.clone()).unwrap();
                     if path.ends_with(".rs") {
                         syn::parse_file(&contents)
                             .unwrap_or_else(|error| panic!("{path}: {error}"));
                     }
-                    insta::with_settings!({ snapshot_path => "snapshots/resources", prepend_module_to_snapshot => false, description => format!("{kind} {path}") }, {
-                        insta::assert_snapshot!(name, contents);
-                    });
+                    let key = format!("{variant} {resource}: {kind} {path}");
+                    bodies.record(&key, name, format!("{kind} {path}"), contents);
                 }
             }
         }
     }
+    bodies.assert_snapshots();
 }
