@@ -3,7 +3,11 @@
 
 use serde::Serialize;
 
-use super::{context::FeaturesContext, openapi::FieldSchemas, tenancy::Tenancy};
+use super::{
+    context::FeaturesContext,
+    model::{ResourceModel, ResponseSet},
+    tenancy::Tenancy,
+};
 use crate::{
     spec::features::{Feature, FeatureSet},
     spec::fields::{Field, FieldType},
@@ -42,14 +46,11 @@ pub struct ResourceContext {
     pub members: Vec<MemberContext>,
     /// Whether writes check references of any kind.
     pub has_references: bool,
-    /// The `Permission` variants handlers require (`rbac` only; empty otherwise).
-    pub permission: PermissionVariants,
-    /// Their names (`projects:read`), for the OpenAPI document's `x-permission`.
-    pub permission_names: PermissionVariants,
-    /// The `openapi` response sets the module imports, and those of reads and writes.
-    pub openapi_imports: String,
-    pub read_errors: &'static str,
-    pub write_errors: &'static str,
+    /// The resource's columns and operations, which the module's routes are written
+    /// from and the OpenAPI document is serialised from.
+    pub model: ResourceModel,
+    /// The response sets the module imports from the app's `openapi`.
+    pub openapi_imports: Vec<ResponseSet>,
     pub has_unique: bool,
     /// Whether the module must import `time::Date`.
     pub uses_date: bool,
@@ -66,9 +67,6 @@ pub struct FieldContext {
     /// The JSON key, struct field and column.
     pub column: String,
     pub optional: bool,
-    /// What the OpenAPI document says of the field (`openapi.rs`).
-    #[serde(skip)]
-    pub schemas: FieldSchemas,
     /// `#[…]` lines above the model's field.
     pub model_attributes: Vec<String>,
     pub model_type: String,
@@ -96,14 +94,6 @@ pub struct ReferenceContext {
 pub struct MemberContext {
     pub column: String,
     pub optional: bool,
-}
-
-#[derive(Debug, Default, Serialize)]
-pub struct PermissionVariants {
-    pub read: String,
-    pub create: String,
-    pub update: String,
-    pub delete: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -246,43 +236,16 @@ impl ResourceContext {
                 optional: field.optional,
             })
             .collect();
-        let mut permission = PermissionVariants::default();
-        let mut permission_names = PermissionVariants::default();
-        if let [read, create, update, delete] = &tenancy.permission_rows(&name)[..] {
-            permission = PermissionVariants {
-                read: read.variant.clone(),
-                create: create.variant.clone(),
-                update: update.variant.clone(),
-                delete: delete.variant.clone(),
-            };
-            permission_names = PermissionVariants {
-                read: read.name.clone(),
-                create: create.name.clone(),
-                update: update.name.clone(),
-                delete: delete.name.clone(),
-            };
-        }
-        // The sets of `access` (members, permissions) are imported from there.
-        let error_sets = format!("{}, {}", tenancy.read_errors(), tenancy.write_errors());
-        let mut openapi_imports = vec!["JsonBodyErrors", "QueryErrors", "ServerErrors"];
-        openapi_imports.extend(
-            error_sets
-                .split(", ")
-                .filter(|set| !set.starts_with("Member") && !set.starts_with("Permission")),
-        );
-        openapi_imports.sort_unstable();
-        openapi_imports.dedup();
+        let model = ResourceModel::new(features, tenancy, spec);
+        let (openapi_imports, _) = model.response_sets();
 
         let tests = TestContext::new(tenancy, fields, parents);
         Self {
             crate_name: crate_name.to_owned(),
             has_references: !tests.named_rows.is_empty(),
             members,
-            permission,
-            permission_names,
-            openapi_imports: openapi_imports.join(", "),
-            read_errors: tenancy.read_errors(),
-            write_errors: tenancy.write_errors(),
+            model,
+            openapi_imports,
             select_columns: select_columns.join(", "),
             insert_columns: insert_columns.join(", "),
             insert_values: insert_values.join(", "),
@@ -370,7 +333,6 @@ impl FieldContext {
             format!("&{row}.{column}")
         };
         Self {
-            schemas: FieldSchemas::of(field),
             model_type: wrap(model_type),
             input_type: format!("Option<Option<{input_type}>>"),
             input_schema,

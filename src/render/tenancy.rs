@@ -32,8 +32,6 @@ pub struct Tenancy {
     pub one_of_owners: &'static str,
     /// How a handler takes the item id from its path.
     pub id_extractor: &'static str,
-    /// The OpenAPI parameter of the route prefix, if it has one.
-    pub path_param: Option<&'static str>,
     /// Whether members reach the rows through an organization (the `orgs` feature).
     pub orgs: bool,
     /// Whether every handler checks the resource's permission (the `rbac` feature).
@@ -67,9 +65,6 @@ impl Tenancy {
                 test_sign_in: "app.signup",
                 one_of_owners: "one of this organization's",
                 id_extractor: "AppPath((_org_id, id)): AppPath<(Uuid, Uuid)>",
-                path_param: Some(
-                    "(\"org_id\" = Uuid, Path, description = \"The organization's id\")",
-                ),
                 orgs: true,
                 permissions: features.contains(Feature::Rbac),
             };
@@ -85,27 +80,8 @@ impl Tenancy {
             test_sign_in: "app.signup",
             one_of_owners: "one of your",
             id_extractor: "AppPath(id): AppPath<Uuid>",
-            path_param: None,
             orgs: false,
             permissions: false,
-        }
-    }
-
-    /// The OpenAPI response sets of a route that reads, and of one that writes.
-    pub fn read_errors(&self) -> &'static str {
-        match (self.orgs, self.permissions) {
-            (false, _) => "AuthErrors",
-            (true, false) => "MemberErrors",
-            (true, true) => "MemberErrors, PermissionErrors",
-        }
-    }
-
-    pub fn write_errors(&self) -> &'static str {
-        match (self.orgs, self.permissions) {
-            (false, _) => "AuthErrors, CrossSiteErrors",
-            (true, false) => "MemberErrors, CrossSiteErrors",
-            // `PermissionErrors` names the cross-site refusal too: both are 403.
-            (true, true) => "MemberErrors, PermissionErrors",
         }
     }
 
