@@ -6,7 +6,7 @@
 //!
 //! The operations are the [`ResourceModel`]'s, which the template's attributes are
 //! written from too. What stays stated twice is how utoipa turns them into JSON: the
-//! app's response sets, the schemas of field types. `tests/resource_api.rs` holds this
+//! app's response sets, the schemas of field types. `tests/cli/resource_api.rs` holds this
 //! to utoipa's real output, recorded by `scripts/refresh_resource_api.sh`.
 
 use serde_json::{Map, Value, json};
