@@ -158,6 +158,29 @@ impl ResponseSet {
     }
 }
 
+impl Operation {
+    /// With a JSON body of the schema `body`.
+    fn taking(mut self, body: &str) -> Self {
+        self.body = Some(body.to_owned());
+        self
+    }
+
+    /// With its own responses: its success, then those of `rest` that apply.
+    fn answering<const N: usize>(mut self, success: Response, rest: [Option<Response>; N]) -> Self {
+        self.responses = [success]
+            .into_iter()
+            .chain(rest.into_iter().flatten())
+            .collect();
+        self
+    }
+
+    /// With the response sets `before`, then the tenant's, then the server's.
+    fn with_sets(mut self, before: &[ResponseSet], tenant: &[ResponseSet]) -> Self {
+        self.response_sets = [before, tenant, &[ResponseSet::ServerErrors]].concat();
+        self
+    }
+}
+
 impl ResourceModel {
     pub fn new(features: &FeatureSet, tenancy: &Tenancy, spec: &ResourceSpec) -> Self {
         let name = spec.name.clone();
@@ -176,7 +199,6 @@ impl ResourceModel {
         let plurals = &name.plural_words;
         let pascal = &name.pascal;
         let collection = tenancy.route_base(&name);
-        let item = format!("{collection}/{{id}}");
         let tenant = || -> Vec<Parameter> {
             if tenancy.orgs {
                 vec![Parameter::Path {
@@ -238,118 +260,86 @@ impl ResourceModel {
                 },
             )
         });
-        let sets = |before: &[ResponseSet], tenant: Vec<ResponseSet>| {
-            let mut sets = before.to_vec();
-            sets.extend(tenant);
-            sets.push(ResponseSet::ServerErrors);
-            sets
-        };
-        let operation = |handler: String, method, path: &str, permission, summary| Operation {
+        let (reads, writes) = (ResponseSet::reads(tenancy), ResponseSet::writes(tenancy));
+        let json_body = [ResponseSet::JsonBodyErrors];
+        let operation = |handler: String, method, permission, summary| Operation {
+            path: collection.clone(),
+            parameters: tenant(),
             handler,
             method,
-            path: path.to_owned(),
             tag: name.path.clone(),
             permission,
             summary,
-            parameters: Vec::new(),
             body: None,
             responses: Vec::new(),
             response_sets: Vec::new(),
         };
-        let input = Some(format!("{pascal}Input"));
+        // A route of one row: under `{id}`, which it takes as a parameter.
+        let item_operation = |verb: &str, method, permission, summary| Operation {
+            path: format!("{collection}/{{id}}"),
+            parameters: item_parameters(),
+            ..operation(
+                format!("{verb}_{}", name.singular),
+                method,
+                permission,
+                summary,
+            )
+        };
+        let input = format!("{pascal}Input");
 
-        let list = Operation {
-            parameters: [tenant(), vec![Parameter::Page]].concat(),
-            responses: [ok(
+        let summary = format!("Lists the caller's {plurals}, newest first.");
+        let mut list = operation(
+            format!("list_{}", name.plural),
+            "get",
+            read.clone(),
+            summary,
+        )
+        .answering(
+            ok(
                 200,
                 format!("A page of {plurals}"),
                 &format!("{pascal}Page"),
-            )]
-            .into_iter()
-            .chain(gate.clone())
-            .collect(),
-            response_sets: sets(&[ResponseSet::QueryErrors], ResponseSet::reads(tenancy)),
-            ..operation(
-                format!("list_{}", name.plural),
-                "get",
-                &collection,
-                read.clone(),
-                format!("Lists the caller's {plurals}, newest first."),
+            ),
+            [gate.clone()],
+        )
+        .with_sets(&[ResponseSet::QueryErrors], &reads);
+        list.parameters.push(Parameter::Page);
+        let summary = format!("Creates a {words}.");
+        let create = operation(format!("create_{}", name.singular), "post", create, summary)
+            .taking(&input)
+            .answering(
+                ok(201, format!("The new {words}"), pascal),
+                [clash.clone(), Some(invalid()), limit],
             )
-        };
-        let create = Operation {
-            parameters: tenant(),
-            body: input.clone(),
-            responses: [ok(201, format!("The new {words}"), pascal)]
-                .into_iter()
-                .chain(clash.clone())
-                .chain([invalid()])
-                .chain(limit)
-                .collect(),
-            response_sets: sets(&[ResponseSet::JsonBodyErrors], ResponseSet::writes(tenancy)),
-            ..operation(
-                format!("create_{}", name.singular),
-                "post",
-                &collection,
-                create,
-                format!("Creates a {words}."),
+            .with_sets(&json_body, &writes);
+        let get = item_operation(
+            "get",
+            "get",
+            read,
+            format!("One of the caller's {plurals}."),
+        )
+        .answering(
+            ok(200, format!("The {words}"), pascal),
+            [Some(not_found()), gate.clone()],
+        )
+        .with_sets(&[], &reads);
+        let summary =
+            format!("Changes the given fields of a {words}; the others stay as they are.");
+        let update = item_operation("update", "patch", update, summary)
+            .taking(&input)
+            .answering(
+                ok(200, format!("The updated {words}"), pascal),
+                [Some(not_found()), clash, Some(invalid()), gate.clone()],
             )
+            .with_sets(&json_body, &writes);
+        let deleted = Response {
+            status: 204,
+            description: "Deleted".to_owned(),
+            body: None,
         };
-        let get = Operation {
-            parameters: item_parameters(),
-            responses: [ok(200, format!("The {words}"), pascal), not_found()]
-                .into_iter()
-                .chain(gate.clone())
-                .collect(),
-            response_sets: sets(&[], ResponseSet::reads(tenancy)),
-            ..operation(
-                format!("get_{}", name.singular),
-                "get",
-                &item,
-                read,
-                format!("One of the caller's {plurals}."),
-            )
-        };
-        let update = Operation {
-            parameters: item_parameters(),
-            body: input,
-            responses: [ok(200, format!("The updated {words}"), pascal), not_found()]
-                .into_iter()
-                .chain(clash)
-                .chain([invalid()])
-                .chain(gate.clone())
-                .collect(),
-            response_sets: sets(&[ResponseSet::JsonBodyErrors], ResponseSet::writes(tenancy)),
-            ..operation(
-                format!("update_{}", name.singular),
-                "patch",
-                &item,
-                update,
-                format!("Changes the given fields of a {words}; the others stay as they are."),
-            )
-        };
-        let delete = Operation {
-            parameters: item_parameters(),
-            responses: [
-                Response {
-                    status: 204,
-                    description: "Deleted".to_owned(),
-                    body: None,
-                },
-                not_found(),
-            ]
-            .into_iter()
-            .chain(gate)
-            .collect(),
-            response_sets: sets(&[], ResponseSet::writes(tenancy)),
-            ..operation(
-                format!("delete_{}", name.singular),
-                "delete",
-                &item,
-                delete,
-                format!("Deletes a {words}."),
-            )
-        };
+        let delete = item_operation("delete", "delete", delete, format!("Deletes a {words}."))
+            .answering(deleted, [Some(not_found()), gate])
+            .with_sets(&[], &writes);
         Self {
             operations: Operations {
                 list,
@@ -376,5 +366,174 @@ impl ResourceModel {
         sets.sort_unstable();
         sets.dedup();
         sets.into_iter().partition(|set| !set.in_access())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        render::{Renderer, ResourceContext},
+        spec::Database,
+        spec::fields::Field,
+    };
+
+    fn spec(fields: &[&str], feature: Option<&str>) -> ResourceSpec {
+        ResourceSpec {
+            name: ResourceName::parse("ProjectTask").unwrap(),
+            fields: fields.iter().map(|f| Field::parse(f).unwrap()).collect(),
+            parents: vec![],
+            limits: vec![],
+            feature: feature.map(ToOwned::to_owned),
+        }
+    }
+
+    fn model(features: &str, spec: &ResourceSpec) -> ResourceModel {
+        let features = FeatureSet::parse(features).unwrap();
+        ResourceModel::new(&features, &Tenancy::of(&features), spec)
+    }
+
+    fn statuses(operation: &Operation) -> Vec<u16> {
+        operation.responses.iter().map(|r| r.status).collect()
+    }
+
+    #[test]
+    fn five_operations_on_the_collection_and_its_items() {
+        let model = model("none", &spec(&["title:string"], None));
+        let routes: Vec<(&str, &str, &str)> = model
+            .operations
+            .all()
+            .into_iter()
+            .map(|op| (op.method, op.path.as_str(), op.handler.as_str()))
+            .collect();
+        assert_eq!(
+            routes,
+            [
+                ("get", "/project-tasks", "list_project_tasks"),
+                ("post", "/project-tasks", "create_project_task"),
+                ("get", "/project-tasks/{id}", "get_project_task"),
+                ("patch", "/project-tasks/{id}", "update_project_task"),
+                ("delete", "/project-tasks/{id}", "delete_project_task"),
+            ]
+        );
+        let ops = &model.operations;
+        assert_eq!(ops.list.parameters, [Parameter::Page]);
+        assert_eq!(ops.create.body.as_deref(), Some("ProjectTaskInput"));
+        assert_eq!(ops.update.body.as_deref(), Some("ProjectTaskInput"));
+        assert_eq!(ops.delete.body, None);
+        assert!(ops.all().iter().all(|op| op.permission.is_none()));
+        assert_eq!(statuses(&ops.create), [201, 422]);
+        assert_eq!(statuses(&ops.update), [200, 404, 422]);
+        assert_eq!(statuses(&ops.delete), [204, 404]);
+    }
+
+    #[test]
+    fn unique_fields_billing_and_plan_features_add_their_responses() {
+        let spec = spec(&["title:string:unique"], Some("reports"));
+        let model = model("orgs,rbac,billing", &spec);
+        let ops = &model.operations;
+        assert_eq!(statuses(&ops.list), [200, 402]);
+        assert_eq!(statuses(&ops.create), [201, 409, 422, 402]);
+        assert_eq!(statuses(&ops.update), [200, 404, 409, 422, 402]);
+        assert!(ops.create.responses[3].description.contains("reports"));
+        let permission = |op: &Operation| op.permission.clone().unwrap().name;
+        assert_eq!(permission(&ops.list), "project_tasks:read");
+        assert_eq!(permission(&ops.get), "project_tasks:read");
+        assert_eq!(permission(&ops.delete), "project_tasks:delete");
+        let org_id = Parameter::Path {
+            name: "org_id",
+            description: "The organization's id".to_owned(),
+        };
+        assert!(ops.all().iter().all(|op| op.parameters[0] == org_id));
+    }
+
+    #[test]
+    fn response_sets_follow_the_tenancy() {
+        use ResponseSet::*;
+        let spec = spec(&["title:string"], None);
+        for (features, reads, writes) in [
+            ("none", vec![AuthErrors], vec![AuthErrors, CrossSiteErrors]),
+            (
+                "orgs",
+                vec![MemberErrors],
+                vec![MemberErrors, CrossSiteErrors],
+            ),
+            (
+                "orgs,rbac",
+                vec![MemberErrors, PermissionErrors],
+                vec![MemberErrors, PermissionErrors],
+            ),
+        ] {
+            let model = model(features, &spec);
+            let ops = &model.operations;
+            assert_eq!(
+                ops.list.response_sets,
+                [&[QueryErrors], &reads[..], &[ServerErrors]].concat()
+            );
+            assert_eq!(
+                ops.get.response_sets,
+                [&reads[..], &[ServerErrors]].concat()
+            );
+            assert_eq!(
+                ops.create.response_sets,
+                [&[JsonBodyErrors], &writes[..], &[ServerErrors]].concat()
+            );
+            assert_eq!(
+                ops.delete.response_sets,
+                [&writes[..], &[ServerErrors]].concat()
+            );
+            let (from_openapi, from_access) = model.response_sets();
+            assert!(
+                from_openapi.iter().all(|set| !set.in_access()),
+                "{features}"
+            );
+            assert_eq!(from_access.is_empty(), features == "none", "{features}");
+        }
+    }
+
+    /// The template's attributes are the model's operations: each summary, method,
+    /// path, response and set appears in the attribute of its handler.
+    #[test]
+    fn the_module_writes_each_route_from_its_operation() {
+        let spec = spec(&["title:string:unique", "due_on:date?"], Some("reports"));
+        for features in FeatureSet::valid_sets() {
+            let tenancy = Tenancy::of(&features);
+            let context =
+                ResourceContext::new("acme", Database::Sqlite, &features, &tenancy, &spec);
+            let module = Renderer::new()
+                .render_resource("module.rs.jinja", &context)
+                .unwrap();
+            for op in context.model.operations.all() {
+                let start = module
+                    .find(&format!(
+                        "/// {}\n#[utoipa::path(\n    {},\n    path = \"{}\",",
+                        op.summary, op.method, op.path
+                    ))
+                    .unwrap_or_else(|| panic!("{}: {}", features.to_list(), op.handler));
+                let attribute = &module[start..start + module[start..].find("\n)]\n").unwrap()];
+                assert!(module[start..].contains(&format!(")]\nasync fn {}(", op.handler)));
+                for response in &op.responses {
+                    let stated = format!(
+                        "(status = {}, description = \"{}\"",
+                        response.status, response.description
+                    );
+                    assert!(attribute.contains(&stated), "{}: {stated}", op.handler);
+                }
+                let sets: Vec<String> = op
+                    .response_sets
+                    .iter()
+                    .map(|set| format!("{set:?}"))
+                    .collect();
+                assert!(
+                    attribute.contains(&format!("        {},\n    )", sets.join(", "))),
+                    "{attribute}"
+                );
+                if let Some(permission) = &op.permission {
+                    assert!(
+                        attribute.contains(&format!("Permission::{}.as_str()", permission.variant))
+                    );
+                }
+            }
+        }
     }
 }

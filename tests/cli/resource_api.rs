@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::common::{PROJECT_FIELDS, SHAPES, TASK_FIELDS, read, saas};
+use crate::common::{PROJECT_FIELDS, SHAPES, TASK_FIELDS, add, new_project_with, read};
 
 /// Set to record the fixtures afresh from built apps (what the refresh script does).
 const RECORD: &str = "SAAS_RECORD_RESOURCE_API";
@@ -32,7 +32,7 @@ struct Fixture {
 /// optional, unique fields, references and member columns.
 fn fixtures() -> Vec<Fixture> {
     let resource = |name, fields: &[&'static str], options: &[&'static str]| {
-        [&["add", "resource", name], fields, options].concat()
+        [&[name], fields, options].concat()
     };
     let with_billing = || {
         vec![
@@ -186,24 +186,10 @@ fn first_difference(expected: &Value, actual: &Value, at: &str) -> Option<String
 fn the_document_saas_writes_for_resources_is_the_one_their_app_served() {
     let record = std::env::var_os(RECORD).is_some();
     for fixture in fixtures() {
-        let parent = tempfile::tempdir().unwrap();
-        saas()
-            .args([
-                "new",
-                "acme",
-                "--db",
-                "sqlite",
-                "--features",
-                fixture.features,
-            ])
-            .arg("--no-git")
-            .current_dir(parent.path())
-            .assert()
-            .success();
-        let root = parent.path().join("acme");
+        let (_parent, root) = new_project_with("sqlite", fixture.features);
         let before = document(&root);
         for args in &fixture.resources {
-            saas().args(args).current_dir(&root).assert().success();
+            add(&root, args).success();
         }
         if record {
             serve_snapshot(&root);
