@@ -466,22 +466,17 @@ mod tests {
         ] {
             let model = model(features, &spec);
             let ops = &model.operations;
-            assert_eq!(
-                ops.list.response_sets,
-                [&[QueryErrors], &reads[..], &[ServerErrors]].concat()
-            );
-            assert_eq!(
-                ops.get.response_sets,
-                [&reads[..], &[ServerErrors]].concat()
-            );
-            assert_eq!(
-                ops.create.response_sets,
-                [&[JsonBodyErrors], &writes[..], &[ServerErrors]].concat()
-            );
-            assert_eq!(
-                ops.delete.response_sets,
-                [&writes[..], &[ServerErrors]].concat()
-            );
+            let sets: Vec<&[ResponseSet]> =
+                ops.all().iter().map(|op| &op.response_sets[..]).collect();
+            let server = [ServerErrors];
+            let expected: [Vec<ResponseSet>; 5] = [
+                [&[QueryErrors], &reads[..], &server].concat(),
+                [&[JsonBodyErrors], &writes[..], &server].concat(),
+                [&reads[..], &server].concat(),
+                [&[JsonBodyErrors], &writes[..], &server].concat(),
+                [&writes[..], &server].concat(),
+            ];
+            assert_eq!(sets, expected, "{features}");
             let (from_openapi, from_access) = model.response_sets();
             assert!(
                 from_openapi.iter().all(|set| !set.in_access()),
