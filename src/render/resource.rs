@@ -98,8 +98,9 @@ pub struct MemberContext {
 
 #[derive(Debug, Serialize)]
 pub struct TestContext {
-    pub required: String,
-    pub nullable: String,
+    /// The columns a create must carry, and those that may be null.
+    pub required: Vec<String>,
+    pub nullable: Vec<String>,
     /// The body of `full_body`: one `"key": expression,` line per field.
     pub body_lines: Vec<String>,
     pub other_lines: Vec<String>,
@@ -107,7 +108,8 @@ pub struct TestContext {
     pub has_invalid: bool,
     /// Every column that must name a row of the same tenant (references and members),
     /// with how a test makes that row: the fields of `Parents`. Empty means the tests
-    /// have no `Parents`, the one fact every `parents` fragment below is derived from.
+    /// have no `Parents`, the one fact every `parents` snippet of `tests.rs.jinja` is
+    /// derived from.
     pub named_rows: Vec<NamedRow>,
     /// Every resource that a row's references lead to, directly or through others, each
     /// with a helper in the tests that creates one.
@@ -117,20 +119,6 @@ pub struct TestContext {
     /// Whether some ancestor's values vary, so its helper numbers its rows.
     pub numbers_rows: bool,
     pub unique_field: Option<String>,
-    /// What test code passes and binds for `Parents`: nothing without references.
-    pub parents_arg: &'static str,
-    pub parents_ref: &'static str,
-    pub parents_pattern: &'static str,
-    /// The collection's path as a `&str` expression, and inside `format!`.
-    pub base: &'static str,
-    pub base_in_format: &'static str,
-    /// What test code passes to `create` besides the app: the base with orgs.
-    pub base_arg: &'static str,
-    /// What a test binds from `set_up` before the parents, used and unused.
-    pub owner_binding: &'static str,
-    /// The name of the test that a foreign reference is refused.
-    pub foreign_reference_test: &'static str,
-    pub unused_owner: &'static str,
 }
 
 /// A column that names a row, and how a test makes one for it.
@@ -239,7 +227,7 @@ impl ResourceContext {
         let model = ResourceModel::new(features, tenancy, spec);
         let (openapi_imports, _) = model.response_sets();
 
-        let tests = TestContext::new(tenancy, fields, parents);
+        let tests = TestContext::new(fields, parents);
         Self {
             crate_name: crate_name.to_owned(),
             has_references: !tests.named_rows.is_empty(),
@@ -456,28 +444,15 @@ fn migration_indexes(tenancy: &Tenancy, name: &ResourceName, fields: &[Field]) -
 }
 
 impl TestContext {
-    fn new(tenancy: &Tenancy, fields: &[Field], parents: &[Parent]) -> Self {
-        let quoted = |names: Vec<String>| {
-            names
+    fn new(fields: &[Field], parents: &[Parent]) -> Self {
+        let columns = |optional: bool| {
+            fields
                 .iter()
-                .map(|name| format!("\"{name}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .filter(|field| field.optional == optional)
+                .map(Field::column)
+                .collect()
         };
-        let required = quoted(
-            fields
-                .iter()
-                .filter(|f| !f.optional)
-                .map(Field::column)
-                .collect(),
-        );
-        let nullable = quoted(
-            fields
-                .iter()
-                .filter(|f| f.optional)
-                .map(Field::column)
-                .collect(),
-        );
+        let (required, nullable) = (columns(false), columns(true));
         let body_lines = fields
             .iter()
             .map(|field| format!("\"{}\": {},", field.column(), sample(field, "n", "parents")))
@@ -496,7 +471,6 @@ impl TestContext {
             .collect();
         let ancestors: Vec<AncestorContext> = parents.iter().map(AncestorContext::new).collect();
         let named_rows = NamedRow::of(fields);
-        let has_parents = !named_rows.is_empty();
         let makes_members = named_rows
             .iter()
             .chain(ancestors.iter().flat_map(|ancestor| &ancestor.named_rows))
@@ -513,23 +487,6 @@ impl TestContext {
             named_rows,
             ancestors,
             unique_field: fields.iter().find(|field| field.unique).map(Field::column),
-            parents_arg: if has_parents { ", &parents" } else { "" },
-            parents_ref: if has_parents { "&parents" } else { "" },
-            parents_pattern: if has_parents { "parents" } else { "()" },
-            base: if tenancy.orgs { "&base" } else { "PATH" },
-            base_in_format: if tenancy.orgs { "{base}" } else { "{PATH}" },
-            base_arg: if tenancy.orgs { ", &base" } else { "" },
-            foreign_reference_test: if tenancy.orgs {
-                "a_reference_to_another_organizations_row_or_member_is_422_and_changes_nothing"
-            } else {
-                "a_reference_to_another_users_row_is_422_and_changes_nothing"
-            },
-            owner_binding: if tenancy.orgs {
-                "org_id, base"
-            } else {
-                "user_id"
-            },
-            unused_owner: if tenancy.orgs { "_, base" } else { "_" },
         }
     }
 }
