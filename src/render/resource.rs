@@ -67,16 +67,25 @@ pub struct FieldContext {
     /// The JSON key, struct field and column.
     pub column: String,
     pub optional: bool,
-    /// `#[…]` lines above the model's field.
+    /// The model's Rust type (what the row holds and clients get), and the input's.
+    pub rust: &'static str,
+    pub input: &'static str,
+    /// Whether the model's type is `Copy` (bound without a borrow).
+    pub copy: bool,
+    /// The validator in the app's `resources/fields.rs` (for an optional value, or a
+    /// required one).
+    pub validator: &'static str,
+    /// The model's doc comment (its schema's description), and the pattern both
+    /// schemas state.
+    pub description: Option<&'static str>,
+    pub pattern: Option<&'static str>,
+    /// The type's own attributes of the model's field.
     pub model_attributes: Vec<String>,
-    pub model_type: String,
-    pub input_schema: String,
-    pub input_type: String,
-    pub changes_type: String,
-    /// `v.value("title", input.title, creating, fields::string)` and the like.
-    pub validate: String,
-    pub bind_insert: String,
-    pub bind_update: String,
+    /// What the input's `#[schema]` states: its value type, and every constraint the
+    /// validator enforces.
+    pub schema_value_type: &'static str,
+    pub max_length: Option<u32>,
+    pub schema_format: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -159,7 +168,7 @@ impl ResourceContext {
         let postgres = database == Database::Postgres;
         let contexts: Vec<FieldContext> = fields
             .iter()
-            .map(|field| FieldContext::new(field, &name))
+            .map(FieldContext::new)
             .collect();
 
         let casts = |field: &Field| field.ty.info().postgres_casts.filter(|_| postgres);
@@ -265,102 +274,38 @@ impl ResourceContext {
 }
 
 impl FieldContext {
-    fn new(field: &Field, resource: &ResourceName) -> Self {
-        let column = field.column();
+    fn new(field: &Field) -> Self {
         let optional = field.optional;
-        let wrap = |ty: &str| {
-            if optional {
-                format!("Option<{ty}>")
-            } else {
-                ty.to_owned()
-            }
-        };
         let info = field.ty.info();
-        let (model_type, input_type, copy) = (info.rust, info.input, info.copy);
-        let validator = if optional {
-            info.validator.1
+        let (validator, attributes) = if optional {
+            (info.validator.1, info.optional_model_attributes)
         } else {
-            info.validator.0
+            (info.validator.0, info.model_attributes)
         };
-        let value_type = wrap(info.schema_value_type.unwrap_or(model_type));
-        let mut model_attributes = Vec::new();
-        if let Some(description) = info.description {
-            model_attributes.push(format!("/// {description}"));
-        }
-        if let Some(pattern) = info.pattern {
-            model_attributes.push(format!("#[schema(pattern = {})]", raw_string(pattern)));
-        }
-        let attributes = if optional {
-            info.optional_model_attributes
+        let value_type = info.schema_value_type.unwrap_or(info.rust);
+        let value_type = if optional {
+            format!("Option<{value_type}>")
         } else {
-            info.model_attributes
-        };
-        model_attributes.extend(
-            attributes
-                .iter()
-                .map(|attribute| attribute.replace("{ty}", &value_type)),
-        );
-        let input_schema = input_schema(field);
-        let (changes_type, validate, bind_insert) = if optional {
-            (
-                format!("Option<Option<{model_type}>>"),
-                format!("v.nullable(\"{column}\", input.{column}, {validator})"),
-                format!("changes.{column}.flatten()"),
-            )
-        } else {
-            (
-                format!("Option<{model_type}>"),
-                format!("v.value(\"{column}\", input.{column}, creating, {validator})"),
-                format!("changes.{column}"),
-            )
-        };
-        let row = &resource.singular;
-        let bind_update = if copy {
-            format!("{row}.{column}")
-        } else {
-            format!("&{row}.{column}")
+            value_type.to_owned()
         };
         Self {
-            model_type: wrap(model_type),
-            input_type: format!("Option<Option<{input_type}>>"),
-            input_schema,
-            changes_type,
-            validate,
-            bind_insert,
-            bind_update,
-            model_attributes,
-            column,
+            column: field.column(),
             optional,
+            rust: info.rust,
+            input: info.input,
+            copy: info.copy,
+            validator,
+            description: info.description,
+            pattern: info.pattern,
+            model_attributes: attributes
+                .iter()
+                .map(|attribute| attribute.replace("{ty}", &value_type))
+                .collect(),
+            schema_value_type: info.schema_value_type.unwrap_or(info.input),
+            max_length: info.max_length,
+            schema_format: info.schema_format,
         }
     }
-}
-
-/// `text` as a Rust raw string literal.
-fn raw_string(text: &str) -> String {
-    format!("r\"{text}\"")
-}
-
-/// The `#[schema(...)]` of an input field: its JSON type and every constraint that its
-/// validator in `fields.rs` enforces. A field that is not optional may be absent (in an
-/// update) but never `null`.
-fn input_schema(field: &Field) -> String {
-    let info = field.ty.info();
-    let ty = info.schema_value_type.unwrap_or(info.input);
-    let mut attributes = vec![if field.optional {
-        format!("value_type = Option<{ty}>")
-    } else {
-        format!("value_type = {ty}")
-    }];
-    if let Some(max_length) = info.max_length {
-        attributes.push(format!("max_length = {max_length}"));
-    }
-    if let Some(pattern) = info.pattern {
-        attributes.push(format!("pattern = {}", raw_string(pattern)));
-    }
-    if let Some(format) = info.schema_format {
-        attributes.push(format!("format = {format}"));
-    }
-    format!("#[schema({})]", attributes.join(", "))
 }
 
 fn sql_type(field: &Field, postgres: bool) -> &'static str {
@@ -574,10 +519,35 @@ mod tests {
     use super::*;
     use crate::spec::PlanLimit;
 
+    /// The `#[schema]` line module.rs.jinja writes above the input's field `spec`.
     fn schema_of(spec: &str) -> String {
         let field = Field::parse(spec).unwrap();
-        let name = ResourceName::parse("Project").unwrap();
-        FieldContext::new(&field, &name).input_schema
+        let resource = ResourceSpec {
+            name: ResourceName::parse("Project").unwrap(),
+            fields: vec![field.clone()],
+            // What a reference names: a resource with a field.
+            parents: vec![Parent {
+                name: ResourceName::parse(&field.name).unwrap(),
+                fields: vec![Field::parse("title:string").unwrap()],
+            }],
+            limits: vec![],
+            feature: None,
+        };
+        let features = FeatureSet::default();
+        let context = ResourceContext::new(
+            "acme",
+            Database::Sqlite,
+            &features,
+            &Tenancy::of(&features),
+            &resource,
+        );
+        let module = crate::render::Renderer::new()
+            .render_resource("module.rs.jinja", &context)
+            .unwrap();
+        let input = format!("pub {}: Option<Option<", field.column());
+        let lines: Vec<&str> = module.lines().collect();
+        let at = lines.iter().position(|line| line.contains(&input)).unwrap();
+        lines[at - 1].trim().to_owned()
     }
 
     #[test]
