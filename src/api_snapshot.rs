@@ -1,9 +1,11 @@
 //! The snapshot of its own OpenAPI document that a generated project keeps in
 //! [`PATH`], which its `openapi` test compares with what the app serves (insta). `saas
-//! new` writes the document of the project's feature set, stored in
-//! `templates/openapi/` and refreshed by `scripts/refresh_openapi.sh`; `saas add
-//! resource` merges the resource's paths and schemas in and `saas remove resource`
-//! takes them out, so the project's tests pass after each without a build.
+//! new` writes the document of the project's feature set, composed from
+//! `templates/openapi/`: the base document of a project without features, and a
+//! fragment per feature merged into it (see [`for_project`]);
+//! `scripts/check_openapi.sh` shows where the composed document and the app's part.
+//! `saas add resource` merges the resource's paths and schemas in and `saas remove
+//! resource` takes them out, so the project's tests pass after each without a build.
 //!
 //! The document is written as the test writes it: `serde_json`'s pretty printing of a
 //! value whose object keys are sorted.
@@ -25,22 +27,51 @@ pub const PATH: &str = "tests/api/snapshots/openapi.snap";
 /// What insta writes above the document: the test's file and the asserted expression.
 const HEADER: &str = "---\nsource: tests/api/openapi.rs\nexpression: \"serde_json::to_string_pretty(&document).unwrap()\"\n---\n";
 
-/// The name of a feature set's stored document: `none`, `orgs`, `orgs-rbac-billing`.
-pub fn set_name(features: &FeatureSet) -> String {
-    features.to_list().replace(',', "-")
-}
-
-/// The snapshot of a new project: the stored document of its feature set,
-/// `templates/openapi/<set>.json.jinja`, rendered with the project's names (its title,
-/// and its crate name, which prefixes API tokens).
+/// The snapshot of a new project: `templates/openapi/base.json.jinja`, the document of
+/// a project without features, then for each feature, in order, the fragment
+/// `templates/openapi/<feature>.json.jinja` merged into it ([`merge`]). Each is rendered
+/// with the project's names (its title, and its crate name, which prefixes API tokens)
+/// and features (billing's routes are an organization's with `orgs`).
 pub fn for_project(
     renderer: &Renderer,
     features: &FeatureSet,
     context: &ProjectContext,
 ) -> Result<String, Error> {
-    let name = set_name(features);
-    let document = renderer.render_template(&format!("openapi/{name}.json.jinja"), context)?;
-    Ok(format!("{HEADER}{document}"))
+    let mut document = fragment(renderer, "base", context)?;
+    for feature in features.iter() {
+        merge(
+            &mut document,
+            fragment(renderer, feature.as_str(), context)?,
+        );
+    }
+    Ok(write(HEADER, &document))
+}
+
+/// The template `openapi/<name>.json.jinja`, rendered and parsed.
+fn fragment(renderer: &Renderer, name: &str, context: &ProjectContext) -> Result<Value, Error> {
+    let template = format!("openapi/{name}.json.jinja");
+    let json = renderer.render_template(&template, context)?;
+    // saas's own templates: the unit tests compose every feature set.
+    Ok(serde_json::from_str(&json)
+        .unwrap_or_else(|error| panic!("templates/{template} renders JSON: {error}")))
+}
+
+/// `fragment` merged into `document`: objects key by key, so a fragment states only
+/// what it adds or changes; anything else (a string, an array) replaces what was there.
+fn merge(document: &mut Value, fragment: Value) {
+    match (document, fragment) {
+        (Value::Object(document), Value::Object(fragment)) => {
+            for (key, value) in fragment {
+                match document.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        document.insert(key, value);
+                    }
+                }
+            }
+        }
+        (document, fragment) => *document = fragment,
+    }
 }
 
 /// The snapshot of the project at `root`; `None` when the project has none (it dropped
@@ -208,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn every_feature_set_has_a_stored_document_written_as_the_app_writes_it() {
+    fn every_feature_set_composes_a_document_written_as_the_app_writes_it() {
         for features in FeatureSet::valid_sets() {
             let set = features.to_list();
             let snapshot = new_snapshot("acme", &features);
@@ -218,6 +249,111 @@ mod tests {
             assert_eq!(write(header, &document), snapshot, "{set}");
             assert!(document["paths"]["/auth/signup"].is_object(), "{set}");
         }
+    }
+
+    /// The composed document of `features` for the project `acme`.
+    fn document(features: &str) -> Value {
+        read(&new_snapshot("acme", &FeatureSet::parse(features).unwrap()))
+            .unwrap()
+            .1
+    }
+
+    #[test]
+    fn a_fragment_merges_object_by_object_and_replaces_the_rest() {
+        let mut document = serde_json::json!({
+            "paths": {"/a": {"get": {"summary": "A", "tags": ["a", "b"]}}},
+            "info": {"title": "T"},
+        });
+        merge(
+            &mut document,
+            serde_json::json!({
+                "paths": {
+                    "/a": {"get": {"summary": "A, changed", "tags": ["c"]}, "post": {}},
+                    "/b": {"get": {}},
+                },
+            }),
+        );
+        assert_eq!(
+            document,
+            serde_json::json!({
+                "paths": {
+                    "/a": {"get": {"summary": "A, changed", "tags": ["c"]}, "post": {}},
+                    "/b": {"get": {}},
+                },
+                "info": {"title": "T"},
+            })
+        );
+    }
+
+    #[test]
+    fn each_feature_adds_its_routes_and_changes_what_it_changes() {
+        let none = document("none");
+        assert!(none["paths"]["/orgs"].is_null());
+        assert_eq!(
+            none["paths"]["/auth/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+                ["$ref"],
+            "#/components/schemas/UserEnvelope"
+        );
+
+        let orgs = document("orgs");
+        assert!(orgs["paths"]["/orgs/{org_id}/members"]["get"].is_object());
+        // What orgs changes in the base: `/auth/me` lists the caller's organizations.
+        let me = &orgs["paths"]["/auth/me"]["get"];
+        assert_eq!(
+            me["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/MeEnvelope"
+        );
+        assert_eq!(
+            me["operationId"],
+            none["paths"]["/auth/me"]["get"]["operationId"]
+        );
+        assert_eq!(
+            orgs["components"]["schemas"]["Role"]["enum"],
+            serde_json::json!(["owner", "member"])
+        );
+        let rbac = document("orgs,rbac");
+        assert_eq!(
+            rbac["components"]["schemas"]["Role"]["enum"],
+            serde_json::json!(["owner", "admin", "member"])
+        );
+    }
+
+    #[test]
+    fn billing_routes_are_the_callers_or_with_orgs_an_organizations() {
+        let own = document("billing");
+        let org = document("orgs,billing");
+        for (document, at) in [(&own, ""), (&org, "/orgs/{org_id}")] {
+            for (route, method) in [
+                ("billing", "get"),
+                ("billing/checkout", "post"),
+                ("billing/portal", "post"),
+            ] {
+                let operation = &document["paths"][format!("{at}/{route}")][method];
+                assert!(operation.is_object(), "{at}/{route}");
+                let permission = (!at.is_empty() && method == "post").then_some("billing:manage");
+                assert_eq!(
+                    operation["x-permission"].as_str(),
+                    permission,
+                    "{at}/{route}"
+                );
+                assert_eq!(
+                    operation["parameters"].is_array(),
+                    !at.is_empty(),
+                    "{at}/{route}"
+                );
+                assert_eq!(operation["responses"]["404"].is_object(), !at.is_empty());
+            }
+            // Stripe calls the webhook: it is nobody's.
+            assert!(document["paths"]["/billing/webhook"]["post"].is_object());
+        }
+        assert!(own["paths"]["/orgs/{org_id}/billing"].is_null());
+        assert!(org["paths"]["/billing"].is_null());
+        // An organization that pays is not deleted by accident.
+        let delete = |document: &Value| {
+            document["paths"]["/orgs/{org_id}"]["delete"]["responses"]["409"].clone()
+        };
+        assert!(delete(&org).is_object());
+        assert!(delete(&document("orgs")).is_null());
     }
 
     #[test]
@@ -235,7 +371,10 @@ mod tests {
             .find(|part| part["properties"].is_object());
         let prefix = &own.unwrap()["properties"]["prefix"];
         assert_eq!(prefix["pattern"], "^hello_world_[A-Za-z0-9_-]{6}$");
-        assert!(!snapshot.contains("acme"));
+        for features in FeatureSet::valid_sets() {
+            let snapshot = new_snapshot("hello-world", &features);
+            assert!(!snapshot.contains("acme"), "{}", features.to_list());
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The one render pipeline: embedded templates -> minijinja -> the files of a plan.
 
 mod context;
+pub mod model;
 mod openapi;
 mod resource;
 mod tenancy;

@@ -4,14 +4,14 @@
 //! merges them into the project's API snapshot, so the snapshot test passes without
 //! first building the project.
 //!
-//! This mirrors the template: a change to a resource's attributes, doc comments or
-//! response sets must change this too. The end-to-end tests build every variant with
-//! two resources and run its snapshot test, which fails on any difference.
+//! The operations are the [`ResourceModel`]'s, which the template's attributes are
+//! written from too. What stays stated twice is how utoipa turns them into JSON: the
+//! app's response sets, the schemas of field types. `tests/cli/resource_api.rs` holds this
+//! to utoipa's real output, recorded by `scripts/refresh_resource_api.sh`.
 
 use serde_json::{Map, Value, json};
 
-use super::{ResourceContext, tenancy::Tenancy};
-use crate::spec::fields::Field;
+use super::model::{Column, Operation, Parameter, ResourceModel, ResponseSet};
 
 /// The paths and component schemas of one resource.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +30,8 @@ pub struct FieldSchemas {
 impl FieldSchemas {
     /// As `ToSchema` derives them from the field's Rust type and `#[schema(...)]`
     /// attributes (see `FieldContext`).
-    pub fn of(field: &Field) -> Self {
-        let info = field.ty.info();
+    pub fn of(column: &Column) -> Self {
+        let info = column.info;
         // Any JSON value: a schema without constraints.
         let Some((ty, format)) = info.schema else {
             return Self {
@@ -42,7 +42,7 @@ impl FieldSchemas {
         let mut schema = Map::new();
         schema.insert(
             "type".to_owned(),
-            if field.optional {
+            if column.optional {
                 json!([ty, "null"])
             } else {
                 json!(ty)
@@ -70,9 +70,14 @@ impl FieldSchemas {
     }
 }
 
-const ERROR_BODY: &str = "ErrorBody";
+impl super::ResourceContext {
+    /// The resource's part of the OpenAPI document.
+    pub fn openapi(&self) -> ResourceApi {
+        self.model.openapi()
+    }
+}
 
-impl ResourceContext {
+impl ResourceModel {
     /// The resource's part of the OpenAPI document.
     pub fn openapi(&self) -> ResourceApi {
         let pascal = &self.name.pascal;
@@ -96,18 +101,12 @@ impl ResourceContext {
         );
 
         let mut paths = Map::new();
-        paths.insert(
-            self.route_base.clone(),
-            json!({ "get": self.list_operation(), "post": self.create_operation() }),
-        );
-        paths.insert(
-            format!("{}/{{id}}", self.route_base),
-            json!({
-                "delete": self.delete_operation(),
-                "get": self.get_operation(),
-                "patch": self.update_operation(),
-            }),
-        );
+        for operation in self.operations.all() {
+            let path = paths
+                .entry(operation.path.clone())
+                .or_insert_with(|| json!({}));
+            path[operation.method] = operation_json(operation);
+        }
         ResourceApi { paths, schemas }
     }
 
@@ -116,14 +115,14 @@ impl ResourceContext {
         let mut required = Vec::new();
         let uuid = json!({ "format": "uuid", "type": "string" });
         let timestamp = json!({ "format": "date-time", "type": "string" });
-        for (column, schema) in [("id", &uuid), (self.tenancy.column, &uuid)] {
+        for (column, schema) in [("id", &uuid), (self.owner_column, &uuid)] {
             properties.insert(column.to_owned(), schema.clone());
             required.push(column.to_owned());
         }
-        for field in &self.fields {
-            properties.insert(field.column.clone(), field.schemas.model.clone());
-            if !field.optional {
-                required.push(field.column.clone());
+        for column in &self.columns {
+            properties.insert(column.name.clone(), FieldSchemas::of(column).model);
+            if !column.optional {
+                required.push(column.name.clone());
             }
         }
         for column in ["created_at", "updated_at"] {
@@ -140,9 +139,9 @@ impl ResourceContext {
 
     fn input_schema(&self) -> Value {
         let properties: Map<String, Value> = self
-            .fields
+            .columns
             .iter()
-            .map(|field| (field.column.clone(), field.schemas.input.clone()))
+            .map(|column| (column.name.clone(), FieldSchemas::of(column).input))
             .collect();
         json!({
             "description": "The body of a create (every required field) or an update (only the fields to change).",
@@ -150,20 +149,60 @@ impl ResourceContext {
             "type": "object",
         })
     }
+}
 
-    fn list_operation(&self) -> Value {
-        let mut responses = Responses::default();
-        responses.body(
-            "200",
-            &format!("A page of {}", self.name.plural_words),
-            &format!("{}Page", self.name.pascal),
-        );
-        self.feature_gate(&mut responses);
-        responses.refer(&[("400", "BadRequest")]);
-        responses.reads(&self.tenancy);
-        responses.server();
-        let mut parameters = self.tenant_parameter();
-        parameters.extend([
+/// An operation as utoipa serves it.
+fn operation_json(operation: &Operation) -> Value {
+    let mut responses = Map::new();
+    for response in &operation.responses {
+        let mut json = json!({ "description": response.description });
+        if let Some(body) = &response.body {
+            json["content"] = json!({ "application/json": { "schema": schema_ref(body) } });
+        }
+        responses.insert(response.status.to_string(), json);
+    }
+    for set in &operation.response_sets {
+        for (status, response) in set_responses(*set) {
+            responses.insert(status.to_owned(), response);
+        }
+    }
+    let mut json = json!({
+        "operationId": operation.handler,
+        "responses": responses,
+        "security": [{ "session": [] }, { "bearer": [] }],
+        "summary": operation.summary,
+        "tags": [operation.tag],
+    });
+    if let Some(permission) = &operation.permission {
+        json["x-permission"] = json!(permission.name);
+    }
+    if !operation.parameters.is_empty() {
+        json["parameters"] = operation
+            .parameters
+            .iter()
+            .flat_map(parameter_json)
+            .collect();
+    }
+    if let Some(body) = &operation.body {
+        json["requestBody"] = json!({
+            "content": { "application/json": { "schema": schema_ref(body) } },
+            "required": true,
+        });
+    }
+    json
+}
+
+fn parameter_json(parameter: &Parameter) -> Vec<Value> {
+    match parameter {
+        Parameter::Path { name, description } => vec![json!({
+            "description": description,
+            "in": "path",
+            "name": name,
+            "required": true,
+            "schema": { "format": "uuid", "type": "string" },
+        })],
+        // The fields of the app's `ListParams` (`resources/mod.rs`).
+        Parameter::Page => vec![
             json!({
                 "description": "How many items to return, 1 to 100 (default 20).",
                 "in": "query",
@@ -178,274 +217,55 @@ impl ResourceContext {
                 "required": false,
                 "schema": { "format": "uuid", "type": "string" },
             }),
-        ]);
-        self.operation(
-            &self.permission_names.read,
-            format!("list_{}", self.name.plural),
-            format!(
-                "Lists the caller's {}, newest first.",
-                self.name.plural_words
-            ),
-            parameters,
-            false,
-            responses,
-        )
-    }
-
-    fn create_operation(&self) -> Value {
-        let words = &self.name.singular_words;
-        let mut responses = Responses::default();
-        responses.body("201", &format!("The new {words}"), &self.name.pascal);
-        self.unique_clash(&mut responses);
-        responses.error("422", "Invalid fields");
-        if self.billing {
-            let description = match &self.feature {
-                Some(feature) => format!(
-                    "The plan allows no more {}, or does not include {feature} \
-                     (`plan_limit_reached`, `feature_not_in_plan`)",
-                    self.name.plural_words
-                ),
-                None => format!(
-                    "The plan allows no more {} (`plan_limit_reached`)",
-                    self.name.plural_words
-                ),
-            };
-            responses.error("402", &description);
-        }
-        responses.json_body();
-        responses.writes(&self.tenancy);
-        responses.server();
-        self.operation(
-            &self.permission_names.create,
-            format!("create_{}", self.name.singular),
-            format!("Creates a {words}."),
-            self.tenant_parameter(),
-            true,
-            responses,
-        )
-    }
-
-    fn get_operation(&self) -> Value {
-        let words = &self.name.singular_words;
-        let mut responses = Responses::default();
-        responses.body("200", &format!("The {words}"), &self.name.pascal);
-        self.not_found(&mut responses);
-        self.feature_gate(&mut responses);
-        responses.reads(&self.tenancy);
-        responses.server();
-        self.operation(
-            &self.permission_names.read,
-            format!("get_{}", self.name.singular),
-            format!("One of the caller's {}.", self.name.plural_words),
-            self.item_parameters(),
-            false,
-            responses,
-        )
-    }
-
-    fn update_operation(&self) -> Value {
-        let words = &self.name.singular_words;
-        let mut responses = Responses::default();
-        responses.body("200", &format!("The updated {words}"), &self.name.pascal);
-        self.not_found(&mut responses);
-        self.unique_clash(&mut responses);
-        responses.error("422", "Invalid fields");
-        self.feature_gate(&mut responses);
-        responses.json_body();
-        responses.writes(&self.tenancy);
-        responses.server();
-        self.operation(
-            &self.permission_names.update,
-            format!("update_{}", self.name.singular),
-            format!("Changes the given fields of a {words}; the others stay as they are."),
-            self.item_parameters(),
-            true,
-            responses,
-        )
-    }
-
-    fn delete_operation(&self) -> Value {
-        let mut responses = Responses::default();
-        responses
-            .0
-            .insert("204".to_owned(), json!({ "description": "Deleted" }));
-        self.not_found(&mut responses);
-        self.feature_gate(&mut responses);
-        responses.writes(&self.tenancy);
-        responses.server();
-        self.operation(
-            &self.permission_names.delete,
-            format!("delete_{}", self.name.singular),
-            format!("Deletes a {}.", self.name.singular_words),
-            self.item_parameters(),
-            false,
-            responses,
-        )
-    }
-
-    /// One operation; `permission` is empty when the route checks none.
-    fn operation(
-        &self,
-        permission: &str,
-        id: String,
-        summary: String,
-        parameters: Vec<Value>,
-        takes_input: bool,
-        responses: Responses,
-    ) -> Value {
-        let mut operation = json!({
-            "operationId": id,
-            "responses": responses.0,
-            "security": [{ "session": [] }, { "bearer": [] }],
-            "summary": summary,
-            "tags": [self.name.path],
-        });
-        if !permission.is_empty() {
-            operation["x-permission"] = json!(permission);
-        }
-        if !parameters.is_empty() {
-            operation["parameters"] = Value::Array(parameters);
-        }
-        if takes_input {
-            operation["requestBody"] = json!({
-                "content": { "application/json": { "schema": schema_ref(&format!("{}Input", self.name.pascal)) } },
-                "required": true,
-            });
-        }
-        operation
-    }
-
-    /// `{org_id}` in organization projects; nothing otherwise.
-    fn tenant_parameter(&self) -> Vec<Value> {
-        if !self.tenancy.orgs {
-            return Vec::new();
-        }
-        vec![path_parameter("org_id", "The organization's id")]
-    }
-
-    fn item_parameters(&self) -> Vec<Value> {
-        let mut parameters = self.tenant_parameter();
-        parameters.push(path_parameter(
-            "id",
-            &format!("The {}'s id", self.name.singular_words),
-        ));
-        parameters
-    }
-
-    fn not_found(&self, responses: &mut Responses) {
-        responses.error(
-            "404",
-            &format!("No such {} for this caller", self.name.singular_words),
-        );
-    }
-
-    fn unique_clash(&self, responses: &mut Responses) {
-        if self.has_unique {
-            responses.error(
-                "409",
-                &format!(
-                    "A unique field clashes with another {}",
-                    self.name.singular_words
-                ),
-            );
-        }
-    }
-
-    fn feature_gate(&self, responses: &mut Responses) {
-        if let Some(feature) = &self.feature {
-            responses.error(
-                "402",
-                &format!("The plan does not include {feature} (`feature_not_in_plan`)"),
-            );
-        }
+        ],
     }
 }
 
-/// An operation's responses by status. As with utoipa, a later set replaces what an
-/// earlier one said of the same status (an organization's 404 replaces the row's).
-#[derive(Default)]
-struct Responses(Map<String, Value>);
-
-impl Responses {
-    fn body(&mut self, status: &str, description: &str, schema: &str) {
-        self.0.insert(
-            status.to_owned(),
+/// What a response set of the app states, by status: references to the document's
+/// shared responses (the app's `openapi.rs`), or with `orgs` error bodies
+/// (`access.rs`).
+fn set_responses(set: ResponseSet) -> Vec<(&'static str, Value)> {
+    let refer = |status, name: &str| {
+        (
+            status,
+            json!({ "$ref": format!("#/components/responses/{name}") }),
+        )
+    };
+    let error = |status, description: &str| {
+        (
+            status,
             json!({
-                "content": { "application/json": { "schema": schema_ref(schema) } },
+                "content": { "application/json": { "schema": schema_ref("ErrorBody") } },
                 "description": description,
             }),
-        );
-    }
-
-    fn error(&mut self, status: &str, description: &str) {
-        self.body(status, description, ERROR_BODY);
-    }
-
-    /// References to the document's shared responses (`openapi.rs` of the app).
-    fn refer(&mut self, statuses: &[(&str, &str)]) {
-        for (status, name) in statuses {
-            self.0.insert(
-                (*status).to_owned(),
-                json!({ "$ref": format!("#/components/responses/{name}") }),
-            );
-        }
-    }
-
-    /// `JsonBodyErrors`.
-    fn json_body(&mut self) {
-        self.refer(&[
-            ("400", "BadRequest"),
-            ("413", "PayloadTooLarge"),
-            ("415", "UnsupportedMediaType"),
-        ]);
-    }
-
-    /// `ServerErrors`.
-    fn server(&mut self) {
-        self.refer(&[("500", "Internal"), ("503", "Unavailable")]);
-    }
-
-    /// `Tenancy::read_errors`: `AuthErrors`, or `MemberErrors` and with rbac
-    /// `PermissionErrors` (of the app's `access.rs`).
-    fn reads(&mut self, tenancy: &Tenancy) {
-        self.refer(&[("401", "Unauthenticated")]);
-        if !tenancy.orgs {
-            return;
-        }
-        self.error(
-            "404",
-            "No such organization, or the caller is not a member of it (`not_found`); \
-             non-members never learn whether it exists",
-        );
-        if tenancy.permissions {
-            self.error(
-                "403",
-                "The caller's role does not allow this, or a browser request came from \
-                 another site (`forbidden`)",
-            );
-        }
-    }
-
-    /// `Tenancy::write_errors`: the read sets and the cross-site refusal, which
-    /// `PermissionErrors` states itself.
-    fn writes(&mut self, tenancy: &Tenancy) {
-        self.reads(tenancy);
-        if !tenancy.permissions {
-            self.refer(&[("403", "CrossSite")]);
-        }
+        )
+    };
+    match set {
+        ResponseSet::AuthErrors => vec![refer("401", "Unauthenticated")],
+        ResponseSet::CrossSiteErrors => vec![refer("403", "CrossSite")],
+        ResponseSet::JsonBodyErrors => vec![
+            refer("400", "BadRequest"),
+            refer("413", "PayloadTooLarge"),
+            refer("415", "UnsupportedMediaType"),
+        ],
+        ResponseSet::MemberErrors => vec![
+            refer("401", "Unauthenticated"),
+            error(
+                "404",
+                "No such organization, or the caller is not a member of it (`not_found`); \
+                 non-members never learn whether it exists",
+            ),
+        ],
+        ResponseSet::PermissionErrors => vec![error(
+            "403",
+            "The caller's role does not allow this, or a browser request came from \
+             another site (`forbidden`)",
+        )],
+        ResponseSet::QueryErrors => vec![refer("400", "BadRequest")],
+        ResponseSet::ServerErrors => vec![refer("500", "Internal"), refer("503", "Unavailable")],
     }
 }
 
 fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-fn path_parameter(name: &str, description: &str) -> Value {
-    json!({
-        "description": description,
-        "in": "path",
-        "name": name,
-        "required": true,
-        "schema": { "format": "uuid", "type": "string" },
-    })
 }

@@ -3,7 +3,11 @@
 
 use serde::Serialize;
 
-use super::{context::FeaturesContext, openapi::FieldSchemas, tenancy::Tenancy};
+use super::{
+    context::FeaturesContext,
+    model::{ResourceModel, ResponseSet},
+    tenancy::Tenancy,
+};
 use crate::{
     spec::features::{Feature, FeatureSet},
     spec::fields::{Field, FieldType},
@@ -41,14 +45,11 @@ pub struct ResourceContext {
     pub members: Vec<MemberContext>,
     /// Whether writes check references of any kind.
     pub has_references: bool,
-    /// The `Permission` variants handlers require (`rbac` only; empty otherwise).
-    pub permission: PermissionVariants,
-    /// Their names (`projects:read`), for the OpenAPI document's `x-permission`.
-    pub permission_names: PermissionVariants,
-    /// The `openapi` response sets the module imports, and those of reads and writes.
-    pub openapi_imports: String,
-    pub read_errors: &'static str,
-    pub write_errors: &'static str,
+    /// The resource's columns and operations, which the module's routes are written
+    /// from and the OpenAPI document is serialised from.
+    pub model: ResourceModel,
+    /// The response sets the module imports from the app's `openapi`.
+    pub openapi_imports: Vec<ResponseSet>,
     pub has_unique: bool,
     /// Whether the module must import `time::Date`.
     pub uses_date: bool,
@@ -65,19 +66,25 @@ pub struct FieldContext {
     /// The JSON key, struct field and column.
     pub column: String,
     pub optional: bool,
-    /// What the OpenAPI document says of the field (`openapi.rs`).
-    #[serde(skip)]
-    pub schemas: FieldSchemas,
-    /// `#[…]` lines above the model's field.
+    /// The model's Rust type (what the row holds and clients get), and the input's.
+    pub rust: &'static str,
+    pub input: &'static str,
+    /// Whether the model's type is `Copy` (bound without a borrow).
+    pub copy: bool,
+    /// The validator in the app's `resources/fields.rs` (for an optional value, or a
+    /// required one).
+    pub validator: &'static str,
+    /// The model's doc comment (its schema's description), and the pattern both
+    /// schemas state.
+    pub description: Option<&'static str>,
+    pub pattern: Option<&'static str>,
+    /// The type's own attributes of the model's field.
     pub model_attributes: Vec<String>,
-    pub model_type: String,
-    pub input_schema: String,
-    pub input_type: String,
-    pub changes_type: String,
-    /// `v.value("title", input.title, creating, fields::string)` and the like.
-    pub validate: String,
-    pub bind_insert: String,
-    pub bind_update: String,
+    /// What the input's `#[schema]` states: its value type, and every constraint the
+    /// validator enforces.
+    pub schema_value_type: &'static str,
+    pub max_length: Option<u32>,
+    pub schema_format: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,18 +104,11 @@ pub struct MemberContext {
     pub optional: bool,
 }
 
-#[derive(Debug, Default, Serialize)]
-pub struct PermissionVariants {
-    pub read: String,
-    pub create: String,
-    pub update: String,
-    pub delete: String,
-}
-
 #[derive(Debug, Serialize)]
 pub struct TestContext {
-    pub required: String,
-    pub nullable: String,
+    /// The columns a create must carry, and those that may be null.
+    pub required: Vec<String>,
+    pub nullable: Vec<String>,
     /// The body of `full_body`: one `"key": expression,` line per field.
     pub body_lines: Vec<String>,
     pub other_lines: Vec<String>,
@@ -116,7 +116,8 @@ pub struct TestContext {
     pub has_invalid: bool,
     /// Every column that must name a row of the same tenant (references and members),
     /// with how a test makes that row: the fields of `Parents`. Empty means the tests
-    /// have no `Parents`, the one fact every `parents` fragment below is derived from.
+    /// have no `Parents`, the one fact every `parents` snippet of `tests.rs.jinja` is
+    /// derived from.
     pub named_rows: Vec<NamedRow>,
     /// Every resource that a row's references lead to, directly or through others, each
     /// with a helper in the tests that creates one.
@@ -126,20 +127,6 @@ pub struct TestContext {
     /// Whether some ancestor's values vary, so its helper numbers its rows.
     pub numbers_rows: bool,
     pub unique_field: Option<String>,
-    /// What test code passes and binds for `Parents`: nothing without references.
-    pub parents_arg: &'static str,
-    pub parents_ref: &'static str,
-    pub parents_pattern: &'static str,
-    /// The collection's path as a `&str` expression, and inside `format!`.
-    pub base: &'static str,
-    pub base_in_format: &'static str,
-    /// What test code passes to `create` besides the app: the base with orgs.
-    pub base_arg: &'static str,
-    /// What a test binds from `set_up` before the parents, used and unused.
-    pub owner_binding: &'static str,
-    /// The name of the test that a foreign reference is refused.
-    pub foreign_reference_test: &'static str,
-    pub unused_owner: &'static str,
 }
 
 /// A column that names a row, and how a test makes one for it.
@@ -177,10 +164,7 @@ impl ResourceContext {
         let parents = spec.parents.as_slice();
         let owner = tenancy.column.to_owned();
         let postgres = database == Database::Postgres;
-        let contexts: Vec<FieldContext> = fields
-            .iter()
-            .map(|field| FieldContext::new(field, &name))
-            .collect();
+        let contexts: Vec<FieldContext> = fields.iter().map(FieldContext::new).collect();
 
         let casts = |field: &Field| field.ty.info().postgres_casts.filter(|_| postgres);
         let select = |field: &Field| {
@@ -244,42 +228,15 @@ impl ResourceContext {
                 optional: field.optional,
             })
             .collect();
-        let mut permission = PermissionVariants::default();
-        let mut permission_names = PermissionVariants::default();
-        if let [read, create, update, delete] = &tenancy.permission_rows(&name)[..] {
-            permission = PermissionVariants {
-                read: read.variant.clone(),
-                create: create.variant.clone(),
-                update: update.variant.clone(),
-                delete: delete.variant.clone(),
-            };
-            permission_names = PermissionVariants {
-                read: read.name.clone(),
-                create: create.name.clone(),
-                update: update.name.clone(),
-                delete: delete.name.clone(),
-            };
-        }
-        // The sets of `access` (members, permissions) are imported from there.
-        let error_sets = format!("{}, {}", tenancy.read_errors(), tenancy.write_errors());
-        let mut openapi_imports = vec!["JsonBodyErrors", "QueryErrors", "ServerErrors"];
-        openapi_imports.extend(
-            error_sets
-                .split(", ")
-                .filter(|set| !set.starts_with("Member") && !set.starts_with("Permission")),
-        );
-        openapi_imports.sort_unstable();
-        openapi_imports.dedup();
+        let model = ResourceModel::new(features, tenancy, spec);
+        let (openapi_imports, _) = model.response_sets();
 
-        let tests = TestContext::new(tenancy, fields, parents);
+        let tests = TestContext::new(fields, parents);
         Self {
             has_references: !tests.named_rows.is_empty(),
             members,
-            permission,
-            permission_names,
-            openapi_imports: openapi_imports.join(", "),
-            read_errors: tenancy.read_errors(),
-            write_errors: tenancy.write_errors(),
+            model,
+            openapi_imports,
             select_columns: select_columns.join(", "),
             insert_columns: insert_columns.join(", "),
             insert_values: insert_values.join(", "),
@@ -311,103 +268,38 @@ impl ResourceContext {
 }
 
 impl FieldContext {
-    fn new(field: &Field, resource: &ResourceName) -> Self {
-        let column = field.column();
+    fn new(field: &Field) -> Self {
         let optional = field.optional;
-        let wrap = |ty: &str| {
-            if optional {
-                format!("Option<{ty}>")
-            } else {
-                ty.to_owned()
-            }
-        };
         let info = field.ty.info();
-        let (model_type, input_type, copy) = (info.rust, info.input, info.copy);
-        let validator = if optional {
-            info.validator.1
+        let (validator, attributes) = if optional {
+            (info.validator.1, info.optional_model_attributes)
         } else {
-            info.validator.0
+            (info.validator.0, info.model_attributes)
         };
-        let value_type = wrap(info.schema_value_type.unwrap_or(model_type));
-        let mut model_attributes = Vec::new();
-        if let Some(description) = info.description {
-            model_attributes.push(format!("/// {description}"));
-        }
-        if let Some(pattern) = info.pattern {
-            model_attributes.push(format!("#[schema(pattern = {})]", raw_string(pattern)));
-        }
-        let attributes = if optional {
-            info.optional_model_attributes
+        let value_type = info.schema_value_type.unwrap_or(info.rust);
+        let value_type = if optional {
+            format!("Option<{value_type}>")
         } else {
-            info.model_attributes
-        };
-        model_attributes.extend(
-            attributes
-                .iter()
-                .map(|attribute| attribute.replace("{ty}", &value_type)),
-        );
-        let input_schema = input_schema(field);
-        let (changes_type, validate, bind_insert) = if optional {
-            (
-                format!("Option<Option<{model_type}>>"),
-                format!("v.nullable(\"{column}\", input.{column}, {validator})"),
-                format!("changes.{column}.flatten()"),
-            )
-        } else {
-            (
-                format!("Option<{model_type}>"),
-                format!("v.value(\"{column}\", input.{column}, creating, {validator})"),
-                format!("changes.{column}"),
-            )
-        };
-        let row = &resource.singular;
-        let bind_update = if copy {
-            format!("{row}.{column}")
-        } else {
-            format!("&{row}.{column}")
+            value_type.to_owned()
         };
         Self {
-            schemas: FieldSchemas::of(field),
-            model_type: wrap(model_type),
-            input_type: format!("Option<Option<{input_type}>>"),
-            input_schema,
-            changes_type,
-            validate,
-            bind_insert,
-            bind_update,
-            model_attributes,
-            column,
+            column: field.column(),
             optional,
+            rust: info.rust,
+            input: info.input,
+            copy: info.copy,
+            validator,
+            description: info.description,
+            pattern: info.pattern,
+            model_attributes: attributes
+                .iter()
+                .map(|attribute| attribute.replace("{ty}", &value_type))
+                .collect(),
+            schema_value_type: info.schema_value_type.unwrap_or(info.input),
+            max_length: info.max_length,
+            schema_format: info.schema_format,
         }
     }
-}
-
-/// `text` as a Rust raw string literal.
-fn raw_string(text: &str) -> String {
-    format!("r\"{text}\"")
-}
-
-/// The `#[schema(...)]` of an input field: its JSON type and every constraint that its
-/// validator in `fields.rs` enforces. A field that is not optional may be absent (in an
-/// update) but never `null`.
-fn input_schema(field: &Field) -> String {
-    let info = field.ty.info();
-    let ty = info.schema_value_type.unwrap_or(info.input);
-    let mut attributes = vec![if field.optional {
-        format!("value_type = Option<{ty}>")
-    } else {
-        format!("value_type = {ty}")
-    }];
-    if let Some(max_length) = info.max_length {
-        attributes.push(format!("max_length = {max_length}"));
-    }
-    if let Some(pattern) = info.pattern {
-        attributes.push(format!("pattern = {}", raw_string(pattern)));
-    }
-    if let Some(format) = info.schema_format {
-        attributes.push(format!("format = {format}"));
-    }
-    format!("#[schema({})]", attributes.join(", "))
 }
 
 fn sql_type(field: &Field, postgres: bool) -> &'static str {
@@ -491,28 +383,15 @@ fn migration_indexes(tenancy: &Tenancy, name: &ResourceName, fields: &[Field]) -
 }
 
 impl TestContext {
-    fn new(tenancy: &Tenancy, fields: &[Field], parents: &[Parent]) -> Self {
-        let quoted = |names: Vec<String>| {
-            names
+    fn new(fields: &[Field], parents: &[Parent]) -> Self {
+        let columns = |optional: bool| {
+            fields
                 .iter()
-                .map(|name| format!("\"{name}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .filter(|field| field.optional == optional)
+                .map(Field::column)
+                .collect()
         };
-        let required = quoted(
-            fields
-                .iter()
-                .filter(|f| !f.optional)
-                .map(Field::column)
-                .collect(),
-        );
-        let nullable = quoted(
-            fields
-                .iter()
-                .filter(|f| f.optional)
-                .map(Field::column)
-                .collect(),
-        );
+        let (required, nullable) = (columns(false), columns(true));
         let body_lines = fields
             .iter()
             .map(|field| format!("\"{}\": {},", field.column(), sample(field, "n", "parents")))
@@ -531,7 +410,6 @@ impl TestContext {
             .collect();
         let ancestors: Vec<AncestorContext> = parents.iter().map(AncestorContext::new).collect();
         let named_rows = NamedRow::of(fields);
-        let has_parents = !named_rows.is_empty();
         let makes_members = named_rows
             .iter()
             .chain(ancestors.iter().flat_map(|ancestor| &ancestor.named_rows))
@@ -548,23 +426,6 @@ impl TestContext {
             named_rows,
             ancestors,
             unique_field: fields.iter().find(|field| field.unique).map(Field::column),
-            parents_arg: if has_parents { ", &parents" } else { "" },
-            parents_ref: if has_parents { "&parents" } else { "" },
-            parents_pattern: if has_parents { "parents" } else { "()" },
-            base: if tenancy.orgs { "&base" } else { "PATH" },
-            base_in_format: if tenancy.orgs { "{base}" } else { "{PATH}" },
-            base_arg: if tenancy.orgs { ", &base" } else { "" },
-            foreign_reference_test: if tenancy.orgs {
-                "a_reference_to_another_organizations_row_or_member_is_422_and_changes_nothing"
-            } else {
-                "a_reference_to_another_users_row_is_422_and_changes_nothing"
-            },
-            owner_binding: if tenancy.orgs {
-                "org_id, base"
-            } else {
-                "user_id"
-            },
-            unused_owner: if tenancy.orgs { "_, base" } else { "_" },
         }
     }
 }
@@ -652,10 +513,34 @@ mod tests {
     use super::*;
     use crate::spec::PlanLimit;
 
+    /// The `#[schema]` line module.rs.jinja writes above the input's field `spec`.
     fn schema_of(spec: &str) -> String {
         let field = Field::parse(spec).unwrap();
-        let name = ResourceName::parse("Project").unwrap();
-        FieldContext::new(&field, &name).input_schema
+        let resource = ResourceSpec {
+            name: ResourceName::parse("Project").unwrap(),
+            fields: vec![field.clone()],
+            // What a reference names: a resource with a field.
+            parents: vec![Parent {
+                name: ResourceName::parse(&field.name).unwrap(),
+                fields: vec![Field::parse("title:string").unwrap()],
+            }],
+            limits: vec![],
+            feature: None,
+        };
+        let features = FeatureSet::default();
+        let context = ResourceContext::new(
+            Database::Sqlite,
+            &features,
+            &Tenancy::of(&features),
+            &resource,
+        );
+        let module = crate::render::Renderer::new()
+            .render_resource("module.rs.jinja", &context)
+            .unwrap();
+        let input = format!("pub {}: Option<Option<", field.column());
+        let lines: Vec<&str> = module.lines().collect();
+        let at = lines.iter().position(|line| line.contains(&input)).unwrap();
+        lines[at - 1].trim().to_owned()
     }
 
     #[test]

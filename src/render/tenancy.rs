@@ -1,6 +1,8 @@
 //! Who owns a resource's rows, decided once in Rust: the column every row carries and
-//! every query filters on, the route base, how a handler gets the acting tenant, and
-//! how a test becomes one. The orgs feature changes ownership here, and only here.
+//! every query filters on (also the acting tenant's field), the route base, and the
+//! words for the owner. The orgs feature changes ownership here; the Rust that differs
+//! with it (how a handler takes a row's id, how a test reaches the collection) is
+//! written in the resource templates, on `orgs`.
 
 use serde::Serialize;
 
@@ -12,28 +14,17 @@ use crate::{
 /// The ownership of a generated resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tenancy {
-    /// The column that holds the owner's id, in every row and every `where`.
+    /// The column that holds the owner's id, in every row and every `where`, and the
+    /// field of the acting `Tenant` that holds it (`tenant.org_id`).
     pub column: &'static str,
     /// The table that column references; deleting the owner deletes its rows.
     pub owner_table: &'static str,
     /// The owner for people, in comments and messages ("user").
     pub owner_words: &'static str,
-    /// The extractor handlers take for the acting tenant; every query takes it.
-    pub extractor: &'static str,
-    /// How the extractor finds the tenant.
-    pub obtained_from: &'static str,
-    /// The field of the extractor that holds the owner's id (`tenant.user_id`).
-    pub tenant_field: &'static str,
     /// Prepended to a resource's path to make its route base; empty: `/{path}`.
     pub route_prefix: &'static str,
-    /// The test helper that makes a tenant and signs in as it, returning its id.
-    pub test_sign_in: &'static str,
     /// How messages name a row of the same owner: "one of your" (projects).
     pub one_of_owners: &'static str,
-    /// How a handler takes the item id from its path.
-    pub id_extractor: &'static str,
-    /// The OpenAPI parameter of the route prefix, if it has one.
-    pub path_param: Option<&'static str>,
     /// Whether members reach the rows through an organization (the `orgs` feature).
     pub orgs: bool,
     /// Whether every handler checks the resource's permission (the `rbac` feature).
@@ -60,16 +51,8 @@ impl Tenancy {
                 column: "org_id",
                 owner_table: "organizations",
                 owner_words: "organization",
-                extractor: "Tenant",
-                obtained_from: "the caller's membership of the organization in the path",
-                tenant_field: "org_id",
                 route_prefix: "/orgs/{org_id}",
-                test_sign_in: "app.signup",
                 one_of_owners: "one of this organization's",
-                id_extractor: "AppPath((_org_id, id)): AppPath<(Uuid, Uuid)>",
-                path_param: Some(
-                    "(\"org_id\" = Uuid, Path, description = \"The organization's id\")",
-                ),
                 orgs: true,
                 permissions: features.contains(Feature::Rbac),
             };
@@ -78,34 +61,10 @@ impl Tenancy {
             column: "user_id",
             owner_table: "users",
             owner_words: "user",
-            extractor: "Tenant",
-            obtained_from: "the signed-in user, by session cookie or API token",
-            tenant_field: "user_id",
             route_prefix: "",
-            test_sign_in: "app.signup",
             one_of_owners: "one of your",
-            id_extractor: "AppPath(id): AppPath<Uuid>",
-            path_param: None,
             orgs: false,
             permissions: false,
-        }
-    }
-
-    /// The OpenAPI response sets of a route that reads, and of one that writes.
-    pub fn read_errors(&self) -> &'static str {
-        match (self.orgs, self.permissions) {
-            (false, _) => "AuthErrors",
-            (true, false) => "MemberErrors",
-            (true, true) => "MemberErrors, PermissionErrors",
-        }
-    }
-
-    pub fn write_errors(&self) -> &'static str {
-        match (self.orgs, self.permissions) {
-            (false, _) => "AuthErrors, CrossSiteErrors",
-            (true, false) => "MemberErrors, CrossSiteErrors",
-            // `PermissionErrors` names the cross-site refusal too: both are 403.
-            (true, true) => "MemberErrors, PermissionErrors",
         }
     }
 

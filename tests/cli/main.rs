@@ -20,6 +20,7 @@ mod postgres;
 mod prompts;
 mod refusals;
 mod remove;
+mod resource_api;
 mod resources;
 mod snapshots;
 mod whitespace;
