@@ -48,6 +48,17 @@ pub enum Command {
     /// Undo an `add`.
     #[command(subcommand)]
     Remove(RemoveCommand),
+    /// Bring the project up to this saas's templates, keeping your changes.
+    #[command(after_help = "Examples:
+  saas upgrade --dry-run
+  saas upgrade
+
+Renders the project again from saas.toml with this saas and merges what changed since
+saas last wrote it (the commits of refs/saas/generated) into your files with git's merge.
+Needs a clean work tree. Exit status: 0 upgraded, 3 upgraded with conflicts left as
+`<<<<<<<` markers in the files listed, 1 refused (nothing changed), 2 failed (nothing
+changed).")]
+    Upgrade(UpgradeArgs),
     /// Print a shell completion script to standard output.
     #[command(after_help = "Examples:
   saas completions bash
@@ -71,6 +82,9 @@ pub enum DebugCommand {
     /// What a partly typed field spec completes to, one per line (the completion
     /// scripts call this).
     CompleteField { word: String },
+    /// Writes into DIR (new or empty) the whole project that the saas.toml of this
+    /// directory describes, as this saas generates it (what `saas upgrade` merges).
+    Render { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +156,17 @@ pub struct RemoveResourceArgs {
     /// Delete the resource's files even if they were edited since.
     #[arg(long)]
     pub force: bool,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// The commit whose files are what saas last wrote, for a project made before saas
+    /// 0.2.0 (which has no refs/saas/generated): e.g. the commit `saas new` made.
+    #[arg(long, value_name = "COMMIT")]
+    pub baseline: Option<String>,
     /// Print what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -101,6 +101,20 @@ pub enum Error {
         if .lines.len() == 1 { "it" } else { "them" }
     )]
     InjectionsChanged { name: String, lines: Vec<String> },
+    #[error(
+        "`saas upgrade` needs the project's git repository, and this project is not the top of one\nhelp: the upgrade merges what saas changed into your files with git; projects made with `saas new` (without --no-git) have it"
+    )]
+    UpgradeNeedsGit,
+    #[error(
+        "the work tree has changes not committed:\n  {}\nhelp: commit or stash them first (`git stash`), so the upgrade's changes are all that `git diff` shows and `git checkout .` can undo them",
+        .0.join("\n  ")
+    )]
+    DirtyTree(Vec<String>),
+    #[error(
+        "this project has no baseline (`{}`): it was made before saas 0.2.0, or without git, so saas cannot tell what it wrote from what you changed\nhelp: pass `--baseline <commit>` naming a commit whose files are what saas wrote, unchanged: the commit `saas new` made (`git log --reverse --format='%h %s' | head -1`) if you have added no resource since, or the commit right after your last `saas add`",
+        crate::baseline::REF
+    )]
+    NoBaseline,
     #[error("invalid `{option} {value}`\nhelp: {help}")]
     InvalidOption {
         option: &'static str,
@@ -160,6 +174,9 @@ impl Error {
                 | Self::EditedFiles(_)
                 | Self::InjectionsChanged { .. }
                 | Self::InvalidOption { .. }
+                | Self::UpgradeNeedsGit
+                | Self::DirtyTree(_)
+                | Self::NoBaseline
         )
     }
 }

@@ -7,8 +7,10 @@ use anyhow::Context;
 
 use crate::{
     api_snapshot,
+    baseline::Repo,
     cli::NewArgs,
     lockfile,
+    manifest::THIS_VERSION,
     plan::{Op, Plan},
     prompt,
     render::{ProjectContext, Renderer, template_trees},
@@ -33,6 +35,9 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     }
     if spec.git {
         init_git(&staging).context("could not initialise git")?;
+        if let Err(error) = record_baseline(staging.path()) {
+            eprintln!("note: `saas upgrade` will need `--baseline`: {error}");
+        }
     }
     staging.finish(&spec.destination)?;
 
@@ -105,7 +110,7 @@ pub fn plan_project(spec: &ProjectSpec) -> Result<Plan, crate::Error> {
 /// formatted (a test holds them to rustfmt), so only these may need rustfmt: a long
 /// name wraps a line, or sorts an import elsewhere. Formatting every file would take
 /// most of the time of `saas new`.
-fn rust_files_naming(plan: &Plan, names: &[&str]) -> Vec<PathBuf> {
+pub(crate) fn rust_files_naming(plan: &Plan, names: &[&str]) -> Vec<PathBuf> {
     let contains = |contents: &[u8], name: &str| {
         contents
             .windows(name.len())
@@ -160,6 +165,21 @@ fn init_git(staging: &StagingDir) -> anyhow::Result<()> {
                 .replace('\n', "\n  ")
         );
     }
+    Ok(())
+}
+
+/// The first commit of `refs/saas/generated`: the project as written, for `saas
+/// upgrade` to merge later templates into. Without git there is no baseline.
+fn record_baseline(root: &std::path::Path) -> anyhow::Result<()> {
+    let Some(repo) = Repo::of(root) else {
+        return Ok(());
+    };
+    let commit = repo.commit_tree(
+        root,
+        None,
+        &format!("saas new: what saas {THIS_VERSION} generated"),
+    )?;
+    repo.set_baseline(&commit, None)?;
     Ok(())
 }
 

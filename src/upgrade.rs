@@ -1,0 +1,258 @@
+//! `saas upgrade`: render the project again from `saas.toml` with this saas, record
+//! that as the new baseline, and merge what changed between the old baseline and the
+//! new one into the user's tree, file by file, with git's own merge.
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::Context;
+
+use crate::{
+    Error,
+    baseline::{self, Repo},
+    cli::UpgradeArgs,
+    manifest::{self, Manifest},
+    migration, new,
+    plan::{Op, Plan},
+    resource::{Project, plan_add},
+    rustfmt, sink,
+    spec::naming::ProjectName,
+    spec::{ProjectSpec, ResourceSpec, resource::ResourceRequest},
+};
+
+/// The exit status of an upgrade that left conflicts to resolve.
+pub const CONFLICTS_EXIT: u8 = 3;
+
+/// Writes into `dir` (empty) the whole project `manifest` describes, as this saas
+/// generates it: `saas new` with its answers, then `saas add resource` for each of its
+/// resources in order, with the migration versions recorded for them. Generation is
+/// deterministic, so this is byte for byte what those commands wrote (the golden
+/// examples hold it).
+pub fn render_project(manifest: &Manifest, dir: &Path) -> anyhow::Result<()> {
+    let spec = ProjectSpec {
+        name: ProjectName::parse(&manifest.name)?,
+        database: manifest.database,
+        features: manifest.features.clone(),
+        destination: dir.to_path_buf(),
+        git: false,
+    };
+    let plan = new::plan_project(&spec)?;
+    sink::write_plain(dir, &plan)?;
+    let named = new::rust_files_naming(&plan, &[&spec.name.crate_name, &spec.name.title]);
+    if let Some(problem) = rustfmt::format_in_place(dir, &named) {
+        anyhow::bail!(
+            "{}\n(the project cannot be rendered as `saas new` wrote it without rustfmt)",
+            problem.warning()
+        );
+    }
+    for entry in &manifest.resources {
+        let project = Project::find(dir)?;
+        let limits: Vec<String> = entry
+            .limits
+            .iter()
+            .map(|(plan, max)| format!("{plan}={max}"))
+            .collect();
+        let request = ResourceRequest {
+            name: &entry.name,
+            fields: &entry.fields,
+            plural: Some(&entry.table),
+            limits: &limits,
+            feature: entry.feature.as_deref(),
+        };
+        let spec = ResourceSpec::parse(&request, &project.manifest)
+            .with_context(|| format!("resource `{}` of saas.toml", entry.name))?;
+        let version = entry
+            .files
+            .iter()
+            .find_map(|file| {
+                let name = file.path.strip_prefix("migrations/")?;
+                let (version, _) = name.split_once('_')?;
+                Some(version.to_owned())
+            })
+            .unwrap_or_else(|| migration::next_version(dir));
+        let addition = plan_add(&spec, &project, &version)?;
+        if let Some(problem) = addition.unformatted {
+            anyhow::bail!("{}", problem.warning());
+        }
+        sink::write_plain(dir, &addition.plan)?;
+    }
+    Ok(())
+}
+
+/// What an upgrade does to the user's tree.
+#[derive(Debug)]
+pub struct Upgrade {
+    pub plan: Plan,
+    /// Files left with conflict markers.
+    pub conflicts: Vec<String>,
+    /// Changes of saas not made, because the user deleted or changed the file: each a
+    /// sentence naming the file.
+    pub kept: Vec<String>,
+    /// The new baseline's commit (not yet on the ref).
+    pub commit: String,
+}
+
+/// Plans the upgrade of the project at `project.root` from the baseline `old`; writes
+/// the new baseline's objects into `repo` but changes no ref and no file of the user's.
+pub fn plan_upgrade(project: &Project, repo: &Repo, old: &str) -> anyhow::Result<Upgrade> {
+    let scratch = tempfile::tempdir()?;
+    let rendered = scratch.path().join("project");
+    std::fs::create_dir(&rendered)?;
+    render_project(&project.manifest, &rendered)?;
+    // Migrations are never deleted: those of removed resources (saas.toml no longer
+    // names them) stay in the baseline as they were.
+    for path in repo.paths(old)? {
+        let target = rendered.join(&path);
+        if path.starts_with("migrations/") && !target.exists() {
+            let contents = repo.file(old, &path)?.unwrap_or_default();
+            std::fs::write(&target, contents)?;
+        }
+    }
+    let commit = repo.commit_tree(
+        &rendered,
+        Some(old),
+        &format!(
+            "saas upgrade: what saas {} generates",
+            manifest::THIS_VERSION
+        ),
+    )?;
+
+    let written_by = format!("saas {}", project.manifest.saas_version);
+    let this = format!("saas {}", manifest::THIS_VERSION);
+    let mut upgrade = Upgrade {
+        plan: Plan::default(),
+        conflicts: Vec::new(),
+        kept: Vec::new(),
+        commit,
+    };
+    for path in repo.changed_paths(old, &upgrade.commit)? {
+        let base = repo.file(old, &path)?;
+        let theirs = repo.file(&upgrade.commit, &path)?;
+        let full = project.root.join(&path);
+        let ours = match std::fs::read(&full) {
+            Ok(contents) => Some(contents),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(Error::Read { path: full, source }.into()),
+        };
+        let file = PathBuf::from(&path);
+        match (base, theirs, ours) {
+            (_, Some(theirs), Some(ours)) if ours == theirs => {}
+            (Some(base), Some(theirs), Some(ours)) if ours == base => {
+                upgrade.plan.ops.push(edit(file, theirs));
+            }
+            (base, Some(theirs), Some(ours)) => {
+                let base = base.unwrap_or_default();
+                let (merged, conflicts) =
+                    baseline::merge_file(&ours, &base, &theirs, ["yours", &written_by, &this])?;
+                if conflicts > 0 {
+                    upgrade.conflicts.push(path.clone());
+                }
+                if merged != ours {
+                    upgrade.plan.ops.push(edit(file, merged));
+                }
+            }
+            (None, Some(theirs), None) => upgrade.plan.ops.push(Op::Create {
+                path: file,
+                contents: theirs,
+            }),
+            (Some(_), Some(_), None) => upgrade.kept.push(format!(
+                "{path}: you deleted it, and {this} changes it; it stays deleted"
+            )),
+            (Some(base), None, Some(ours)) if ours == base => {
+                upgrade.plan.ops.push(Op::Delete { path: file });
+            }
+            (Some(_), None, Some(_)) => upgrade.kept.push(format!(
+                "{path}: {this} no longer writes it, and you changed it; it is kept"
+            )),
+            (_, None, _) => {}
+        }
+    }
+    Ok(upgrade)
+}
+
+fn edit(path: PathBuf, contents: Vec<u8>) -> Op {
+    Op::Edit {
+        path,
+        contents,
+        markers: Vec::new(),
+    }
+}
+
+/// `saas upgrade`, run from `cwd`.
+pub fn run(args: UpgradeArgs, cwd: &Path) -> anyhow::Result<ExitCode> {
+    let project = Project::find(cwd)?;
+    let repo = Repo::of(&project.root).ok_or(Error::UpgradeNeedsGit)?;
+    let changed = repo.changes(&project.root)?;
+    if !changed.is_empty() {
+        return Err(Error::DirtyTree(changed).into());
+    }
+    let current = repo.baseline();
+    let old = match (&args.baseline, &current) {
+        (Some(rev), _) => repo.commit(rev).ok_or_else(|| Error::InvalidOption {
+            option: "--baseline",
+            value: rev.clone(),
+            help: "name a commit of this repository, e.g. the one `saas new` made".to_owned(),
+        })?,
+        (None, Some(commit)) => commit.clone(),
+        (None, None) => return Err(Error::NoBaseline.into()),
+    };
+
+    // A dry run writes the new baseline's objects into a scratch directory, so that
+    // nothing is written into the repository either.
+    let scratch = tempfile::tempdir()?;
+    let writer = if args.dry_run {
+        repo.writing_objects_to(scratch.path())
+    } else {
+        repo.clone()
+    };
+    let upgrade = plan_upgrade(&project, &writer, &old)?;
+    let from = &project.manifest.saas_version;
+    let to = manifest::THIS_VERSION;
+
+    if upgrade.plan.ops.is_empty() {
+        outln!("Nothing to change: the project is as saas {to} generates it, with your changes.");
+    } else {
+        out!("{}", upgrade.plan.describe());
+    }
+    if !upgrade.kept.is_empty() {
+        outln!("\nLeft as you have them:");
+        for kept in &upgrade.kept {
+            outln!("  {kept}");
+        }
+    }
+    let would = if args.dry_run { "would be " } else { "" };
+    if !upgrade.conflicts.is_empty() {
+        outln!(
+            "\nConflicts {would}left in these files, between `<<<<<<< yours` and `>>>>>>> saas {to}` markers:"
+        );
+        for path in &upgrade.conflicts {
+            outln!("  {path}");
+        }
+    }
+    if args.dry_run {
+        outln!("\nDry run: nothing was written.");
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    sink::ProjectDir::new(&project.root).apply_then(&upgrade.plan, || {
+        repo.set_baseline(&upgrade.commit, current.as_deref())
+            .map_err(|error| Error::Write {
+                path: PathBuf::from(baseline::REF),
+                source: std::io::Error::other(error.to_string()),
+            })
+    })?;
+    outln!(
+        "\nUpgraded from saas {from} to saas {to}; `git diff` shows every change, for you to review and commit."
+    );
+    if upgrade.conflicts.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "help: in each file above, keep what you want between the markers and delete the marker lines \
+         (`<<<<<<<`, `=======`, `>>>>>>>`), then run `cargo test` and commit. The baseline \
+         is now saas {to}'s: running `saas upgrade` again does not redo this merge."
+    );
+    Ok(ExitCode::from(CONFLICTS_EXIT))
+}
