@@ -153,6 +153,11 @@ impl Repo {
         let with_index = |command: &mut Command| {
             command.env("GIT_INDEX_FILE", &index);
         };
+        // Absolute: git runs in it, and a relative path would then name another place.
+        let tree = &tree.canonicalize().map_err(|error| GitError {
+            command: "add".to_owned(),
+            message: format!("{}: {error}", tree.display()),
+        })?;
         let add = [
             OsStr::new("--work-tree"),
             tree.as_os_str(),
