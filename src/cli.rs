@@ -53,8 +53,9 @@ pub enum Command {
   saas upgrade --dry-run
   saas upgrade
 
-Renders the project again from saas.toml with this saas and merges what changed since
-saas last wrote it (the commits of refs/saas/generated) into your files with git's merge.
+Renders the project again from saas.toml with this saas, and merges into your files,
+with git's merge, what changed since the project's last render (the commits of
+refs/saas/generated).
 Needs a clean work tree. Exit status: 0 upgraded, 3 upgraded with conflicts left as
 `<<<<<<<` markers in the files listed, 1 refused (nothing changed), 2 failed (nothing
 changed).")]
