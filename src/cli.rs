@@ -99,6 +99,10 @@ pub enum AddCommand {
   saas add model Cactus name:string --plural cactuses"
     )]
     Resource(AddResourceArgs),
+    /// A feature left out at `saas new`, merged into your files as `saas upgrade`
+    /// merges (needs git and a clean work tree). Only `rbac`, on a project with orgs,
+    /// for now: the others need data migrations saas does not write yet.
+    Feature(AddFeatureArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +113,11 @@ pub enum RemoveCommand {
   saas remove resource Note --dry-run
   saas remove resource Note")]
     Resource(RemoveResourceArgs),
+    /// Refused: saas does not remove a feature (the error says why).
+    Feature {
+        #[arg(value_enum)]
+        feature: FeatureArg,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +166,15 @@ pub struct RemoveResourceArgs {
     /// Delete the resource's files even if they were edited since.
     #[arg(long)]
     pub force: bool,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AddFeatureArgs {
+    #[arg(value_enum)]
+    pub feature: FeatureArg,
     /// Print what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -219,6 +237,24 @@ fn features_help() -> String {
         Feature::names(),
         requirements.concat()
     )
+}
+
+/// A feature as the command line spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FeatureArg {
+    Orgs,
+    Rbac,
+    Billing,
+}
+
+impl From<FeatureArg> for Feature {
+    fn from(arg: FeatureArg) -> Self {
+        match arg {
+            FeatureArg::Orgs => Feature::Orgs,
+            FeatureArg::Rbac => Feature::Rbac,
+            FeatureArg::Billing => Feature::Billing,
+        }
+    }
 }
 
 /// `--db`: the databases as the command line spells them.

@@ -115,6 +115,23 @@ pub enum Error {
         crate::baseline::REF
     )]
     NoBaseline,
+    #[error("this project has the feature `{0}` already")]
+    FeatureExists(&'static str),
+    #[error(
+        "`saas add feature {feature}` is not supported yet: {why}\nhelp: `saas add feature rbac` is (on a project with orgs)"
+    )]
+    FeatureNotSupported {
+        feature: &'static str,
+        why: &'static str,
+    },
+    #[error(
+        "this project is at saas {written_by}: adding a feature would also bring every template change since\nhelp: run `saas upgrade` first and commit it, so each change is reviewed on its own"
+    )]
+    FeatureNeedsUpgrade { written_by: String },
+    #[error(
+        "saas does not remove a feature: {0}\nhelp: if you must, remove it by hand, with a new migration for any table it drops"
+    )]
+    RemoveFeature(&'static str),
     #[error("invalid `{option} {value}`\nhelp: {help}")]
     InvalidOption {
         option: &'static str,
@@ -177,6 +194,10 @@ impl Error {
                 | Self::UpgradeNeedsGit
                 | Self::DirtyTree(_)
                 | Self::NoBaseline
+                | Self::FeatureExists(_)
+                | Self::FeatureNotSupported { .. }
+                | Self::FeatureNeedsUpgrade { .. }
+                | Self::RemoveFeature(_)
         )
     }
 }

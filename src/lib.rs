@@ -39,6 +39,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Remove(cli::RemoveCommand::Resource(args)) => {
             done(resource::remove(args, &std::env::current_dir()?))
         }
+        Command::Add(cli::AddCommand::Feature(args)) => {
+            upgrade::add_feature(args.feature.into(), args.dry_run, &std::env::current_dir()?)
+        }
+        Command::Remove(cli::RemoveCommand::Feature { feature }) => {
+            Err(Error::RemoveFeature(upgrade::why_not_removed(feature.into())).into())
+        }
         Command::Upgrade(args) => upgrade::run(args, &std::env::current_dir()?),
         Command::Completions { shell } => {
             out!("{}", completions::script(shell));

@@ -18,6 +18,7 @@ use crate::{
     plan::{Op, Plan},
     resource::{Project, plan_add},
     rustfmt, sink,
+    spec::features::{Feature, FeatureSet},
     spec::naming::ProjectName,
     spec::{ProjectSpec, ResourceSpec, resource::ResourceRequest},
 };
@@ -94,13 +95,21 @@ pub struct Upgrade {
     pub commit: String,
 }
 
-/// Plans the upgrade of the project at `project.root` from the baseline `old`; writes
-/// the new baseline's objects into `repo` but changes no ref and no file of the user's.
-pub fn plan_upgrade(project: &Project, repo: &Repo, old: &str) -> anyhow::Result<Upgrade> {
+/// Plans the merge into the project at `project.root` of what changes from the baseline
+/// `old` to the project `target` describes (the project's own manifest for an upgrade,
+/// one with a feature more for `add feature`); writes the new baseline's objects into
+/// `repo` (its commit says `message`) but changes no ref and no file of the user's.
+pub fn plan_upgrade(
+    project: &Project,
+    target: &Manifest,
+    repo: &Repo,
+    old: &str,
+    message: &str,
+) -> anyhow::Result<Upgrade> {
     let scratch = tempfile::tempdir()?;
     let rendered = scratch.path().join("project");
     std::fs::create_dir(&rendered)?;
-    render_project(&project.manifest, &rendered)?;
+    render_project(target, &rendered)?;
     // Migrations are never deleted: those of removed resources (saas.toml no longer
     // names them) stay in the baseline as they were.
     for path in repo.paths(old)? {
@@ -110,14 +119,7 @@ pub fn plan_upgrade(project: &Project, repo: &Repo, old: &str) -> anyhow::Result
             std::fs::write(&target, contents)?;
         }
     }
-    let commit = repo.commit_tree(
-        &rendered,
-        Some(old),
-        &format!(
-            "saas upgrade: what saas {} generates",
-            manifest::THIS_VERSION
-        ),
-    )?;
+    let commit = repo.commit_tree(&rendered, Some(old), message)?;
 
     let written_by = format!("saas {}", project.manifest.saas_version);
     let this = format!("saas {}", manifest::THIS_VERSION);
@@ -183,76 +185,170 @@ fn edit(path: PathBuf, contents: Vec<u8>) -> Op {
 /// `saas upgrade`, run from `cwd`.
 pub fn run(args: UpgradeArgs, cwd: &Path) -> anyhow::Result<ExitCode> {
     let project = Project::find(cwd)?;
-    let repo = Repo::of(&project.root).ok_or(Error::UpgradeNeedsGit)?;
-    let changed = repo.changes(&project.root)?;
-    if !changed.is_empty() {
-        return Err(Error::DirtyTree(changed).into());
-    }
-    let current = repo.baseline();
-    let old = match (&args.baseline, &current) {
-        (Some(rev), _) => repo.commit(rev).ok_or_else(|| Error::InvalidOption {
-            option: "--baseline",
-            value: rev.clone(),
-            help: "name a commit of this repository, e.g. the one `saas new` made".to_owned(),
-        })?,
-        (None, Some(commit)) => commit.clone(),
-        (None, None) => return Err(Error::NoBaseline.into()),
-    };
-
-    // A dry run writes the new baseline's objects into a scratch directory, so that
-    // nothing is written into the repository either.
-    let scratch = tempfile::tempdir()?;
-    let writer = if args.dry_run {
-        repo.writing_objects_to(scratch.path())
-    } else {
-        repo.clone()
-    };
-    let upgrade = plan_upgrade(&project, &writer, &old)?;
-    let from = &project.manifest.saas_version;
+    let from = project.manifest.saas_version.clone();
     let to = manifest::THIS_VERSION;
+    let merge = Merge {
+        target: project.manifest.clone(),
+        message: format!("saas upgrade: what saas {to} generates"),
+        done: format!("Upgraded from saas {from} to saas {to}"),
+        dry_run: args.dry_run,
+        baseline: args.baseline,
+    };
+    merge.run(&project)
+}
 
-    if upgrade.plan.ops.is_empty() {
-        outln!("Nothing to change: the project is as saas {to} generates it, with your changes.");
-    } else {
-        out!("{}", upgrade.plan.describe());
+/// `saas add feature`, run from `cwd`: the merge of an upgrade, to the project with
+/// one feature more.
+pub fn add_feature(feature: Feature, dry_run: bool, cwd: &Path) -> anyhow::Result<ExitCode> {
+    let project = Project::find(cwd)?;
+    let manifest = &project.manifest;
+    if manifest.features.contains(feature) {
+        return Err(Error::FeatureExists(feature.as_str()).into());
     }
-    if !upgrade.kept.is_empty() {
-        outln!("\nLeft as you have them:");
-        for kept in &upgrade.kept {
-            outln!("  {kept}");
+    let mut features: Vec<Feature> = manifest.features.iter().collect();
+    features.push(feature);
+    let features = FeatureSet::new(features)?;
+    if let Some(why) = unsupported(feature) {
+        return Err(Error::FeatureNotSupported {
+            feature: feature.as_str(),
+            why,
+        }
+        .into());
+    }
+    if manifest.saas_version != manifest::THIS_VERSION {
+        return Err(Error::FeatureNeedsUpgrade {
+            written_by: manifest.saas_version.clone(),
+        }
+        .into());
+    }
+    let merge = Merge {
+        target: Manifest {
+            features,
+            ..manifest.clone()
+        },
+        message: format!("saas add feature {feature}"),
+        done: format!("Added feature `{feature}`"),
+        dry_run,
+        baseline: None,
+    };
+    merge.run(&project)
+}
+
+/// Why `saas add feature` does not add `feature` yet; `None` when it does.
+fn unsupported(feature: Feature) -> Option<&'static str> {
+    match feature {
+        // Code and tests only: the roles are in the orgs schema already.
+        Feature::Rbac => None,
+        Feature::Orgs => Some(
+            "a database with rows needs a migration that gives every user a personal organization and moves each resource's rows from its user to that organization, and each resource's routes move under /orgs/{org_id}; saas does not write that migration yet",
+        ),
+        Feature::Billing => Some(
+            "its migration must be versioned after the project's existing ones and give every owner the free plan; saas does not write that migration yet",
+        ),
+    }
+}
+
+/// Why `saas remove feature` refuses `feature`.
+pub fn why_not_removed(feature: Feature) -> &'static str {
+    match feature {
+        Feature::Orgs => {
+            "its tables hold your organizations and memberships, and every resource's rows belong to an organization, so a migration would have to drop data and move every row back to a user; your code may use it too"
+        }
+        Feature::Rbac => {
+            "every resource route would stop checking permissions, so a plain member could again delete what only owners and admins may delete now; saas will not widen access silently"
+        }
+        Feature::Billing => {
+            "its tables hold your customers and subscriptions with Stripe, which a migration would have to drop while Stripe keeps billing them"
         }
     }
-    let would = if args.dry_run { "would be " } else { "" };
-    if !upgrade.conflicts.is_empty() {
+}
+
+/// A merge into the user's tree of what changes between the baseline and `target`.
+struct Merge {
+    target: Manifest,
+    /// The new baseline commit's message.
+    message: String,
+    /// What the command did, for the user.
+    done: String,
+    dry_run: bool,
+    baseline: Option<String>,
+}
+
+impl Merge {
+    fn run(self, project: &Project) -> anyhow::Result<ExitCode> {
+        let repo = Repo::of(&project.root).ok_or(Error::UpgradeNeedsGit)?;
+        let changed = repo.changes(&project.root)?;
+        if !changed.is_empty() {
+            return Err(Error::DirtyTree(changed).into());
+        }
+        let current = repo.baseline();
+        let old = match (&self.baseline, &current) {
+            (Some(rev), _) => repo.commit(rev).ok_or_else(|| Error::InvalidOption {
+                option: "--baseline",
+                value: rev.clone(),
+                help: "name a commit of this repository, e.g. the one `saas new` made".to_owned(),
+            })?,
+            (None, Some(commit)) => commit.clone(),
+            (None, None) => return Err(Error::NoBaseline.into()),
+        };
+
+        // A dry run writes the new baseline's objects into a scratch directory, so that
+        // nothing is written into the repository either.
+        let scratch = tempfile::tempdir()?;
+        let writer = if self.dry_run {
+            repo.writing_objects_to(scratch.path())
+        } else {
+            repo.clone()
+        };
+        let upgrade = plan_upgrade(project, &self.target, &writer, &old, &self.message)?;
+        let to = manifest::THIS_VERSION;
+
+        if upgrade.plan.ops.is_empty() {
+            outln!(
+                "Nothing to change: the project is as saas {to} generates it, with your changes."
+            );
+        } else {
+            out!("{}", upgrade.plan.describe());
+        }
+        if !upgrade.kept.is_empty() {
+            outln!("\nLeft as you have them:");
+            for kept in &upgrade.kept {
+                outln!("  {kept}");
+            }
+        }
+        let would = if self.dry_run { "would be " } else { "" };
+        if !upgrade.conflicts.is_empty() {
+            outln!(
+                "\nConflicts {would}left in these files, between `<<<<<<< yours` and `>>>>>>> saas {to}` markers:"
+            );
+            for path in &upgrade.conflicts {
+                outln!("  {path}");
+            }
+        }
+        if self.dry_run {
+            outln!("\nDry run: nothing was written.");
+            return Ok(ExitCode::SUCCESS);
+        }
+
+        sink::ProjectDir::new(&project.root).apply_then(&upgrade.plan, || {
+            repo.set_baseline(&upgrade.commit, current.as_deref())
+                .map_err(|error| Error::Write {
+                    path: PathBuf::from(baseline::REF),
+                    source: std::io::Error::other(error.to_string()),
+                })
+        })?;
         outln!(
-            "\nConflicts {would}left in these files, between `<<<<<<< yours` and `>>>>>>> saas {to}` markers:"
+            "\n{}; `git diff` shows every change, for you to review and commit.",
+            self.done
         );
-        for path in &upgrade.conflicts {
-            outln!("  {path}");
+        if upgrade.conflicts.is_empty() {
+            return Ok(ExitCode::SUCCESS);
         }
+        outln!(
+            "help: in each file above, keep what you want between the markers and delete the marker lines \
+             (`<<<<<<<`, `=======`, `>>>>>>>`), then run `cargo test` and commit. The baseline \
+             is now saas {to}'s: running `saas upgrade` again does not redo this merge."
+        );
+        Ok(ExitCode::from(CONFLICTS_EXIT))
     }
-    if args.dry_run {
-        outln!("\nDry run: nothing was written.");
-        return Ok(ExitCode::SUCCESS);
-    }
-
-    sink::ProjectDir::new(&project.root).apply_then(&upgrade.plan, || {
-        repo.set_baseline(&upgrade.commit, current.as_deref())
-            .map_err(|error| Error::Write {
-                path: PathBuf::from(baseline::REF),
-                source: std::io::Error::other(error.to_string()),
-            })
-    })?;
-    outln!(
-        "\nUpgraded from saas {from} to saas {to}; `git diff` shows every change, for you to review and commit."
-    );
-    if upgrade.conflicts.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    outln!(
-        "help: in each file above, keep what you want between the markers and delete the marker lines \
-         (`<<<<<<<`, `=======`, `>>>>>>>`), then run `cargo test` and commit. The baseline \
-         is now saas {to}'s: running `saas upgrade` again does not redo this merge."
-    );
-    Ok(ExitCode::from(CONFLICTS_EXIT))
 }

@@ -546,3 +546,60 @@ impl HttpResponse {
             .map(|(_, value)| value.as_str())
     }
 }
+
+/// A golden example of the previous release (`tests/fixtures/releases/`), committed as
+/// its user has it, with an edit of theirs in a generated file and a resource added by
+/// this saas, upgraded to this saas: formatted, lint-free and its own suite passes.
+fn check_upgraded_release(test: &str, example: &str, database: &str) {
+    let Some(test_env) = test_env(test, database) else {
+        return;
+    };
+    let (_parent, root) = crate::upgrade::released_project(example);
+    let git = |args: &[&str]| crate::upgrade::git(&root, args);
+    let main = std::fs::read_to_string(root.join("src/main.rs")).unwrap();
+    let edited = main.replacen(
+        "#[tokio::main]",
+        "// Started by systemd in production.\n#[tokio::main]",
+        1,
+    );
+    assert_ne!(main, edited);
+    std::fs::write(root.join("src/main.rs"), edited).unwrap();
+    git(&["commit", "--quiet", "--all", "-m", "Our edit"]);
+    saas()
+        .args([
+            "add",
+            "resource",
+            "Label",
+            "name:string",
+            "color:string:optional",
+        ])
+        .current_dir(&root)
+        .assert()
+        .success();
+    git(&["add", "--all"]);
+    git(&["commit", "--quiet", "-m", "Labels"]);
+
+    saas().arg("upgrade").current_dir(&root).assert().success();
+
+    let upgraded = std::fs::read_to_string(root.join("src/main.rs")).unwrap();
+    assert!(upgraded.contains("// Started by systemd in production."));
+    check_project(&root, &test_env);
+}
+
+#[test]
+fn a_sqlite_app_of_the_previous_release_upgraded_passes_its_tests() {
+    check_upgraded_release(
+        "a_sqlite_app_of_the_previous_release_upgraded_passes_its_tests",
+        "acme-lite",
+        "sqlite",
+    );
+}
+
+#[test]
+fn a_postgres_app_of_the_previous_release_upgraded_passes_its_tests() {
+    check_upgraded_release(
+        "a_postgres_app_of_the_previous_release_upgraded_passes_its_tests",
+        "acme-pg",
+        "postgres",
+    );
+}

@@ -163,7 +163,8 @@ fn an_edit_in_a_generated_file_is_kept_beside_the_new_templates() {
     let logs = read(&root, "tests/api/logs.rs");
     let mine = "// Ours: the log tests also run in the nightly job.\n";
     std::fs::write(root.join("tests/api/logs.rs"), format!("{mine}{logs}")).unwrap();
-    let main = read(&root, "src/main.rs").replace("fn main", "// Started by systemd.\nfn main");
+    let main = read(&root, "src/main.rs")
+        .replace("#[tokio::main]", "// Started by systemd.\n#[tokio::main]");
     std::fs::write(root.join("src/main.rs"), &main).unwrap();
     commit_all(&root, "Our edits");
 
@@ -408,4 +409,121 @@ fn an_upgrade_that_fails_part_way_leaves_the_tree_and_the_baseline_as_they_were(
         );
         assert_eq!(git(&root, &["rev-parse", REF]), baseline, "after {k}");
     }
+}
+
+/// A new SQLite project with `features`, made with git (so with a baseline), and the
+/// resources a user added, committed.
+fn project_in_git(features: &str) -> (tempfile::TempDir, PathBuf) {
+    let parent = tempfile::tempdir().unwrap();
+    saas()
+        .args(["new", "acme", "--db", "sqlite", "--features", features])
+        .current_dir(parent.path())
+        .assert()
+        .success();
+    let root = parent.path().join("acme");
+    for args in [
+        &["add", "resource", "Project", "title:string"][..],
+        &[
+            "add",
+            "resource",
+            "Task",
+            "title:string",
+            "project:references",
+        ],
+    ] {
+        saas().args(args).current_dir(&root).assert().success();
+    }
+    git(&root, &["add", "--all"]);
+    commit_all(&root, "Resources");
+    (parent, root)
+}
+
+#[test]
+fn adding_rbac_to_an_orgs_project_merges_its_code_into_yours() {
+    let (_parent, root) = project_in_git("orgs");
+    let mine = "// Ours: projects are also listed on the dashboard.\n";
+    let module = read(&root, "src/resources/projects.rs");
+    std::fs::write(
+        root.join("src/resources/projects.rs"),
+        format!("{mine}{module}"),
+    )
+    .unwrap();
+    commit_all(&root, "Our edit");
+    let old = git(&root, &["rev-parse", REF]);
+
+    saas()
+        .args(["add", "feature", "rbac", "--dry-run"])
+        .current_dir(&root)
+        .assert()
+        .success()
+        .stdout(contains("edit    src/access.rs"))
+        .stdout(contains("Dry run: nothing was written."));
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+
+    saas()
+        .args(["add", "feature", "rbac"])
+        .current_dir(&root)
+        .assert()
+        .success()
+        .stdout(contains("Added feature `rbac`"));
+
+    assert!(read(&root, "saas.toml").contains("features = [\"orgs\", \"rbac\"]"));
+    let merged = read(&root, "src/resources/projects.rs");
+    assert!(merged.starts_with(mine), "{merged}");
+    assert!(merged.contains("Permission::ProjectsDelete"), "{merged}");
+    assert!(read(&root, "src/access.rs").contains("ProjectsDelete"));
+    // But for the user's line, the project is what `saas new --features orgs,rbac` and
+    // the same adds write.
+    let left = differences(&work_tree(&root), &fresh_render(&root));
+    assert_eq!(left, ["src/resources/projects.rs"]);
+    assert_eq!(git(&root, &["rev-parse", &format!("{REF}^")]), old);
+}
+
+#[test]
+fn a_feature_saas_cannot_add_yet_or_remove_is_refused_saying_why() {
+    let (_parent, root) = project_in_git("none");
+    let before = work_tree(&root);
+    let refused = |args: &[&str], message: &str| {
+        saas()
+            .args(args)
+            .current_dir(&root)
+            .assert()
+            .code(1)
+            .stderr(contains(message));
+        assert_eq!(work_tree(&root), before, "{args:?}");
+    };
+    refused(
+        &["add", "feature", "rbac"],
+        "feature `rbac` requires `orgs`",
+    );
+    refused(
+        &["add", "feature", "orgs"],
+        "`saas add feature orgs` is not supported yet: a database with rows needs a migration",
+    );
+    refused(
+        &["add", "feature", "billing"],
+        "`saas add feature billing` is not supported yet",
+    );
+    refused(
+        &["remove", "feature", "billing"],
+        "saas does not remove a feature",
+    );
+
+    let (_parent, root) = released_project("acme-pg");
+    saas()
+        .args(["add", "feature", "rbac"])
+        .current_dir(&root)
+        .assert()
+        .code(1)
+        .stderr(contains("this project has the feature `rbac` already"));
+    let (_parent, root) = project_in_git("orgs");
+    let text = read(&root, "saas.toml").replace(THIS, PREVIOUS);
+    std::fs::write(root.join("saas.toml"), text).unwrap();
+    commit_all(&root, "As if made by the previous release");
+    saas()
+        .args(["add", "feature", "rbac"])
+        .current_dir(&root)
+        .assert()
+        .code(1)
+        .stderr(contains("run `saas upgrade` first"));
 }
