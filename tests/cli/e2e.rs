@@ -603,3 +603,78 @@ fn a_postgres_app_of_the_previous_release_upgraded_passes_its_tests() {
         "postgres",
     );
 }
+
+/// `saas add feature rbac` on an orgs app with resources and a database with rows: the
+/// app is formatted, lint-free and its suite passes; its binary migrates the database,
+/// and the rows are where they were, in the same organizations.
+#[test]
+fn a_sqlite_orgs_app_with_rows_gains_rbac_and_keeps_them() {
+    let parent = tempfile::tempdir().unwrap();
+    saas()
+        .args(["new", "acme", "--db", "sqlite", "--features", "orgs"])
+        .current_dir(parent.path())
+        .assert()
+        .success();
+    let root = parent.path().join("acme");
+    let git = |args: &[&str]| crate::upgrade::git(&root, args);
+    let run_saas = |args: &[&str]| {
+        saas().args(args).current_dir(&root).assert().success();
+    };
+    run_saas(&["add", "resource", "Project", "title:string"]);
+    run_saas(&[
+        "add",
+        "resource",
+        "Task",
+        "title:string",
+        "project:references",
+    ]);
+    git(&["add", "--all"]);
+    git(&["commit", "--quiet", "-m", "Resources"]);
+
+    let database_url = "sqlite://data/app.db?mode=rwc";
+    let binary = |args: &[&str]| {
+        cargo(&root, &["build", "--locked", "--quiet"], &[]);
+        let output = Command::new(shared_target_dir().join("debug/acme"))
+            .args(args)
+            .current_dir(&root)
+            .env("DATABASE_URL", database_url)
+            .output()
+            .expect("the generated binary runs");
+        assert!(output.status.success(), "acme {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let rows = || {
+        let output = Command::new("sqlite3")
+            .arg(root.join("data/app.db"))
+            .arg(
+                "select 'project', hex(id), hex(org_id), title from projects union all \
+                 select 'task', hex(id), hex(org_id), hex(project_id) from tasks order by 1, 2",
+            )
+            .output()
+            .expect("sqlite3 runs");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    binary(&["seed"]);
+    let before = rows();
+    assert!(
+        before
+            .lines()
+            .filter(|row| row.starts_with("project|"))
+            .count()
+            > 0
+            && before
+                .lines()
+                .filter(|row| row.starts_with("task|"))
+                .count()
+                > 0,
+        "{before}"
+    );
+
+    run_saas(&["add", "feature", "rbac"]);
+    check_project(&root, &[]);
+
+    binary(&["migrate"]);
+    assert_eq!(rows(), before);
+    assert!(binary(&["seed"]).contains("(there already)"));
+}
