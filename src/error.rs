@@ -115,6 +115,13 @@ pub enum Error {
         crate::baseline::REF
     )]
     NoBaseline,
+    #[error(
+        "feature `{feature}` requires `{requires}`, which this project does not have\nhelp: `saas add feature {requires}` would come first, and is not supported yet"
+    )]
+    AddFeatureRequires {
+        feature: &'static str,
+        requires: &'static str,
+    },
     #[error("this project has the feature `{0}` already")]
     FeatureExists(&'static str),
     #[error(
@@ -195,6 +202,7 @@ impl Error {
                 | Self::DirtyTree(_)
                 | Self::NoBaseline
                 | Self::FeatureExists(_)
+                | Self::AddFeatureRequires { .. }
                 | Self::FeatureNotSupported { .. }
                 | Self::FeatureNeedsUpgrade { .. }
                 | Self::RemoveFeature(_)

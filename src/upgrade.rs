@@ -93,6 +93,9 @@ pub struct Upgrade {
     pub kept: Vec<String>,
     /// The new baseline's commit (not yet on the ref).
     pub commit: String,
+    /// Whether the new baseline has the same files as the old: nothing to merge, and
+    /// the ref stays.
+    pub unchanged: bool,
 }
 
 /// Plans the merge into the project at `project.root` of what changes from the baseline
@@ -128,8 +131,11 @@ pub fn plan_upgrade(
         conflicts: Vec::new(),
         kept: Vec::new(),
         commit,
+        unchanged: false,
     };
-    for path in repo.changed_paths(old, &upgrade.commit)? {
+    let changed = repo.changed_paths(old, &upgrade.commit)?;
+    upgrade.unchanged = changed.is_empty();
+    for path in changed {
         let base = repo.file(old, &path)?;
         let theirs = repo.file(&upgrade.commit, &path)?;
         let full = project.root.join(&path);
@@ -204,6 +210,15 @@ pub fn add_feature(feature: Feature, dry_run: bool, cwd: &Path) -> anyhow::Resul
     let manifest = &project.manifest;
     if manifest.features.contains(feature) {
         return Err(Error::FeatureExists(feature.as_str()).into());
+    }
+    if let Some(required) = feature.requires()
+        && !manifest.features.contains(required)
+    {
+        return Err(Error::AddFeatureRequires {
+            feature: feature.as_str(),
+            requires: required.as_str(),
+        }
+        .into());
     }
     let mut features: Vec<Feature> = manifest.features.iter().collect();
     features.push(feature);
@@ -303,10 +318,14 @@ impl Merge {
         let upgrade = plan_upgrade(project, &self.target, &writer, &old, &self.message)?;
         let to = manifest::THIS_VERSION;
 
-        if upgrade.plan.ops.is_empty() {
+        if upgrade.unchanged {
             outln!(
                 "Nothing to change: the project is as saas {to} generates it, with your changes."
             );
+            return Ok(ExitCode::SUCCESS);
+        }
+        if upgrade.plan.ops.is_empty() {
+            outln!("Your files have every change already; only the baseline moves on.");
         } else {
             out!("{}", upgrade.plan.describe());
         }

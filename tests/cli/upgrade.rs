@@ -138,9 +138,12 @@ fn an_upgrade_without_edits_makes_the_tree_what_this_saas_renders() {
         assert_eq!(git(&root, &["diff", "--cached", "--name-only"]), "");
 
         commit_all(&root, "Upgrade");
+        let upgraded = git(&root, &["rev-parse", REF]);
         upgrade(&root, &[])
             .success()
             .stdout(contains("Nothing to change"));
+        // With nothing new, the baseline stays where it is.
+        assert_eq!(git(&root, &["rev-parse", REF]), upgraded);
     }
 }
 
@@ -494,7 +497,7 @@ fn a_feature_saas_cannot_add_yet_or_remove_is_refused_saying_why() {
     };
     refused(
         &["add", "feature", "rbac"],
-        "feature `rbac` requires `orgs`",
+        "feature `rbac` requires `orgs`, which this project does not have",
     );
     refused(
         &["add", "feature", "orgs"],
