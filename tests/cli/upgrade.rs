@@ -530,3 +530,24 @@ fn a_feature_saas_cannot_add_yet_or_remove_is_refused_saying_why() {
         .code(1)
         .stderr(contains("run `saas upgrade` first"));
 }
+
+#[test]
+fn an_upgrade_whose_baseline_cannot_move_puts_every_file_back() {
+    let (_parent, root) = released_project("acme-pg");
+    let before = work_tree(&root);
+    let baseline = git(&root, &["rev-parse", REF]);
+    // Another git process holds the ref: update-ref fails after every file is written.
+    let lock = root.join(".git/refs/saas/generated.lock");
+    std::fs::write(&lock, "").unwrap();
+
+    upgrade(&root, &[])
+        .code(2)
+        .stderr(contains("refs/saas/generated"));
+
+    assert_eq!(
+        differences(&work_tree(&root), &before),
+        Vec::<String>::new()
+    );
+    std::fs::remove_file(&lock).unwrap();
+    assert_eq!(git(&root, &["rev-parse", REF]), baseline);
+}
