@@ -125,7 +125,7 @@ pub enum Error {
     #[error("this project has the feature `{0}` already")]
     FeatureExists(&'static str),
     #[error(
-        "`saas add feature {feature}` is not supported yet: {why}\nhelp: `saas add feature rbac` is (on a project with orgs)"
+        "`saas add feature {feature}` is not supported yet: {why}\nhelp: `saas add feature billing` is, and `saas add feature rbac` on a project with orgs"
     )]
     FeatureNotSupported {
         feature: &'static str,

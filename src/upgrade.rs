@@ -39,7 +39,26 @@ pub fn render_project(manifest: &Manifest, dir: &Path) -> anyhow::Result<()> {
         destination: dir.to_path_buf(),
         git: false,
     };
-    let plan = new::plan_project(&spec)?;
+    let mut plan = new::plan_project(&spec)?;
+    for (from, to) in &manifest.migration_names {
+        let from = Path::new("migrations").join(from);
+        let op = plan
+            .ops
+            .iter_mut()
+            .find(|op| op.path() == from)
+            .with_context(|| {
+                format!(
+                    "saas.toml names {}, which saas does not write",
+                    from.display()
+                )
+            })?;
+        if let Op::Create { path, .. } = op {
+            *path = Path::new("migrations").join(to);
+        }
+        let text = String::from_utf8(plan.file(manifest::FILE_NAME).expect("written").to_vec())?;
+        let text = manifest::set_migration_name(&text, from_name(&from), to)?;
+        plan.create(manifest::FILE_NAME.into(), text.into_bytes());
+    }
     sink::write_plain(dir, &plan)?;
     let named = new::rust_files_naming(&plan, &[&spec.name.crate_name, &spec.name.title]);
     if let Some(problem) = rustfmt::format_in_place(dir, &named) {
@@ -80,6 +99,29 @@ pub fn render_project(manifest: &Manifest, dir: &Path) -> anyhow::Result<()> {
         sink::write_plain(dir, &addition.plan)?;
     }
     Ok(())
+}
+
+fn from_name(path: &Path) -> &str {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or_default()
+}
+
+/// The migrations `saas new` writes for `features` (their file names).
+fn new_migrations(manifest: &Manifest, features: &FeatureSet) -> anyhow::Result<Vec<String>> {
+    let spec = ProjectSpec {
+        name: ProjectName::parse(&manifest.name)?,
+        database: manifest.database,
+        features: features.clone(),
+        destination: PathBuf::new(),
+        git: false,
+    };
+    Ok(new::plan_project(&spec)?
+        .ops
+        .iter()
+        .filter_map(|op| op.path().strip_prefix("migrations").ok())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect())
 }
 
 /// What an upgrade does to the user's tree.
@@ -236,9 +278,23 @@ pub fn add_feature(feature: Feature, dry_run: bool, cwd: &Path) -> anyhow::Resul
         }
         .into());
     }
+    // The feature's migrations get versions after every migration the project has,
+    // so that they sort after those a database has applied.
+    let before = new_migrations(manifest, &manifest.features)?;
+    let mut migration_names = manifest.migration_names.clone();
+    let mut version: u64 = migration::next_version(&project.root).parse()?;
+    for name in new_migrations(manifest, &features)? {
+        if before.contains(&name) {
+            continue;
+        }
+        let description = name.split_once('_').map_or(name.as_str(), |(_, rest)| rest);
+        migration_names.insert(name.clone(), format!("{version}_{description}"));
+        version += 1;
+    }
     let merge = Merge {
         target: Manifest {
             features,
+            migration_names,
             ..manifest.clone()
         },
         message: format!("saas add feature {feature}"),
@@ -257,9 +313,8 @@ fn unsupported(feature: Feature) -> Option<&'static str> {
         Feature::Orgs => Some(
             "a database with rows needs a migration that gives every user a personal organization and moves each resource's rows from its user to that organization, and each resource's routes move under /orgs/{org_id}; saas does not write that migration yet",
         ),
-        Feature::Billing => Some(
-            "its migration must be versioned after the project's existing ones and give every owner the free plan; saas does not write that migration yet",
-        ),
+        // Its tables are new, and an owner without a billing row is on the free plan.
+        Feature::Billing => None,
     }
 }
 
@@ -360,6 +415,16 @@ impl Merge {
             "\n{}; `git diff` shows every change, for you to review and commit.",
             self.done
         );
+        if upgrade
+            .plan
+            .ops
+            .iter()
+            .any(|op| op.path() == Path::new(".env.example"))
+        {
+            outln!(
+                "note: .env.example changed; .env is yours (git ignores it): copy into it what you need."
+            );
+        }
         if upgrade.conflicts.is_empty() {
             return Ok(ExitCode::SUCCESS);
         }

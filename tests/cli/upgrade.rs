@@ -504,10 +504,6 @@ fn a_feature_saas_cannot_add_yet_or_remove_is_refused_saying_why() {
         "`saas add feature orgs` is not supported yet: a database with rows needs a migration",
     );
     refused(
-        &["add", "feature", "billing"],
-        "`saas add feature billing` is not supported yet",
-    );
-    refused(
         &["remove", "feature", "billing"],
         "saas does not remove a feature",
     );
@@ -550,4 +546,60 @@ fn an_upgrade_whose_baseline_cannot_move_puts_every_file_back() {
     );
     std::fs::remove_file(&lock).unwrap();
     assert_eq!(git(&root, &["rev-parse", REF]), baseline);
+}
+
+#[test]
+fn adding_billing_versions_its_migration_after_the_projects_own() {
+    let (_parent, root) = project_in_git("orgs");
+    let newest_before = std::fs::read_dir(root.join("migrations"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .max()
+        .unwrap();
+
+    saas()
+        .args(["add", "feature", "billing"])
+        .current_dir(&root)
+        .env("SAAS_NOW", "1830297600")
+        .assert()
+        .success()
+        .stdout(contains("create  config/plans.toml"))
+        .stdout(contains("create  migrations/20280101000000_billing.sql"))
+        .stdout(contains("note: .env.example changed"));
+
+    assert!(
+        newest_before.as_str() < "20280101000000_billing.sql",
+        "{newest_before}"
+    );
+    assert!(!root.join("migrations/0005_billing.sql").exists());
+    let manifest = read(&root, "saas.toml");
+    assert!(
+        manifest.contains("features = [\"orgs\", \"billing\"]"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains(
+            "migration_names = { \"0005_billing.sql\" = \"20280101000000_billing.sql\" }"
+        ),
+        "{manifest}"
+    );
+    // The project is what saas renders from that saas.toml (but for .env, the user's).
+    let left = differences(&work_tree(&root), &fresh_render(&root));
+    assert_eq!(left, [".env"]);
+    // A resource added afterwards sorts after the billing migration, and the next
+    // upgrade knows the migration by its project name.
+    saas()
+        .args(["add", "resource", "Label", "name:string"])
+        .current_dir(&root)
+        .env("SAAS_NOW", "1830297600")
+        .assert()
+        .success()
+        .stdout(contains(
+            "create  migrations/20280101000001_create_labels.sql",
+        ));
+    git(&root, &["add", "--all"]);
+    commit_all(&root, "Billing and labels");
+    upgrade(&root, &[])
+        .success()
+        .stdout(contains("Nothing to change"));
 }
