@@ -48,6 +48,18 @@ pub enum Command {
     /// Undo an `add`.
     #[command(subcommand)]
     Remove(RemoveCommand),
+    /// Bring the project up to this saas's templates, keeping your changes.
+    #[command(after_help = "Examples:
+  saas upgrade --dry-run
+  saas upgrade
+
+Renders the project again from saas.toml with this saas, and merges into your files,
+with git's merge, what changed since the project's last render (the commits of
+refs/saas/generated).
+Needs a clean work tree. Exit status: 0 upgraded, 3 upgraded with conflicts left as
+`<<<<<<<` markers in the files listed, 1 refused (nothing changed), 2 failed (nothing
+changed).")]
+    Upgrade(UpgradeArgs),
     /// Print a shell completion script to standard output.
     #[command(after_help = "Examples:
   saas completions bash
@@ -71,6 +83,9 @@ pub enum DebugCommand {
     /// What a partly typed field spec completes to, one per line (the completion
     /// scripts call this).
     CompleteField { word: String },
+    /// Writes into DIR (new or empty) the whole project that the saas.toml of this
+    /// directory describes, as this saas generates it (what `saas upgrade` merges).
+    Render { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +99,10 @@ pub enum AddCommand {
   saas add model Cactus name:string --plural cactuses"
     )]
     Resource(AddResourceArgs),
+    /// A feature left out at `saas new`, merged into your files as `saas upgrade`
+    /// merges (needs git and a clean work tree). Only `rbac`, on a project with orgs,
+    /// for now: the others need data migrations saas does not write yet.
+    Feature(AddFeatureArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +113,11 @@ pub enum RemoveCommand {
   saas remove resource Note --dry-run
   saas remove resource Note")]
     Resource(RemoveResourceArgs),
+    /// Refused: saas does not remove a feature (the error says why).
+    Feature {
+        #[arg(value_enum)]
+        feature: FeatureArg,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +172,26 @@ pub struct RemoveResourceArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AddFeatureArgs {
+    #[arg(value_enum)]
+    pub feature: FeatureArg,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// The commit whose files are what saas last wrote, for a project made before saas
+    /// 0.2.0 (which has no refs/saas/generated): e.g. the commit `saas new` made.
+    #[arg(long, value_name = "COMMIT")]
+    pub baseline: Option<String>,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct NewArgs {
     /// The project's name: a cargo package name such as `acme` or `acme-api`; asked for
     /// on a terminal when left out.
@@ -193,6 +237,24 @@ fn features_help() -> String {
         Feature::names(),
         requirements.concat()
     )
+}
+
+/// A feature as the command line spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FeatureArg {
+    Orgs,
+    Rbac,
+    Billing,
+}
+
+impl From<FeatureArg> for Feature {
+    fn from(arg: FeatureArg) -> Self {
+        match arg {
+            FeatureArg::Orgs => Feature::Orgs,
+            FeatureArg::Rbac => Feature::Rbac,
+            FeatureArg::Billing => Feature::Billing,
+        }
+    }
 }
 
 /// `--db`: the databases as the command line spells them.

@@ -128,6 +128,44 @@ pub enum Error {
         if .lines.len() == 1 { "it" } else { "them" }
     )]
     InjectionsChanged { name: String, lines: Vec<String> },
+    #[error(
+        "`saas upgrade` needs the project's git repository, and this project is not the top of one\nhelp: the upgrade merges what saas changed into your files with git; projects made with `saas new` (without --no-git) have it"
+    )]
+    UpgradeNeedsGit,
+    #[error(
+        "the work tree has changes not committed:\n  {}\nhelp: commit or stash them first (`git stash`), so the upgrade's changes are all that `git diff` shows and `git checkout .` can undo them",
+        .0.join("\n  ")
+    )]
+    DirtyTree(Vec<String>),
+    #[error(
+        "this project has no baseline (`{}`): it was made before saas 0.2.0, or without git, so saas cannot tell what it wrote from what you changed\nhelp: pass `--baseline <commit>` naming a commit whose files are what saas wrote, unchanged: the commit `saas new` made (`git log --reverse --format='%h %s' | head -1`) if you have added no resource since, or the commit right after your last `saas add`",
+        .reference
+    )]
+    NoBaseline { reference: &'static str },
+    #[error(
+        "feature `{feature}` requires `{requires}`, which this project does not have\nhelp: `saas add feature {requires}` would come first, and is not supported yet"
+    )]
+    AddFeatureRequires {
+        feature: &'static str,
+        requires: &'static str,
+    },
+    #[error("this project has the feature `{0}` already")]
+    FeatureExists(&'static str),
+    #[error(
+        "`saas add feature {feature}` is not supported yet: {why}\nhelp: `saas add feature billing` is, and `saas add feature rbac` on a project with orgs"
+    )]
+    FeatureNotSupported {
+        feature: &'static str,
+        why: &'static str,
+    },
+    #[error(
+        "this project is at saas {written_by}: adding a feature would also bring every template change since\nhelp: run `saas upgrade` first and commit it, so each change is reviewed on its own"
+    )]
+    FeatureNeedsUpgrade { written_by: String },
+    #[error(
+        "saas does not remove a feature: {0}\nhelp: if you must, remove it by hand, with a new migration for any table it drops"
+    )]
+    RemoveFeature(&'static str),
     #[error("invalid `{option} {value}`\nhelp: {help}")]
     InvalidOption {
         option: &'static str,
@@ -187,6 +225,14 @@ impl Error {
                 | Self::EditedFiles(_)
                 | Self::InjectionsChanged { .. }
                 | Self::InvalidOption { .. }
+                | Self::UpgradeNeedsGit
+                | Self::DirtyTree(_)
+                | Self::NoBaseline { .. }
+                | Self::FeatureExists(_)
+                | Self::AddFeatureRequires { .. }
+                | Self::FeatureNotSupported { .. }
+                | Self::FeatureNeedsUpgrade { .. }
+                | Self::RemoveFeature(_)
         )
     }
 }

@@ -25,6 +25,12 @@ pub struct Manifest {
     pub features: FeatureSet,
     #[serde(default)]
     pub resources: Vec<ResourceEntry>,
+    /// The migrations of a feature added after `saas new` (`saas add feature`), under
+    /// the name they have in this project: a version after the migrations it had then,
+    /// so that they sort after every migration a database has applied. The name `saas
+    /// new` gives them (`0005_billing.sql`) -> the project's.
+    #[serde(default)]
+    pub migration_names: BTreeMap<String, String>,
 }
 
 /// What `saas add resource` wrote for one resource, so it can be undone.
@@ -177,6 +183,20 @@ pub fn add_resource(text: &str, entry: &ResourceEntry) -> Result<String, Manifes
         .as_array_of_tables_mut()
         .expect("just made sure");
     resources.push(entry.to_table());
+    Ok(document.to_string())
+}
+
+/// `text` with `migration_names` recording that the migration `saas new` names `from`
+/// is named `to` in this project.
+pub fn set_migration_name(text: &str, from: &str, to: &str) -> Result<String, ManifestError> {
+    let mut document: DocumentMut = text.parse()?;
+    let names = document
+        .entry("migration_names")
+        .or_insert_with(|| toml_edit::value(InlineTable::new()));
+    if let Some(names) = names.as_inline_table_mut() {
+        names.insert(from, to.into());
+        names.fmt();
+    }
     Ok(document.to_string())
 }
 

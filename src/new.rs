@@ -7,8 +7,10 @@ use anyhow::Context;
 
 use crate::{
     api_snapshot,
+    baseline::Repo,
     cli::NewArgs,
     lockfile,
+    manifest::THIS_VERSION,
     plan::Plan,
     prompt,
     render::{ProjectContext, Renderer, template_trees},
@@ -28,6 +30,9 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     sink::apply(&plan, &mut staging)?;
     if spec.git {
         init_git(&staging).context("could not initialise git")?;
+        if let Err(error) = record_baseline(staging.path()) {
+            eprintln!("note: `saas upgrade` will need `--baseline`: {error}");
+        }
     }
     staging.finish(&spec.destination)?;
 
@@ -130,6 +135,21 @@ fn init_git(staging: &StagingDir) -> anyhow::Result<()> {
                 .replace('\n', "\n  ")
         );
     }
+    Ok(())
+}
+
+/// The first commit of `refs/saas/generated`: the project as written, for `saas
+/// upgrade` to merge later templates into. Without git there is no baseline.
+fn record_baseline(root: &std::path::Path) -> anyhow::Result<()> {
+    let Some(repo) = Repo::of(root) else {
+        return Ok(());
+    };
+    let commit = repo.commit_tree(
+        root,
+        None,
+        &format!("saas new: what saas {THIS_VERSION} generated"),
+    )?;
+    repo.set_baseline(&commit, None)?;
     Ok(())
 }
 

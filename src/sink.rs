@@ -33,6 +33,29 @@ pub fn apply(plan: &Plan, sink: &mut dyn Sink) -> Result<(), Error> {
     Ok(())
 }
 
+/// Writes every op of `plan` under `root`, a scratch directory of saas's own (a project
+/// rendered to compare with): no roll-back, and no fault hooks, which stand for the
+/// user's disk.
+pub fn write_plain(root: &Path, plan: &Plan) -> Result<(), Error> {
+    for op in &plan.ops {
+        let full = root.join(op.path());
+        let io_error = |source| Error::Write {
+            path: full.clone(),
+            source,
+        };
+        match op {
+            Op::Create { contents, .. } | Op::Edit { contents, .. } => {
+                if let Some(directory) = full.parent() {
+                    fs::create_dir_all(directory).map_err(io_error)?;
+                }
+                fs::write(&full, contents).map_err(io_error)?;
+            }
+            Op::Delete { .. } => fs::remove_file(&full).map_err(io_error)?,
+        }
+    }
+    Ok(())
+}
+
 /// Faults injected by the tests, which set these variables; debug builds only, so an
 /// installed `saas` (a release build) reads neither:
 /// - `SAAS_FAIL_AFTER_WRITES=k`: the write after the first `k` fails, as on a full disk;
@@ -94,6 +117,20 @@ impl ProjectDir {
     /// Applies `plan`; on any failure, restores every file it had changed.
     pub fn apply(mut self, plan: &Plan) -> Result<(), Error> {
         let result = apply(plan, &mut self);
+        if result.is_err() {
+            self.roll_back();
+        }
+        result
+    }
+
+    /// Applies `plan`, then runs `then`; if either fails, restores every file the plan
+    /// had changed.
+    pub fn apply_then(
+        mut self,
+        plan: &Plan,
+        then: impl FnOnce() -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let result = apply(plan, &mut self).and_then(|()| then());
         if result.is_err() {
             self.roll_back();
         }

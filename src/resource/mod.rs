@@ -15,10 +15,13 @@ pub use self::{
 };
 use crate::{
     Error,
+    baseline::{self, Repo},
     cli::{AddResourceArgs, RemoveResourceArgs},
     manifest::{self, Manifest},
     migration,
+    plan::Plan,
     render::Tenancy,
+    sink,
     sink::ProjectDir,
     spec::ResourceSpec,
 };
@@ -47,7 +50,8 @@ impl Project {
 pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
     let project = Project::find(cwd)?;
     let spec = ResourceSpec::parse(&args.request(), &project.manifest)?;
-    let addition = plan_add(&spec, &project, &migration::next_version(&project.root))?;
+    let timestamp = migration::next_version(&project.root);
+    let addition = plan_add(&spec, &project, &timestamp)?;
     if args.json {
         outln!(
             "{}",
@@ -74,6 +78,11 @@ pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     ProjectDir::new(&project.root).apply(&addition.plan)?;
+    follow_baseline(
+        &project.root,
+        &format!("saas add resource {}", spec.name.pascal),
+        |base| plan_add(&spec, base, &timestamp).map(|addition| addition.plan),
+    );
     if !args.json {
         let base = Tenancy::of(&project.manifest.features).route_base(&spec.name);
         outln!(
@@ -89,12 +98,8 @@ pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
 /// `saas remove resource`, run from `cwd`.
 pub fn remove(args: RemoveResourceArgs, cwd: &Path) -> anyhow::Result<()> {
     let project = Project::find(cwd)?;
-    let removal = plan_remove(
-        &args.name,
-        args.force,
-        &project,
-        &migration::next_version(&project.root),
-    )?;
+    let timestamp = migration::next_version(&project.root);
+    let removal = plan_remove(&args.name, args.force, &project, &timestamp)?;
     out!("{}", removal.plan.describe());
     if !removal.left_by_hand.is_empty() {
         let would = if args.dry_run { "would be " } else { "" };
@@ -110,11 +115,45 @@ pub fn remove(args: RemoveResourceArgs, cwd: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     ProjectDir::new(&project.root).apply(&removal.plan)?;
+    // What saas wrote has every recorded file and line as written: nothing to force.
+    follow_baseline(
+        &project.root,
+        &format!("saas remove resource {}", removal.name),
+        |base| plan_remove(&args.name, true, base, &timestamp).map(|removal| removal.plan),
+    );
     outln!(
         "\nRemoved resource `{}`. The new migration drops its table.",
         removal.name
     );
     Ok(())
+}
+
+/// Makes the same change to the baseline of `saas upgrade` (`refs/saas/generated`), to
+/// what saas wrote last rather than to the user's files, and records the result as its
+/// next commit. A project without a baseline gets none (it would claim that files of an
+/// older saas are this one's); a failure is a note, as the user's change is made.
+fn follow_baseline(root: &Path, message: &str, plan: impl FnOnce(&Project) -> Result<Plan, Error>) {
+    let Some(repo) = Repo::of(root) else {
+        return;
+    };
+    let Some(old) = repo.baseline() else {
+        return;
+    };
+    let moved = || -> anyhow::Result<()> {
+        let scratch = tempfile::tempdir()?;
+        repo.checkout(&old, scratch.path())?;
+        let plan = plan(&Project::find(scratch.path())?)?;
+        sink::write_plain(scratch.path(), &plan)?;
+        let commit = repo.commit_tree(scratch.path(), Some(&old), message)?;
+        repo.set_baseline(&commit, Some(&old))?;
+        Ok(())
+    };
+    if let Err(error) = moved() {
+        eprintln!(
+            "note: the baseline of `saas upgrade` ({}) was not moved: {error:#}",
+            baseline::REF
+        );
+    }
 }
 
 /// What `--feature` did to `config/plans.toml`, for people.

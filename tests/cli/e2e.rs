@@ -546,3 +546,169 @@ impl HttpResponse {
             .map(|(_, value)| value.as_str())
     }
 }
+
+/// A golden example of the previous release (`tests/fixtures/releases/`), committed as
+/// its user has it, with an edit of theirs in a generated file and a resource added by
+/// this saas, upgraded to this saas: formatted, lint-free and its own suite passes.
+fn check_upgraded_release(test: &str, example: &str, database: &str) {
+    let Some(test_env) = test_env(test, database) else {
+        return;
+    };
+    let (_parent, root) = crate::upgrade::released_project(example);
+    let git = |args: &[&str]| crate::upgrade::git(&root, args);
+    let main = std::fs::read_to_string(root.join("src/main.rs")).unwrap();
+    let edited = main.replacen(
+        "#[tokio::main]",
+        "// Started by systemd in production.\n#[tokio::main]",
+        1,
+    );
+    assert_ne!(main, edited);
+    std::fs::write(root.join("src/main.rs"), edited).unwrap();
+    git(&["commit", "--quiet", "--all", "-m", "Our edit"]);
+    saas()
+        .args([
+            "add",
+            "resource",
+            "Label",
+            "name:string",
+            "color:string:optional",
+        ])
+        .current_dir(&root)
+        .assert()
+        .success();
+    git(&["add", "--all"]);
+    git(&["commit", "--quiet", "-m", "Labels"]);
+
+    saas().arg("upgrade").current_dir(&root).assert().success();
+
+    let upgraded = std::fs::read_to_string(root.join("src/main.rs")).unwrap();
+    assert!(upgraded.contains("// Started by systemd in production."));
+    check_project(&root, &test_env);
+}
+
+#[test]
+fn a_sqlite_app_of_the_previous_release_upgraded_passes_its_tests() {
+    check_upgraded_release(
+        "a_sqlite_app_of_the_previous_release_upgraded_passes_its_tests",
+        "acme-lite",
+        "sqlite",
+    );
+}
+
+#[test]
+fn a_postgres_app_of_the_previous_release_upgraded_passes_its_tests() {
+    check_upgraded_release(
+        "a_postgres_app_of_the_previous_release_upgraded_passes_its_tests",
+        "acme-pg",
+        "postgres",
+    );
+}
+
+/// `saas add feature <feature>` on an orgs app with resources and a database with rows:
+/// the app is formatted, lint-free and its suite passes; its binary migrates the
+/// database, and the rows are where they were, in the same organizations. Returns the
+/// project, to look at the database further.
+fn add_feature_to_an_app_with_rows(parent: &Path, feature: &str) -> PathBuf {
+    saas()
+        .args(["new", "acme", "--db", "sqlite", "--features", "orgs"])
+        .current_dir(parent)
+        .assert()
+        .success();
+    let root = parent.join("acme");
+    let git = |args: &[&str]| crate::upgrade::git(&root, args);
+    let run_saas = |args: &[&str]| {
+        saas().args(args).current_dir(&root).assert().success();
+    };
+    run_saas(&["add", "resource", "Project", "title:string"]);
+    run_saas(&[
+        "add",
+        "resource",
+        "Task",
+        "title:string",
+        "project:references",
+    ]);
+    git(&["add", "--all"]);
+    git(&["commit", "--quiet", "-m", "Resources"]);
+
+    let binary = |args: &[&str]| {
+        cargo(&root, &["build", "--locked", "--quiet"], &[]);
+        let output = Command::new(shared_target_dir().join("debug/acme"))
+            .args(args)
+            .current_dir(&root)
+            .env("DATABASE_URL", "sqlite://data/app.db?mode=rwc")
+            .output()
+            .expect("the generated binary runs");
+        assert!(output.status.success(), "acme {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let rows = || {
+        sqlite(
+            &root,
+            "select 'project', hex(id), hex(org_id), title from projects union all \
+             select 'task', hex(id), hex(org_id), hex(project_id) from tasks order by 1, 2",
+        )
+    };
+    binary(&["seed"]);
+    let before = rows();
+    assert!(
+        before
+            .lines()
+            .filter(|row| row.starts_with("project|"))
+            .count()
+            > 0
+            && before
+                .lines()
+                .filter(|row| row.starts_with("task|"))
+                .count()
+                > 0,
+        "{before}"
+    );
+
+    run_saas(&["add", "feature", feature]);
+    check_project(&root, &[]);
+
+    binary(&["migrate"]);
+    assert_eq!(rows(), before);
+    assert!(binary(&["seed"]).contains("(there already)"));
+    root
+}
+
+/// What `sqlite3` prints for `query` on the app's database in `root`.
+fn sqlite(root: &Path, query: &str) -> String {
+    let output = Command::new("sqlite3")
+        .arg(root.join("data/app.db"))
+        .arg(query)
+        .output()
+        .expect("sqlite3 runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn a_sqlite_orgs_app_with_rows_gains_rbac_and_keeps_them() {
+    let parent = tempfile::tempdir().unwrap();
+    add_feature_to_an_app_with_rows(parent.path(), "rbac");
+}
+
+/// Billing's migration runs last, on a database that has applied every other: no
+/// owner has a billing row, which the app reads as the free plan.
+#[test]
+fn a_sqlite_orgs_app_with_rows_gains_billing_and_keeps_them_on_the_free_plan() {
+    let parent = tempfile::tempdir().unwrap();
+    let root = add_feature_to_an_app_with_rows(parent.path(), "billing");
+    let last = sqlite(
+        &root,
+        "select description from _sqlx_migrations order by installed_on desc, version desc limit 1",
+    );
+    assert_eq!(last.trim(), "billing");
+    let newest = sqlite(&root, "select max(version) from _sqlx_migrations");
+    let billing = sqlite(
+        &root,
+        "select version from _sqlx_migrations where description = 'billing'",
+    );
+    assert_eq!(billing, newest);
+    assert_eq!(
+        sqlite(&root, "select count(*) from billing_accounts").trim(),
+        "0"
+    );
+}

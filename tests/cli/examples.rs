@@ -10,7 +10,7 @@ use std::path::Path;
 use clap::CommandFactory;
 use predicates::str::contains;
 
-use crate::common::{add, fingerprint, new_project, new_project_with, read, saas};
+use crate::common::{add, fingerprint, new_project, read, saas};
 
 /// The `saas …` commands in `text`, split at `&&`: whole lines (help output, README
 /// code blocks) and, with `code_spans`, inline code spans too (the README's prose; the
@@ -99,6 +99,15 @@ fn run_all(root: &Path, examples: &[String], source: &str) {
         );
         assert_shells_read_it_as_written(example, source);
         let args: Vec<&str> = example.split_whitespace().skip(1).collect();
+        if args.first() == Some(&"upgrade") {
+            // As its help says, an upgrade starts from a clean work tree: what the
+            // examples before it changed is committed first, as a user would.
+            crate::upgrade::git(root, &["add", "--all"]);
+            crate::upgrade::git(
+                root,
+                &["commit", "--quiet", "--allow-empty", "-m", "Examples"],
+            );
+        }
         let output = saas().args(&args).current_dir(root).output().unwrap();
         assert!(
             output.status.success(),
@@ -107,6 +116,19 @@ fn run_all(root: &Path, examples: &[String], source: &str) {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+}
+
+/// A new SQLite project with `features`, with git as `saas new` makes it by default
+/// (`saas upgrade` needs it).
+fn new_project_in_git(features: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let parent = tempfile::tempdir().unwrap();
+    saas()
+        .args(["new", "acme", "--db", "sqlite", "--features", features])
+        .current_dir(parent.path())
+        .assert()
+        .success();
+    let root = parent.path().join("acme");
+    (parent, root)
 }
 
 #[test]
@@ -127,13 +149,14 @@ fn every_example_in_the_help_works_in_a_generated_project() {
         "saas add model",
         "saas remove resource",
         "saas completions",
+        "saas upgrade",
     ] {
         assert!(
             all.iter().any(|example| example.starts_with(needed)),
             "the help shows no `{needed}` example: {all:?}"
         );
     }
-    let (_parent, root) = new_project("sqlite");
+    let (_parent, root) = new_project_in_git("none");
     run_all(&root, &all, "--help");
 }
 
@@ -177,7 +200,7 @@ fn every_example_in_the_readme_works_in_a_generated_project() {
     let readme = examples(&read("README.md"), true);
     let contributing = examples(&read("CONTRIBUTING.md"), true);
     // The project `saas new acme --yes` makes: the README's billing examples need it.
-    let (_parent, root) = new_project_with("sqlite", "orgs,rbac,billing");
+    let (_parent, root) = new_project_in_git("orgs,rbac,billing");
     run_all(&root, &readme, "README.md");
     run_all(&root, &contributing, "CONTRIBUTING.md");
     assert!(

@@ -52,3 +52,34 @@ fn the_examples_are_what_this_saas_generates() {
         );
     }
 }
+
+/// `saas upgrade` renders a project from its `saas.toml` alone (its answers, then each
+/// resource in order) and takes that for what saas wrote: it must be byte for byte what
+/// `saas new` and each `saas add resource` wrote, one by one.
+#[test]
+fn rendering_an_examples_saas_toml_gives_the_example() {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for example in ["acme-pg", "acme-lite"] {
+        let committed_root = repository.join("examples").join(example);
+        let rendered = tempfile::tempdir().unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_saas"))
+            .args(["debug", "render"])
+            .arg(rendered.path())
+            .current_dir(&committed_root)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let committed = tree(&committed_root);
+        let generated = tree(rendered.path());
+        assert!(committed.len() > 50, "{}", committed.len());
+        let differences: Vec<&String> = committed
+            .keys()
+            .chain(generated.keys())
+            .filter(|path| committed.get(*path) != generated.get(*path))
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "{example}: rendering saas.toml differs in {differences:?}"
+        );
+    }
+}

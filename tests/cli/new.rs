@@ -50,6 +50,7 @@ fn new_with_yes_writes_a_sqlite_project_with_every_feature() {
             database: saas::spec::Database::Sqlite,
             features: saas::spec::features::FeatureSet::parse("orgs,rbac,billing").unwrap(),
             resources: vec![],
+            migration_names: Default::default(),
         }
     );
     assert!(!project.join(".git").exists());

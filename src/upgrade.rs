@@ -1,0 +1,436 @@
+//! `saas upgrade`: render the project again from `saas.toml` with this saas, record
+//! that as the new baseline, and merge what changed between the old baseline and the
+//! new one into the user's tree, file by file, with git's own merge.
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::Context;
+
+use crate::{
+    Error,
+    baseline::{self, Repo},
+    cli::UpgradeArgs,
+    manifest::{self, Manifest},
+    migration, new,
+    plan::{Op, Plan},
+    resource::{Project, plan_add},
+    sink,
+    spec::features::{Feature, FeatureSet},
+    spec::naming::ProjectName,
+    spec::{ProjectSpec, ResourceSpec, resource::ResourceRequest},
+};
+
+/// The exit status of an upgrade that left conflicts to resolve.
+pub const CONFLICTS_EXIT: u8 = 3;
+
+/// Writes into `dir` (empty) the whole project `manifest` describes, as this saas
+/// generates it: `saas new` with its answers, then `saas add resource` for each of its
+/// resources in order, with the migration versions recorded for them. Generation is
+/// deterministic, so this is byte for byte what those commands wrote (the golden
+/// examples hold it).
+pub fn render_project(manifest: &Manifest, dir: &Path) -> anyhow::Result<()> {
+    let spec = ProjectSpec {
+        name: ProjectName::parse(&manifest.name)?,
+        database: manifest.database,
+        features: manifest.features.clone(),
+        destination: dir.to_path_buf(),
+        git: false,
+    };
+    let mut plan = new::plan_project(&spec)?;
+    for (from, to) in &manifest.migration_names {
+        let from = Path::new("migrations").join(from);
+        let op = plan
+            .ops
+            .iter_mut()
+            .find(|op| op.path() == from)
+            .with_context(|| {
+                format!(
+                    "saas.toml names {}, which saas does not write",
+                    from.display()
+                )
+            })?;
+        if let Op::Create { path, .. } = op {
+            *path = Path::new("migrations").join(to);
+        }
+        let text = String::from_utf8(plan.file(manifest::FILE_NAME).expect("written").to_vec())?;
+        let text = manifest::set_migration_name(&text, from_name(&from), to)?;
+        plan.create(manifest::FILE_NAME.into(), text.into_bytes());
+    }
+    sink::write_plain(dir, &plan)?;
+    for entry in &manifest.resources {
+        let project = Project::find(dir)?;
+        let limits: Vec<String> = entry
+            .limits
+            .iter()
+            .map(|(plan, max)| format!("{plan}={max}"))
+            .collect();
+        let request = ResourceRequest {
+            name: &entry.name,
+            fields: &entry.fields,
+            plural: Some(&entry.table),
+            limits: &limits,
+            feature: entry.feature.as_deref(),
+        };
+        let spec = ResourceSpec::parse(&request, &project.manifest)
+            .with_context(|| format!("resource `{}` of saas.toml", entry.name))?;
+        let version = entry
+            .files
+            .iter()
+            .find_map(|file| {
+                let name = file.path.strip_prefix("migrations/")?;
+                let (version, _) = name.split_once('_')?;
+                Some(version.to_owned())
+            })
+            .unwrap_or_else(|| migration::next_version(dir));
+        let addition = plan_add(&spec, &project, &version)?;
+        if let Some(problem) = addition.unformatted {
+            anyhow::bail!("{}", problem.warning());
+        }
+        sink::write_plain(dir, &addition.plan)?;
+    }
+    Ok(())
+}
+
+fn from_name(path: &Path) -> &str {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or_default()
+}
+
+/// The migrations `saas new` writes for `features` (their file names).
+fn new_migrations(manifest: &Manifest, features: &FeatureSet) -> anyhow::Result<Vec<String>> {
+    let spec = ProjectSpec {
+        name: ProjectName::parse(&manifest.name)?,
+        database: manifest.database,
+        features: features.clone(),
+        destination: PathBuf::new(),
+        git: false,
+    };
+    Ok(new::plan_project(&spec)?
+        .ops
+        .iter()
+        .filter_map(|op| op.path().strip_prefix("migrations").ok())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect())
+}
+
+/// What an upgrade does to the user's tree.
+#[derive(Debug)]
+pub struct Upgrade {
+    pub plan: Plan,
+    /// Files left with conflict markers.
+    pub conflicts: Vec<String>,
+    /// Changes of saas not made, because the user deleted or changed the file: each a
+    /// sentence naming the file.
+    pub kept: Vec<String>,
+    /// The new baseline's commit (not yet on the ref).
+    pub commit: String,
+    /// Whether the new baseline has the same files as the old: nothing to merge, and
+    /// the ref stays.
+    pub unchanged: bool,
+}
+
+/// Plans the merge into the project at `project.root` of what changes from the baseline
+/// `old` to the project `target` describes (the project's own manifest for an upgrade,
+/// one with a feature more for `add feature`); writes the new baseline's objects into
+/// `repo` (its commit says `message`) but changes no ref and no file of the user's.
+pub fn plan_upgrade(
+    project: &Project,
+    target: &Manifest,
+    repo: &Repo,
+    old: &str,
+    message: &str,
+) -> anyhow::Result<Upgrade> {
+    let scratch = tempfile::tempdir()?;
+    let rendered = scratch.path().join("project");
+    std::fs::create_dir(&rendered)?;
+    render_project(target, &rendered)?;
+    // Migrations are never deleted: those of removed resources (saas.toml no longer
+    // names them) stay in the baseline as they were.
+    for path in repo.paths(old)? {
+        let target = rendered.join(&path);
+        if path.starts_with("migrations/") && !target.exists() {
+            let contents = repo.file(old, &path)?.unwrap_or_default();
+            std::fs::write(&target, contents)?;
+        }
+    }
+    let commit = repo.commit_tree(&rendered, Some(old), message)?;
+
+    let written_by = format!("saas {}", project.manifest.saas_version);
+    let this = format!("saas {}", manifest::THIS_VERSION);
+    let mut upgrade = Upgrade {
+        plan: Plan::default(),
+        conflicts: Vec::new(),
+        kept: Vec::new(),
+        commit,
+        unchanged: false,
+    };
+    let changed = repo.changed_paths(old, &upgrade.commit)?;
+    upgrade.unchanged = changed.is_empty();
+    for path in changed {
+        let base = repo.file(old, &path)?;
+        let theirs = repo.file(&upgrade.commit, &path)?;
+        let full = project.root.join(&path);
+        let ours = match std::fs::read(&full) {
+            Ok(contents) => Some(contents),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(Error::Read { path: full, source }.into()),
+        };
+        let file = PathBuf::from(&path);
+        match (base, theirs, ours) {
+            (_, Some(theirs), Some(ours)) if ours == theirs => {}
+            (Some(base), Some(theirs), Some(ours)) if ours == base => {
+                upgrade.plan.ops.push(edit(file, theirs));
+            }
+            (base, Some(theirs), Some(ours)) => {
+                let base = base.unwrap_or_default();
+                let (merged, conflicts) =
+                    baseline::merge_file(&ours, &base, &theirs, ["yours", &written_by, &this])?;
+                if conflicts > 0 {
+                    upgrade.conflicts.push(path.clone());
+                }
+                if merged != ours {
+                    upgrade.plan.ops.push(edit(file, merged));
+                }
+            }
+            (None, Some(theirs), None) => upgrade.plan.ops.push(Op::Create {
+                path: file,
+                contents: theirs,
+            }),
+            (Some(_), Some(_), None) => upgrade.kept.push(format!(
+                "{path}: you deleted it, and {this} changes it; it stays deleted"
+            )),
+            (Some(base), None, Some(ours)) if ours == base => {
+                upgrade.plan.ops.push(Op::Delete { path: file });
+            }
+            (Some(_), None, Some(_)) => upgrade.kept.push(format!(
+                "{path}: {this} no longer writes it, and you changed it; it is kept"
+            )),
+            (_, None, _) => {}
+        }
+    }
+    Ok(upgrade)
+}
+
+fn edit(path: PathBuf, contents: Vec<u8>) -> Op {
+    Op::Edit {
+        path,
+        contents,
+        markers: Vec::new(),
+    }
+}
+
+/// `saas upgrade`, run from `cwd`.
+pub fn run(args: UpgradeArgs, cwd: &Path) -> anyhow::Result<ExitCode> {
+    let project = Project::find(cwd)?;
+    let from = project.manifest.saas_version.clone();
+    let to = manifest::THIS_VERSION;
+    let merge = Merge {
+        target: project.manifest.clone(),
+        message: format!("saas upgrade: what saas {to} generates"),
+        done: format!("Upgraded from saas {from} to saas {to}"),
+        dry_run: args.dry_run,
+        baseline: args.baseline,
+    };
+    merge.run(&project)
+}
+
+/// `saas add feature`, run from `cwd`: the merge of an upgrade, to the project with
+/// one feature more.
+pub fn add_feature(feature: Feature, dry_run: bool, cwd: &Path) -> anyhow::Result<ExitCode> {
+    let project = Project::find(cwd)?;
+    let manifest = &project.manifest;
+    if manifest.features.contains(feature) {
+        return Err(Error::FeatureExists(feature.as_str()).into());
+    }
+    if let Some(required) = feature.requires()
+        && !manifest.features.contains(required)
+    {
+        return Err(Error::AddFeatureRequires {
+            feature: feature.as_str(),
+            requires: required.as_str(),
+        }
+        .into());
+    }
+    let mut features: Vec<Feature> = manifest.features.iter().collect();
+    features.push(feature);
+    let features = FeatureSet::new(features)?;
+    if let Some(why) = unsupported(feature) {
+        return Err(Error::FeatureNotSupported {
+            feature: feature.as_str(),
+            why,
+        }
+        .into());
+    }
+    if manifest.saas_version != manifest::THIS_VERSION {
+        return Err(Error::FeatureNeedsUpgrade {
+            written_by: manifest.saas_version.clone(),
+        }
+        .into());
+    }
+    // The feature's migrations get versions after every migration the project has,
+    // so that they sort after those a database has applied.
+    let before = new_migrations(manifest, &manifest.features)?;
+    let mut migration_names = manifest.migration_names.clone();
+    let mut version: u64 = migration::next_version(&project.root).parse()?;
+    for name in new_migrations(manifest, &features)? {
+        if before.contains(&name) {
+            continue;
+        }
+        let description = name.split_once('_').map_or(name.as_str(), |(_, rest)| rest);
+        migration_names.insert(name.clone(), format!("{version}_{description}"));
+        version += 1;
+    }
+    let merge = Merge {
+        target: Manifest {
+            features,
+            migration_names,
+            ..manifest.clone()
+        },
+        message: format!("saas add feature {feature}"),
+        done: format!("Added feature `{feature}`"),
+        dry_run,
+        baseline: None,
+    };
+    merge.run(&project)
+}
+
+/// Why `saas add feature` does not add `feature` yet; `None` when it does.
+fn unsupported(feature: Feature) -> Option<&'static str> {
+    match feature {
+        // Code and tests only: the roles are in the orgs schema already.
+        Feature::Rbac => None,
+        Feature::Orgs => Some(
+            "a database with rows needs a migration that gives every user a personal organization and moves each resource's rows from its user to that organization, and each resource's routes move under /orgs/{org_id}; saas does not write that migration yet",
+        ),
+        // Its tables are new, and an owner without a billing row is on the free plan.
+        Feature::Billing => None,
+    }
+}
+
+/// Why `saas remove feature` refuses `feature`.
+pub fn why_not_removed(feature: Feature) -> &'static str {
+    match feature {
+        Feature::Orgs => {
+            "its tables hold your organizations and memberships, and every resource's rows belong to an organization, so a migration would have to drop data and move every row back to a user; your code may use it too"
+        }
+        Feature::Rbac => {
+            "every resource route would stop checking permissions, so a plain member could again delete what only owners and admins may delete now; saas will not widen access silently"
+        }
+        Feature::Billing => {
+            "its tables hold your customers and subscriptions with Stripe, which a migration would have to drop while Stripe keeps billing them"
+        }
+    }
+}
+
+/// A merge into the user's tree of what changes between the baseline and `target`.
+struct Merge {
+    target: Manifest,
+    /// The new baseline commit's message.
+    message: String,
+    /// What the command did, for the user.
+    done: String,
+    dry_run: bool,
+    baseline: Option<String>,
+}
+
+impl Merge {
+    fn run(self, project: &Project) -> anyhow::Result<ExitCode> {
+        let repo = Repo::of(&project.root).ok_or(Error::UpgradeNeedsGit)?;
+        let changed = repo.changes(&project.root)?;
+        if !changed.is_empty() {
+            return Err(Error::DirtyTree(changed).into());
+        }
+        let current = repo.baseline();
+        let old = match (&self.baseline, &current) {
+            (Some(rev), _) => repo.commit(rev).ok_or_else(|| Error::InvalidOption {
+                option: "--baseline",
+                value: rev.clone(),
+                help: "name a commit of this repository, e.g. the one `saas new` made".to_owned(),
+            })?,
+            (None, Some(commit)) => commit.clone(),
+            (None, None) => {
+                return Err(Error::NoBaseline {
+                    reference: baseline::REF,
+                }
+                .into());
+            }
+        };
+
+        // A dry run writes the new baseline's objects into a scratch directory, so that
+        // nothing is written into the repository either.
+        let scratch = tempfile::tempdir()?;
+        let writer = if self.dry_run {
+            repo.writing_objects_to(scratch.path())
+        } else {
+            repo.clone()
+        };
+        let upgrade = plan_upgrade(project, &self.target, &writer, &old, &self.message)?;
+        let to = manifest::THIS_VERSION;
+
+        if upgrade.unchanged {
+            outln!(
+                "Nothing to change: the project is as saas {to} generates it, with your changes."
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        if upgrade.plan.ops.is_empty() {
+            outln!("Your files have every change already; only the baseline moves on.");
+        } else {
+            out!("{}", upgrade.plan.describe());
+        }
+        if !upgrade.kept.is_empty() {
+            outln!("\nLeft as you have them:");
+            for kept in &upgrade.kept {
+                outln!("  {kept}");
+            }
+        }
+        let would = if self.dry_run { "would be " } else { "" };
+        if !upgrade.conflicts.is_empty() {
+            outln!(
+                "\nConflicts {would}left in these files, between `<<<<<<< yours` and `>>>>>>> saas {to}` markers:"
+            );
+            for path in &upgrade.conflicts {
+                outln!("  {path}");
+            }
+        }
+        if self.dry_run {
+            outln!("\nDry run: nothing was written.");
+            return Ok(ExitCode::SUCCESS);
+        }
+
+        sink::ProjectDir::new(&project.root).apply_then(&upgrade.plan, || {
+            repo.set_baseline(&upgrade.commit, current.as_deref())
+                .map_err(|error| Error::Write {
+                    path: PathBuf::from(baseline::REF),
+                    source: std::io::Error::other(error.to_string()),
+                })
+        })?;
+        outln!(
+            "\n{}; `git diff` shows every change, for you to review and commit.",
+            self.done
+        );
+        if upgrade
+            .plan
+            .ops
+            .iter()
+            .any(|op| op.path() == Path::new(".env.example"))
+        {
+            outln!(
+                "note: .env.example changed; .env is yours (git ignores it): copy into it what you need."
+            );
+        }
+        if upgrade.conflicts.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        outln!(
+            "help: in each file above, keep what you want between the markers and delete the marker lines \
+             (`<<<<<<<`, `=======`, `>>>>>>>`), then run `cargo test` and commit. The baseline \
+             is now saas {to}'s: running `saas upgrade` again does not redo this merge."
+        );
+        Ok(ExitCode::from(CONFLICTS_EXIT))
+    }
+}
