@@ -54,9 +54,9 @@ pub struct ResourceContext {
     /// Whether the module must import `time::Date`.
     pub uses_date: bool,
     pub tests: TestContext,
-    /// The body of a row `seed` makes for the demo account: one `"key": expression,`
-    /// line per field, varying with `n`, a column naming a row taking a variable.
-    pub seed_lines: Vec<String>,
+    /// The body of a row `seed` makes for the demo account, varying with `n`; a column
+    /// naming a row takes the variable of its name.
+    pub seed_body: Vec<BodyValue>,
     /// What `seed`'s loop binds: `n`, or `_` when no value varies with it.
     pub seed_counter: &'static str,
 }
@@ -109,10 +109,12 @@ pub struct TestContext {
     /// The columns a create must carry, and those that may be null.
     pub required: Vec<String>,
     pub nullable: Vec<String>,
-    /// The body of `full_body`: one `"key": expression,` line per field.
-    pub body_lines: Vec<String>,
-    pub other_lines: Vec<String>,
-    pub invalid_lines: Vec<String>,
+    /// The body of `full_body`, varying with `n`, and of `other_values`; a column that
+    /// names a row takes its value from the test's `parents`.
+    pub body: Vec<BodyValue>,
+    pub other: Vec<BodyValue>,
+    /// Each value a field must refuse (`invalid_values`).
+    pub invalid: Vec<BodyValue>,
     pub has_invalid: bool,
     /// Every column that must name a row of the same tenant (references and members),
     /// with how a test makes that row: the fields of `Parents`. Empty means the tests
@@ -127,6 +129,24 @@ pub struct TestContext {
     /// Whether some ancestor's values vary, so its helper numbers its rows.
     pub numbers_rows: bool,
     pub unique_field: Option<String>,
+}
+
+/// A field's value in a JSON body that tests or the seed write (`serde_json::json!`): a
+/// Rust expression from its type's row, where `$n` is the loop's number; `None` for a
+/// column that names a row, whose value the template takes from the row made for it.
+#[derive(Debug, Serialize)]
+pub struct BodyValue {
+    pub column: String,
+    pub value: Option<String>,
+}
+
+impl BodyValue {
+    fn of(field: &Field, value: Option<String>) -> Self {
+        Self {
+            column: field.column(),
+            value: value.map(|value| value.replace("$n", "n")),
+        }
+    }
 }
 
 /// A column that names a row, and how a test makes one for it.
@@ -146,8 +166,8 @@ pub struct AncestorContext {
     pub path: String,
     /// The rows its own references and members name, made first.
     pub named_rows: Vec<NamedRow>,
-    /// Its body: one `"key": expression,` line per field.
-    pub body_lines: Vec<String>,
+    /// Its body, varying with `n`; a column naming a row takes the variable of its name.
+    pub body: Vec<BodyValue>,
     /// Whether a value of the body depends on `n`.
     pub varies: bool,
 }
@@ -246,7 +266,7 @@ impl ResourceContext {
             has_unique: fields.iter().any(|field| field.unique),
             uses_date: fields.iter().any(|field| field.ty == FieldType::Date),
             tests,
-            seed_lines: fields.iter().map(row_body_line).collect(),
+            seed_body: fields.iter().map(sample).collect(),
             seed_counter: if fields.iter().any(sample_varies) {
                 "n"
             } else {
@@ -392,20 +412,13 @@ impl TestContext {
                 .collect()
         };
         let (required, nullable) = (columns(false), columns(true));
-        let body_lines = fields
-            .iter()
-            .map(|field| format!("\"{}\": {},", field.column(), sample(field, "n", "parents")))
-            .collect();
-        let other_lines = fields
-            .iter()
-            .map(|field| format!("\"{}\": {},", field.column(), other(field)))
-            .collect();
-        let invalid_lines: Vec<String> = fields
+        let invalid: Vec<BodyValue> = fields
             .iter()
             .flat_map(|field| {
-                invalid(field)
-                    .into_iter()
-                    .map(move |value| format!("(\"{}\", {value}),", field.column()))
+                invalid(field).into_iter().map(|value| BodyValue {
+                    column: field.column(),
+                    value: Some(value.to_owned()),
+                })
             })
             .collect();
         let ancestors: Vec<AncestorContext> = parents.iter().map(AncestorContext::new).collect();
@@ -417,10 +430,10 @@ impl TestContext {
         Self {
             required,
             nullable,
-            body_lines,
-            other_lines,
-            has_invalid: !invalid_lines.is_empty(),
-            invalid_lines,
+            body: fields.iter().map(sample).collect(),
+            other: fields.iter().map(other).collect(),
+            has_invalid: !invalid.is_empty(),
+            invalid,
             makes_members,
             numbers_rows: ancestors.iter().any(|ancestor| ancestor.varies),
             named_rows,
@@ -446,50 +459,43 @@ impl NamedRow {
 
 impl AncestorContext {
     fn new(parent: &Parent) -> Self {
-        let body_lines = parent.fields.iter().map(row_body_line).collect();
         Self {
             singular: parent.name.singular.clone(),
             singular_words: parent.name.singular_words.clone(),
             path: parent.name.path.clone(),
             named_rows: NamedRow::of(&parent.fields),
-            body_lines,
+            body: parent.fields.iter().map(sample).collect(),
             varies: parent.fields.iter().any(sample_varies),
         }
     }
 }
 
-/// `"key": expression,` of `field` in the body of a row made in a loop over `n`, where a
-/// column that names a row is a variable of its own name.
-fn row_body_line(field: &Field) -> String {
-    let value = if field.ty.names_a_row() {
-        field.column()
-    } else {
-        sample(field, "n", "")
-    };
-    format!("\"{}\": {value},", field.column())
+/// A valid value for `field`, varying with `n` so that rows made in a loop do not clash
+/// on unique fields.
+fn sample(field: &Field) -> BodyValue {
+    BodyValue::of(
+        field,
+        field
+            .ty
+            .info()
+            .sample
+            .map(|sample| sample.replace("$name", &field.name)),
+    )
 }
 
-/// A valid value for `field` as a Rust expression of `serde_json::json!`, varying with `n`
-/// so that rows made in a loop do not clash on unique fields.
-fn sample(field: &Field, n: &str, parents: &str) -> String {
-    match field.ty.info().sample {
-        Some(sample) => sample.replace("$name", &field.name).replace("$n", n),
-        None => format!("{parents}.{}.clone()", field.column()),
-    }
-}
-
-/// Whether `sample` of `field` depends on `n`: read from `sample` itself, so the two
-/// cannot disagree.
+/// Whether the sample of `field` depends on `n`.
 fn sample_varies(field: &Field) -> bool {
-    sample(field, "n", "parents") != sample(field, "m", "parents")
+    let sample = field
+        .ty
+        .info()
+        .sample
+        .map(|sample| sample.replace("$name", ""));
+    sample.is_some_and(|sample| sample.contains("$n"))
 }
 
 /// Another valid value for `field`, different from every `sample`.
-fn other(field: &Field) -> String {
-    match field.ty.info().other {
-        Some(other) => other.to_owned(),
-        None => format!("parents.other_{}.clone()", field.column()),
-    }
+fn other(field: &Field) -> BodyValue {
+    BodyValue::of(field, field.ty.info().other.map(ToOwned::to_owned))
 }
 
 /// Values the field must refuse: of the wrong JSON type (which serde refuses before
