@@ -99,9 +99,10 @@ pub enum AddCommand {
   saas add model Cactus name:string --plural cactuses"
     )]
     Resource(AddResourceArgs),
-    /// A feature left out at `saas new`, merged into your files as `saas upgrade`
-    /// merges (needs git and a clean work tree). Only `rbac`, on a project with orgs,
-    /// for now: the others need data migrations saas does not write yet.
+    /// A feature left out at `saas new`: billing, or rbac in a project with orgs.
+    ///
+    /// Merged into your files as `saas upgrade` merges (it needs git and a clean work
+    /// tree). `orgs` is refused: it needs a data migration saas does not write yet.
     Feature(AddFeatureArgs),
 }
 
