@@ -11,16 +11,18 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::{
     propagation::{Extractor, Injector, TextMapPropagator},
-    trace::TraceContextExt,
+    trace::{TraceContextExt, TracerProvider as _},
 };
 use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
 use opentelemetry_sdk::{
     Resource,
     propagation::TraceContextPropagator,
     runtime,
-    trace::{SdkTracerProvider, span_processor_with_async_runtime::BatchSpanProcessor},
+    trace::{SdkTracerProvider, Tracer, span_processor_with_async_runtime::BatchSpanProcessor},
 };
-use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing::Subscriber;
+use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt};
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::Config;
 
@@ -49,6 +51,14 @@ pub fn tracer_provider(config: &Config) -> anyhow::Result<Option<SdkTracerProvid
         .with_resource(resource)
         .build();
     Ok(Some(provider))
+}
+
+/// The layer that turns the app's spans into OpenTelemetry spans of `provider`.
+pub fn layer<S>(provider: &SdkTracerProvider) -> OpenTelemetryLayer<S, Tracer>
+where
+    S: Subscriber + for<'lookup> LookupSpan<'lookup>,
+{
+    tracing_opentelemetry::layer().with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
 }
 
 /// Sends the spans not yet exported and stops the exporter, within [`FLUSH_TIMEOUT`].
@@ -131,7 +141,7 @@ impl Injector for HeadersMut<'_> {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::{Context, trace::TracerProvider as _};
+    use opentelemetry::Context;
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
@@ -158,8 +168,7 @@ mod tests {
     /// Runs `body` with spans bridged to a tracer that exports nowhere.
     fn traced<T>(body: impl FnOnce() -> T) -> T {
         let provider = SdkTracerProvider::builder().build();
-        let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("test"));
-        let subscriber = tracing_subscriber::registry().with(layer);
+        let subscriber = tracing_subscriber::registry().with(layer(&provider));
         tracing::subscriber::with_default(subscriber, body)
     }
 

@@ -31,12 +31,8 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
         .with(log_layer(config.environment, ansi, std::io::stdout));
     #[cfg(feature = "otel")]
     let (registry, traces) = {
-        use opentelemetry::trace::TracerProvider as _;
         let traces = crate::otel::tracer_provider(config)?;
-        let layer = traces.as_ref().map(|provider| {
-            tracing_opentelemetry::layer().with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
-        });
-        (registry.with(layer), traces)
+        (registry.with(traces.as_ref().map(crate::otel::layer)), traces)
     };
     registry.init();
     log_panics();
