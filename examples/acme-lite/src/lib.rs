@@ -20,6 +20,8 @@ pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod rate_limit;
 pub mod resources;
 pub mod route_list;

@@ -23,6 +23,8 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod orgs;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod rate_limit;
 pub mod resources;
 pub mod route_list;

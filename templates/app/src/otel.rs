@@ -100,8 +100,8 @@ pub fn current_traceparent() -> Option<String> {
 /// Makes `span` a child of the span that `traceparent` names; nothing if it is `None`
 /// or not a valid `traceparent`.
 pub fn continue_from(span: &tracing::Span, traceparent: Option<&str>) {
-    let Some(traceparent) = traceparent.and_then(|value| HeaderValue::from_str(value).ok())
-    else {
+    let traceparent = traceparent.and_then(|value| HeaderValue::from_str(value).ok());
+    let Some(traceparent) = traceparent else {
         return;
     };
     let mut headers = HeaderMap::new();
@@ -183,8 +183,14 @@ mod tests {
             span.span_context().trace_id().to_string(),
             "4bf92f3577b34da6a3ce929d0e0e4736"
         );
-        assert_eq!(span.span_context().span_id().to_string(), "00f067aa0ba902b7");
-        assert!(!is_remote(&read(headers(&[("traceparent", "00-zz-00-01")]))));
+        assert_eq!(
+            span.span_context().span_id().to_string(),
+            "00f067aa0ba902b7"
+        );
+        assert!(!is_remote(&read(headers(&[(
+            "traceparent",
+            "00-zz-00-01"
+        )]))));
         assert!(!is_remote(&read(HeaderMap::new())));
     }
 
@@ -200,7 +206,10 @@ mod tests {
             let mut outgoing = HeaderMap::new();
             inject(&mut outgoing);
             let sent = outgoing["traceparent"].to_str().unwrap();
-            assert!(sent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{sent}");
+            assert!(
+                sent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+                "{sent}"
+            );
             assert!(!sent.contains("00f067aa0ba902b7"), "{sent}");
             assert_eq!(outgoing["tracestate"], "vendor=1");
             assert_eq!(current_traceparent().as_deref(), Some(sent));

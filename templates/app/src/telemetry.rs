@@ -26,13 +26,18 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: a log written to a file or a pipe stays plain text.
     let ansi = std::io::stdout().is_terminal();
-    let registry = tracing_subscriber::registry()
-        .with(filter)
-        .with(log_layer(config.environment, ansi, std::io::stdout));
+    let registry = tracing_subscriber::registry().with(filter).with(log_layer(
+        config.environment,
+        ansi,
+        std::io::stdout,
+    ));
     #[cfg(feature = "otel")]
     let (registry, traces) = {
         let traces = crate::otel::tracer_provider(config)?;
-        (registry.with(traces.as_ref().map(crate::otel::layer)), traces)
+        (
+            registry.with(traces.as_ref().map(crate::otel::layer)),
+            traces,
+        )
     };
     registry.init();
     log_panics();
