@@ -21,6 +21,8 @@ pub mod metrics;
 pub mod middleware;
 pub mod name;
 pub mod openapi;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod rate_limit;
 pub mod resources;
 pub mod route_list;

@@ -79,12 +79,16 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
         method = %request.method(),
         route = %route_of(request),
         request_id = %request_id,
-    )
+    );
+    // The caller's trace, when it sends one: the exported span is a child of its span.
+    #[cfg(feature = "otel")]
+    crate::otel::continue_trace(&span, request.headers());
+    span
 }
 
 /// The route template `request` matched, such as `/auth/sessions/{id}`; [`UNMATCHED`]
@@ -115,6 +119,8 @@ async fn log_and_count(
         latency_ms = latency.as_micros() as f64 / 1000.0,
         "request"
     );
+    #[cfg(feature = "otel")]
+    crate::otel::record_status(&tracing::Span::current(), status);
     metrics.observe_request(&method, &route, status, latency);
     response
 }

@@ -76,6 +76,11 @@ pub struct Config {
     /// Where Prometheus metrics are served (`METRICS_ADDR`), apart from the API; none
     /// when unset.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where traces are sent over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT`, such as
+    /// `http://127.0.0.1:4318`), by an app built with the `otel` feature; none when unset.
+    pub otel_endpoint: Option<String>,
+    /// The `service.name` of the traces (`OTEL_SERVICE_NAME`, default the package's name).
+    pub otel_service_name: String,
     pub database_url: SecretString,
     pub database_max_connections: u32,
     /// How long a request waits for a database connection before it is answered with 503.
@@ -302,6 +307,11 @@ impl Config {
             cors_allowed_origins: cors_allowed_origins(vars.get("CORS_ALLOWED_ORIGINS"))?,
             api_docs: vars.parse("API_DOCS", if production { "false" } else { "true" })?,
             metrics_addr: vars.optional("METRICS_ADDR")?,
+            otel_endpoint: vars.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(str::to_owned),
+            otel_service_name: vars
+                .get("OTEL_SERVICE_NAME")
+                .unwrap_or(env!("CARGO_PKG_NAME"))
+                .to_owned(),
             database_url: required("DATABASE_URL", &default_database_url())?.into(),
             database_max_connections: vars.parse("DATABASE_MAX_CONNECTIONS", "10")?,
             database_acquire_timeout: Duration::from_secs(
@@ -643,6 +653,21 @@ mod tests {
         let config = Config::from_vars([("METRICS_ADDR", "0.0.0.0:9090")]).unwrap();
         assert_eq!(config.metrics_addr, Some("0.0.0.0:9090".parse().unwrap()));
         assert!(Config::from_vars([("METRICS_ADDR", "9090")]).is_err());
+    }
+
+    #[test]
+    fn traces_are_sent_only_where_the_otlp_endpoint_says() {
+        let config = Config::from_vars::<&str, &str>([]).unwrap();
+        assert_eq!(config.otel_endpoint, None);
+        assert_eq!(config.otel_service_name, env!("CARGO_PKG_NAME"));
+        let config = Config::from_vars([
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_SERVICE_NAME", "api"),
+        ])
+        .unwrap();
+        let endpoint = config.otel_endpoint.as_deref();
+        assert_eq!(endpoint, Some("http://collector:4318"));
+        assert_eq!(config.otel_service_name, "api");
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub mod middleware;
 pub mod name;
 pub mod openapi;
 pub mod orgs;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod rate_limit;
 pub mod resources;
 pub mod route_list;

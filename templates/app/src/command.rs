@@ -77,24 +77,31 @@ impl Command {
         match self {
             Self::Serve => {
                 let config = Config::from_env().context("invalid configuration")?;
-                telemetry::init(&config);
-                let pool = if config.migrate_on_start {
-                    open_database(&config).await?
-                } else {
-                    let pool = db::connect(&config)
-                        .await
-                        .context("could not open the database")?;
-                    schema::check(&pool).await?;
-                    pool
-                };
-                crate::serve(config, pool).await
+                let telemetry = telemetry::init(&config)?;
+                let served = async {
+                    let pool = if config.migrate_on_start {
+                        open_database(&config).await?
+                    } else {
+                        let pool = db::connect(&config)
+                            .await
+                            .context("could not open the database")?;
+                        schema::check(&pool).await?;
+                        pool
+                    };
+                    crate::serve(config, pool).await
+                }
+                .await;
+                telemetry.shutdown().await;
+                served
             }
             Self::Migrate => {
                 let config = Config::from_env().context("invalid configuration")?;
-                telemetry::init(&config);
-                schema::migrate(&config)
+                let telemetry = telemetry::init(&config)?;
+                let migrated = schema::migrate(&config)
                     .await
-                    .context("could not apply migrations")
+                    .context("could not apply migrations");
+                telemetry.shutdown().await;
+                migrated
             }
             Self::Seed => {
                 // Before anything else, so that production is refused with nothing done.

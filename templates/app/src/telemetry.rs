@@ -1,14 +1,17 @@
 //! Log output: readable lines in development, JSON in production; panics go through it.
+//! With the `otel` feature, the same spans are exported as OpenTelemetry traces when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`crate::otel`).
 
 use std::{fmt, io::IsTerminal, panic::PanicHookInfo, sync::Once};
 
 use tracing::{Subscriber, subscriber::NoSubscriber};
 use tracing_subscriber::{
-    EnvFilter,
+    EnvFilter, Layer,
     fmt::{
         FmtContext, FormatEvent, FormatFields, MakeWriter,
         format::{JsonFields, Writer},
     },
+    layer::SubscriberExt,
     registry::LookupSpan,
     util::SubscriberInitExt,
 };
@@ -16,13 +19,54 @@ use tracing_subscriber::{
 use crate::config::{Config, Environment};
 
 /// Installs the global subscriber, writing to standard output, and sends panics
-/// through it; the filter comes from `RUST_LOG` (default `info`).
-pub fn init(config: &Config) {
+/// through it; the filter comes from `RUST_LOG` (default `info`). With the `otel`
+/// feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans the filter keeps are exported
+/// too. Call [`Telemetry::shutdown`] before exiting, to send the last of them.
+pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: a log written to a file or a pipe stays plain text.
     let ansi = std::io::stdout().is_terminal();
-    subscriber(config.environment, filter, ansi, std::io::stdout).init();
+    let registry = tracing_subscriber::registry().with(filter).with(log_layer(
+        config.environment,
+        ansi,
+        std::io::stdout,
+    ));
+    #[cfg(feature = "otel")]
+    let (registry, traces) = {
+        let traces = crate::otel::tracer_provider(config)?;
+        (
+            registry.with(traces.as_ref().map(crate::otel::layer)),
+            traces,
+        )
+    };
+    registry.init();
     log_panics();
+    #[cfg(not(feature = "otel"))]
+    if config.otel_endpoint.is_some() {
+        tracing::warn!(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but this build has no tracing: build with `--features otel`"
+        );
+    }
+    Ok(Telemetry {
+        #[cfg(feature = "otel")]
+        traces,
+    })
+}
+
+/// What [`init`] started that must be stopped before the process exits.
+pub struct Telemetry {
+    #[cfg(feature = "otel")]
+    traces: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Exports the spans not yet sent (with the `otel` feature), within a few seconds.
+    pub async fn shutdown(self) {
+        #[cfg(feature = "otel")]
+        if let Some(provider) = self.traces {
+            crate::otel::shutdown(provider).await;
+        }
+    }
 }
 
 /// The subscriber of `environment`, writing to `writer`: in production one JSON object
@@ -37,21 +81,35 @@ pub fn subscriber<W>(
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
+    Box::new(
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(log_layer(environment, ansi, writer)),
+    )
+}
+
+/// The log of [`subscriber`], as a layer of any subscriber that stores spans.
+fn log_layer<S, W>(
+    environment: Environment,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'lookup> LookupSpan<'lookup>,
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
     match environment {
         Environment::Production => {
             let json = tracing_subscriber::fmt::format().json().flatten_event(true);
             Box::new(
-                builder
+                layer
                     .with_ansi(false)
                     .fmt_fields(JsonFields::new())
-                    .event_format(WithService::new(json))
-                    .finish(),
+                    .event_format(WithService::new(json)),
             )
         }
-        Environment::Development | Environment::Test => Box::new(builder.with_ansi(ansi).finish()),
+        Environment::Development | Environment::Test => Box::new(layer.with_ansi(ansi)),
     }
 }
 

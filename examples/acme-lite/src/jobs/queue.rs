@@ -25,22 +25,28 @@ struct Stored {
     payload: Value,
 }
 
-/// Inserts `job` in `tx`, due now.
+/// Inserts `job` in `tx`, due now, with the trace context of the current span (with
+/// the `otel` feature and traces exported), so that the job's span joins its trace.
 pub async fn insert(tx: &mut Transaction<'static, Db>, job: &Job) -> Result<Uuid, sqlx::Error> {
     let stored: Stored = serde_json::to_value(job)
         .and_then(serde_json::from_value)
         .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     let id = Uuid::now_v7();
     let now = OffsetDateTime::now_utc();
+    #[cfg(feature = "otel")]
+    let trace_context = crate::otel::current_traceparent();
+    #[cfg(not(feature = "otel"))]
+    let trace_context: Option<String> = None;
     sqlx::query(
-        "insert into jobs (id, kind, payload, priority, run_at, created_at)
-         values ($1, $2, $3, $4, $5, $5)",
+        "insert into jobs (id, kind, payload, priority, run_at, created_at, trace_context)
+         values ($1, $2, $3, $4, $5, $5, $6)",
     )
     .bind(id)
     .bind(stored.kind)
     .bind(Json(stored.payload))
     .bind(job.priority())
     .bind(now)
+    .bind(trace_context)
     .execute(&mut **tx)
     .await?;
     Ok(id)
@@ -54,6 +60,12 @@ pub struct Claimed {
     payload: Json<Value>,
     /// Attempts so far, this one included.
     pub attempts: i32,
+    /// The `traceparent` of the span that enqueued the job, if it was traced.
+    #[cfg_attr(
+        not(feature = "otel"),
+        expect(dead_code, reason = "only the `otel` feature follows traces")
+    )]
+    pub trace_context: Option<String>,
 }
 
 impl Claimed {
@@ -82,7 +94,7 @@ pub async fn claim(db: &DbPool, lease: Duration) -> Result<Option<Claimed>, sqlx
              order by priority desc, id
              limit 1
          )
-         returning id, kind, payload, attempts",
+         returning id, kind, payload, attempts, trace_context",
     )
     .bind(now)
     .bind(now + lease)

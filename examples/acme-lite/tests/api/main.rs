@@ -16,6 +16,8 @@ mod metrics;
 mod migrations;
 mod notes;
 mod openapi;
+#[cfg(feature = "otel")]
+mod otel;
 mod overload;
 mod password;
 mod rate_limits;

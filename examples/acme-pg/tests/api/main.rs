@@ -20,6 +20,8 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod orgs;
+#[cfg(feature = "otel")]
+mod otel;
 mod overload;
 mod password;
 mod permissions;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::{sync::watch, time::Instant};
+use tracing::Instrument;
 
 use super::queue::{self, Claimed};
 use crate::AppState;
@@ -141,7 +142,11 @@ async fn execute(
         Err(error) => return Some(Err(error.into())),
     };
     let state = state.clone();
-    let task = tokio::spawn(async move { job.run(&state).await });
+    let span = tracing::info_span!("job", job_id = %claimed.id, kind = claimed.kind);
+    // A child of the span of the request that enqueued the job: one trace holds both.
+    #[cfg(feature = "otel")]
+    crate::otel::continue_from(&span, claimed.trace_context.as_deref());
+    let task = tokio::spawn(async move { job.run(&state).await }.instrument(span));
     let abort = task.abort_handle();
     tokio::select! {
         ran = tokio::time::timeout(JOB_TIMEOUT, task) => Some(match ran {

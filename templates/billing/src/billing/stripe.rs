@@ -241,6 +241,13 @@ impl Stripe {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, StripeError> {
+        #[cfg(feature = "otel")]
+        let request = {
+            // Stripe ignores it; a proxy or a fake in between may follow the trace.
+            let mut headers = reqwest::header::HeaderMap::new();
+            crate::otel::inject(&mut headers);
+            request.headers(headers)
+        };
         let response = request
             .bearer_auth(self.secret_key.expose_secret())
             .send()
