@@ -267,15 +267,17 @@ fn a_generated_postgres_app_builds_passes_its_tests_and_serves() {
     };
     let server_url = postgres::server_url();
     let parent = tempfile::tempdir().unwrap();
-    let project = generate(parent.path(), "acme-pg", "postgres");
+    // Not `acme-pg`: the upgraded 0.1.0 example of that name builds its binary into the
+    // same shared target directory, and would replace this one's while it serves.
+    let project = generate(parent.path(), "served-pg", "postgres");
 
     add_and_remove_resources(&project, &test_env);
     cargo(&project, &["build", "--locked"], &[]);
 
     // In development the app creates its database when it is missing.
     let database_url = format!("{server_url}/saas_e2e_{}", std::process::id());
-    let password = run_commands(&project, "acme-pg", &database_url);
-    let server = Server::start(&project, "acme-pg", &[("DATABASE_URL", &database_url)]);
+    let password = run_commands(&project, "served-pg", &database_url);
+    let server = Server::start(&project, "served-pg", &[("DATABASE_URL", &database_url)]);
     exercise_auth(&server, &format!("ada-{}@example.com", std::process::id()));
     let body = format!(r#"{{"email":"demo@example.com","password":"{password}"}}"#);
     let login = server.request("POST", "/auth/login", None, Some(&body));
@@ -643,12 +645,15 @@ fn a_postgres_app_of_the_previous_release_upgraded_passes_its_tests() {
 /// database, and the rows are where they were, in the same organizations. Returns the
 /// project, to look at the database further.
 fn add_feature_to_an_app_with_rows(parent: &Path, feature: &str) -> PathBuf {
+    // A name of its own: the apps share one target directory, so another test's app of
+    // the same name would replace this one's binary while it runs.
+    let name = format!("rows-{feature}");
     saas()
-        .args(["new", "acme", "--db", "sqlite", "--features", "orgs"])
+        .args(["new", &name, "--db", "sqlite", "--features", "orgs"])
         .current_dir(parent)
         .assert()
         .success();
-    let root = parent.join("acme");
+    let root = parent.join(&name);
     let git = |args: &[&str]| crate::upgrade::git(&root, args);
     let run_saas = |args: &[&str]| {
         saas().args(args).current_dir(&root).assert().success();
@@ -666,13 +671,13 @@ fn add_feature_to_an_app_with_rows(parent: &Path, feature: &str) -> PathBuf {
 
     let binary = |args: &[&str]| {
         cargo(&root, &["build", "--locked", "--quiet"], &[]);
-        let output = Command::new(shared_target_dir().join("debug/acme"))
+        let output = Command::new(shared_target_dir().join("debug").join(&name))
             .args(args)
             .current_dir(&root)
             .env("DATABASE_URL", "sqlite://data/app.db?mode=rwc")
             .output()
             .expect("the generated binary runs");
-        assert!(output.status.success(), "acme {args:?}: {output:?}");
+        assert!(output.status.success(), "{name} {args:?}: {output:?}");
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
     let rows = || {
