@@ -10,7 +10,7 @@ use std::path::Path;
 use clap::CommandFactory;
 use predicates::str::contains;
 
-use crate::common::{add, fingerprint, new_project, read, saas};
+use crate::common::{add, fingerprint, new_project, new_project_in_git, read, saas};
 
 /// The `saas …` commands in `text`, split at `&&`: whole lines (help output, README
 /// code blocks) and, with `code_spans`, inline code spans too (the README's prose; the
@@ -116,19 +116,6 @@ fn run_all(root: &Path, examples: &[String], source: &str) {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-}
-
-/// A new SQLite project with `features`, with git as `saas new` makes it by default
-/// (`saas upgrade` needs it).
-fn new_project_in_git(features: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let parent = tempfile::tempdir().unwrap();
-    saas()
-        .args(["new", "acme", "--db", "sqlite", "--features", features])
-        .current_dir(parent.path())
-        .assert()
-        .success();
-    let root = parent.path().join("acme");
-    (parent, root)
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::{
 
 use predicates::str::contains;
 
-use crate::common::{fingerprint, saas};
+use crate::common::{fingerprint, new_project_in_git, saas};
 
 /// The release whose golden examples the fixture holds.
 pub const PREVIOUS: &str = "0.1.0";
@@ -424,13 +424,7 @@ fn an_upgrade_that_fails_part_way_leaves_the_tree_and_the_baseline_as_they_were(
 /// A new SQLite project with `features`, made with git (so with a baseline), and the
 /// resources a user added, committed.
 fn project_in_git(features: &str) -> (tempfile::TempDir, PathBuf) {
-    let parent = tempfile::tempdir().unwrap();
-    saas()
-        .args(["new", "acme", "--db", "sqlite", "--features", features])
-        .current_dir(parent.path())
-        .assert()
-        .success();
-    let root = parent.path().join("acme");
+    let (parent, root) = new_project_in_git(features);
     for args in [
         &["add", "resource", "Project", "title:string"][..],
         &[

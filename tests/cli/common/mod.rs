@@ -119,6 +119,19 @@ pub fn new_project(db: &str) -> (tempfile::TempDir, PathBuf) {
     new_project_with(db, "none")
 }
 
+/// A new SQLite project with `features`, with git as `saas new` makes it by default
+/// (so with a baseline, which `saas upgrade` needs), in a temporary directory.
+pub fn new_project_in_git(features: &str) -> (tempfile::TempDir, PathBuf) {
+    let parent = tempfile::tempdir().unwrap();
+    saas()
+        .args(["new", "acme", "--db", "sqlite", "--features", features])
+        .current_dir(parent.path())
+        .assert()
+        .success();
+    let root = parent.path().join("acme");
+    (parent, root)
+}
+
 /// A new project (no git) with `features` (`--features`) in a temporary directory.
 pub fn new_project_with(db: &str, features: &str) -> (tempfile::TempDir, PathBuf) {
     let parent = tempfile::tempdir().unwrap();
