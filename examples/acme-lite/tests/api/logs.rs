@@ -48,7 +48,12 @@ impl Log {
             telemetry::subscriber(environment, EnvFilter::new("info"), false, move || {
                 writer.clone()
             });
-        (log, tracing::subscriber::set_default(subscriber))
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Whether a call site logs is cached across threads, and a call site another
+        // test's thread was registering meanwhile may have cached "nobody listens":
+        // ask every call site again now that this subscriber listens.
+        tracing::callsite::rebuild_interest_cache();
+        (log, guard)
     }
 
     fn text(&self) -> String {
@@ -66,7 +71,7 @@ impl Log {
 
 #[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn a_request_is_one_info_line_with_its_route_status_latency_and_id(db: DbPool) {
-    let (log, _guard) = Log::capture(Environment::Production);
+    let (log, guard) = Log::capture(Environment::Production);
     let app = spawn_app(db).await;
     let session = Uuid::now_v7();
 
@@ -77,6 +82,8 @@ async fn a_request_is_one_info_line_with_its_route_status_latency_and_id(db: DbP
         .send()
         .await
         .unwrap();
+    // A failed assertion below then prints, rather than going into the log.
+    drop(guard);
 
     let status = response.status().as_u16();
     let lines: Vec<Value> = log
@@ -100,10 +107,11 @@ async fn a_request_is_one_info_line_with_its_route_status_latency_and_id(db: DbP
 
 #[sqlx::test(migrator = "crate::common::MIGRATOR")]
 async fn outside_production_the_request_line_is_text(db: DbPool) {
-    let (log, _guard) = Log::capture(Environment::Development);
+    let (log, guard) = Log::capture(Environment::Development);
     let app = spawn_app(db).await;
 
     let response = app.get("/no-such-page").await;
+    drop(guard);
 
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let request_id = response.headers()["x-request-id"].to_str().unwrap();
@@ -125,7 +133,7 @@ async fn a_panic_in_a_handler_is_an_error_line_of_the_log() {
     async fn boom() -> &'static str {
         panic!("the handler broke")
     }
-    let (log, _guard) = Log::capture(Environment::Production);
+    let (log, guard) = Log::capture(Environment::Production);
     telemetry::log_panics();
     let config = Config::from_vars([("APP_ENV", "test")]).unwrap();
     let router = middleware::around(
@@ -138,6 +146,9 @@ async fn a_panic_in_a_handler_is_an_error_line_of_the_log() {
     tokio::spawn(axum::serve(listener, router).into_future());
 
     let response = new_client().get(url).send().await.unwrap();
+    // The panic hook logs to the subscriber in place: a failed assertion below then
+    // prints, rather than going into the log.
+    drop(guard);
 
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let request_id = response.headers()["x-request-id"].to_str().unwrap();

@@ -118,6 +118,10 @@ async fn traced_app(db: DbPool, endpoint: &str) -> (TestApp, SdkTracerProvider, 
         .with(EnvFilter::new("info"))
         .with(otel::layer(&provider));
     let guard = tracing::subscriber::set_default(subscriber);
+    // Whether a call site logs is cached across threads, and a call site another
+    // test's thread was registering meanwhile may have cached "nobody listens": ask
+    // every call site again now that this subscriber listens.
+    tracing::callsite::rebuild_interest_cache();
     (spawn_app(db).await, provider, guard)
 }
 
