@@ -152,13 +152,6 @@ pub enum Error {
     #[error("this project has the feature `{0}` already")]
     FeatureExists(&'static str),
     #[error(
-        "`saas add feature {feature}` is not supported yet: {why}\nhelp: `saas add feature billing` is, and `saas add feature rbac` on a project with orgs"
-    )]
-    FeatureNotSupported {
-        feature: &'static str,
-        why: &'static str,
-    },
-    #[error(
         "this project is at saas {written_by}: adding a feature would also bring every template change since\nhelp: run `saas upgrade` first and commit it, so each change is reviewed on its own"
     )]
     FeatureNeedsUpgrade { written_by: String },
@@ -230,7 +223,6 @@ impl Error {
                 | Self::NoBaseline { .. }
                 | Self::FeatureExists(_)
                 | Self::AddFeatureRequires { .. }
-                | Self::FeatureNotSupported { .. }
                 | Self::FeatureNeedsUpgrade { .. }
                 | Self::RemoveFeature(_)
         )

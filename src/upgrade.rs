@@ -8,6 +8,7 @@ use std::{
 };
 
 use anyhow::Context;
+use serde::Serialize;
 
 use crate::{
     Error,
@@ -16,11 +17,12 @@ use crate::{
     manifest::{self, Manifest},
     migration, new,
     plan::{Op, Plan},
+    render::{FeaturesContext, Renderer},
     resource::{Project, plan_add},
     sink,
     spec::features::{Feature, FeatureSet},
     spec::naming::ProjectName,
-    spec::{ProjectSpec, ResourceSpec, resource::ResourceRequest},
+    spec::{Database, ProjectSpec, ResourceSpec, resource::ResourceRequest},
 };
 
 /// The exit status of an upgrade that left conflicts to resolve.
@@ -135,11 +137,13 @@ pub struct Upgrade {
 
 /// Plans the merge into the project at `project.root` of what changes from the baseline
 /// `old` to the project `target` describes (the project's own manifest for an upgrade,
-/// one with a feature more for `add feature`); writes the new baseline's objects into
-/// `repo` (its commit says `message`) but changes no ref and no file of the user's.
+/// one with a feature more for `add feature`), with the files `extra` too (a data
+/// migration); writes the new baseline's objects into `repo` (its commit says
+/// `message`) but changes no ref and no file of the user's.
 pub fn plan_upgrade(
     project: &Project,
     target: &Manifest,
+    extra: &[(PathBuf, Vec<u8>)],
     repo: &Repo,
     old: &str,
     message: &str,
@@ -148,13 +152,18 @@ pub fn plan_upgrade(
     let rendered = scratch.path().join("project");
     std::fs::create_dir(&rendered)?;
     render_project(target, &rendered)?;
-    // Migrations are never deleted: those of removed resources (saas.toml no longer
-    // names them) stay in the baseline as they were.
+    for (path, contents) in extra {
+        std::fs::write(rendered.join(path), contents)?;
+    }
+    // A migration the project has is never changed or deleted: a database may have
+    // applied it, and sqlx refuses a migration whose text changed since. So those of
+    // removed resources (saas.toml no longer names them) stay, and those this saas would
+    // write differently (a fixed template, or a resource's table as another feature set
+    // makes it) keep the text they have; changes come as new migrations.
     for path in repo.paths(old)? {
-        let target = rendered.join(&path);
-        if path.starts_with("migrations/") && !target.exists() {
+        if path.starts_with("migrations/") {
             let contents = repo.file(old, &path)?.unwrap_or_default();
-            std::fs::write(&target, contents)?;
+            std::fs::write(rendered.join(&path), contents)?;
         }
     }
     let commit = repo.commit_tree(&rendered, Some(old), message)?;
@@ -230,6 +239,7 @@ pub fn run(args: UpgradeArgs, cwd: &Path) -> anyhow::Result<ExitCode> {
     let to = manifest::THIS_VERSION;
     let merge = Merge {
         target: project.manifest.clone(),
+        extra: Vec::new(),
         message: format!("saas upgrade: what saas {to} generates"),
         done: format!("Upgraded from saas {from} to saas {to}"),
         dry_run: args.dry_run,
@@ -258,13 +268,6 @@ pub fn add_feature(feature: Feature, dry_run: bool, cwd: &Path) -> anyhow::Resul
     let mut features: Vec<Feature> = manifest.features.iter().collect();
     features.push(feature);
     let features = FeatureSet::new(features)?;
-    if let Some(why) = unsupported(feature) {
-        return Err(Error::FeatureNotSupported {
-            feature: feature.as_str(),
-            why,
-        }
-        .into());
-    }
     if manifest.saas_version != manifest::THIS_VERSION {
         return Err(Error::FeatureNeedsUpgrade {
             written_by: manifest.saas_version.clone(),
@@ -284,12 +287,19 @@ pub fn add_feature(feature: Feature, dry_run: bool, cwd: &Path) -> anyhow::Resul
         migration_names.insert(name.clone(), format!("{version}_{description}"));
         version += 1;
     }
+    let target = Manifest {
+        features,
+        migration_names,
+        ..manifest.clone()
+    };
+    let mut extra = Vec::new();
+    if feature == Feature::Orgs {
+        let path = PathBuf::from(format!("migrations/{version}_personal_organizations.sql"));
+        extra.push((path, personal_organizations(&target)?.into_bytes()));
+    }
     let merge = Merge {
-        target: Manifest {
-            features,
-            migration_names,
-            ..manifest.clone()
-        },
+        target,
+        extra,
         message: format!("saas add feature {feature}"),
         done: format!("Added feature `{feature}`"),
         dry_run,
@@ -298,17 +308,49 @@ pub fn add_feature(feature: Feature, dry_run: bool, cwd: &Path) -> anyhow::Resul
     merge.run(&project)
 }
 
-/// Why `saas add feature` does not add `feature` yet; `None` when it does.
-fn unsupported(feature: Feature) -> Option<&'static str> {
-    match feature {
-        // Code and tests only: the roles are in the orgs schema already.
-        Feature::Rbac => None,
-        Feature::Orgs => Some(
-            "a database with rows needs a migration that gives every user a personal organization and moves each resource's rows from its user to that organization, and each resource's routes move under /orgs/{org_id}; saas does not write that migration yet",
-        ),
-        // Its tables are new, and an owner without a billing row is on the free plan.
-        Feature::Billing => None,
+/// The data migration of `saas add feature orgs` for the project `target` describes
+/// (which has orgs): a personal organization for every account, and each resource's
+/// rows, and with billing the billing owners, moved to it. On SQLite each table is made
+/// again as `target` makes it, so its statements come from rendering `target`.
+fn personal_organizations(target: &Manifest) -> anyhow::Result<String> {
+    #[derive(Serialize)]
+    struct Context {
+        sqlite: bool,
+        billing: bool,
+        features: FeaturesContext,
+        resources: Vec<MovedTable>,
     }
+    #[derive(Serialize)]
+    struct MovedTable {
+        table: String,
+        /// Its `create table` and indexes, as `saas add resource` writes them for orgs.
+        schema: String,
+    }
+
+    let scratch = tempfile::tempdir()?;
+    render_project(target, scratch.path())?;
+    let mut resources = Vec::new();
+    for entry in &target.resources {
+        let migration = entry
+            .files
+            .iter()
+            .find(|file| file.path.starts_with("migrations/"))
+            .with_context(|| format!("saas.toml names no migration of `{}`", entry.name))?;
+        let text = std::fs::read_to_string(scratch.path().join(&migration.path))?;
+        // Past the first line, which says who wrote the file.
+        let schema = text.split_once('\n').map_or("", |(_, rest)| rest);
+        resources.push(MovedTable {
+            table: entry.table.clone(),
+            schema: schema.to_owned(),
+        });
+    }
+    let context = Context {
+        sqlite: target.database == Database::Sqlite,
+        billing: target.features.contains(Feature::Billing),
+        features: FeaturesContext::new(&target.features),
+        resources,
+    };
+    Ok(Renderer::new().render_template("upgrade/personal_organizations.sql.jinja", &context)?)
 }
 
 /// Why `saas remove feature` refuses `feature`.
@@ -329,6 +371,8 @@ pub fn why_not_removed(feature: Feature) -> &'static str {
 /// A merge into the user's tree of what changes between the baseline and `target`.
 struct Merge {
     target: Manifest,
+    /// Files the target has beyond what `saas.toml` describes: a data migration.
+    extra: Vec<(PathBuf, Vec<u8>)>,
     /// The new baseline commit's message.
     message: String,
     /// What the command did, for the user.
@@ -368,7 +412,14 @@ impl Merge {
         } else {
             repo.clone()
         };
-        let upgrade = plan_upgrade(project, &self.target, &writer, &old, &self.message)?;
+        let upgrade = plan_upgrade(
+            project,
+            &self.target,
+            &self.extra,
+            &writer,
+            &old,
+            &self.message,
+        )?;
         let to = manifest::THIS_VERSION;
 
         if upgrade.unchanged {

@@ -21,6 +21,9 @@ use crate::{Error, spec::Database, spec::features::FeatureSet};
 /// Every template, embedded in the binary.
 pub(crate) static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
+/// The directory of templates that others include; never a tree of a project.
+const PARTIALS: &str = "partials";
+
 /// Files with this suffix are rendered (and lose it); all others are copied as they are.
 const TEMPLATE_SUFFIX: &str = ".jinja";
 
@@ -80,6 +83,18 @@ impl Renderer {
                 .expect("valid syntax configuration"),
         );
         env.add_filter("prose_list", prose_list);
+        // Pieces that more than one template writes, by `{% include "partials/…" %}`.
+        let partials = TEMPLATES
+            .get_dir(PARTIALS)
+            .expect("templates/partials is embedded");
+        for file in partials.files() {
+            let name = file.path().to_str().expect("UTF-8 template paths");
+            let source = file
+                .contents_utf8()
+                .unwrap_or_else(|| panic!("{name} is UTF-8"));
+            env.add_template(name, source)
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+        }
         Self { env }
     }
 

@@ -1,6 +1,7 @@
 //! The scaffolder's integration tests, in one binary: the CLI as a user runs it, the
 //! generated files as snapshots, and generated apps built, tested and served.
 
+mod add_feature_orgs;
 mod billing;
 mod client;
 mod common;
