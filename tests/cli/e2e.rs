@@ -640,16 +640,23 @@ fn a_postgres_app_of_the_previous_release_upgraded_passes_its_tests() {
     );
 }
 
-/// `saas add feature <feature>` on an orgs app with resources and a database with rows:
-/// the app is formatted, lint-free and its suite passes; its binary migrates the
-/// database, and the rows are where they were, in the same organizations. Returns the
+/// `saas add feature <feature>` on an app with `features`, resources and a database
+/// with rows: the app is formatted, lint-free and its suite passes; its binary migrates
+/// the database, and the rows are where they were: in the same organizations, or with
+/// orgs added, in the personal organization of the user who had them. `more_rows`
+/// inserts what `seed` does not make, before the feature is added. Returns the
 /// project, to look at the database further.
-fn add_feature_to_an_app_with_rows(parent: &Path, feature: &str) -> PathBuf {
+fn add_feature_to_an_app_with_rows(
+    parent: &Path,
+    features: &str,
+    feature: &str,
+    more_rows: &str,
+) -> PathBuf {
     // A name of its own: the apps share one target directory, so another test's app of
     // the same name would replace this one's binary while it runs.
     let name = format!("rows-{feature}");
     saas()
-        .args(["new", &name, "--db", "sqlite", "--features", "orgs"])
+        .args(["new", &name, "--db", "sqlite", "--features", features])
         .current_dir(parent)
         .assert()
         .success();
@@ -680,15 +687,25 @@ fn add_feature_to_an_app_with_rows(parent: &Path, feature: &str) -> PathBuf {
         assert!(output.status.success(), "{name} {args:?}: {output:?}");
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
-    let rows = || {
+    let rows = |owner: &str| {
         sqlite(
             &root,
-            "select 'project', hex(id), hex(org_id), title from projects union all \
-             select 'task', hex(id), hex(org_id), hex(project_id) from tasks order by 1, 2",
+            &format!(
+                "select 'project', hex(id), hex({owner}), title from projects union all \
+                 select 'task', hex(id), hex({owner}), hex(project_id) from tasks order by 1, 2"
+            ),
         )
     };
+    let owner = if features.contains("orgs") {
+        "org_id"
+    } else {
+        "user_id"
+    };
     binary(&["seed"]);
-    let before = rows();
+    if !more_rows.is_empty() {
+        sqlite(&root, more_rows);
+    }
+    let before = rows(owner);
     assert!(
         before
             .lines()
@@ -707,7 +724,7 @@ fn add_feature_to_an_app_with_rows(parent: &Path, feature: &str) -> PathBuf {
     check_project(&root, &[]);
 
     binary(&["migrate"]);
-    assert_eq!(rows(), before);
+    assert_eq!(rows("org_id"), before);
     assert!(binary(&["seed"]).contains("(there already)"));
     root
 }
@@ -726,7 +743,7 @@ fn sqlite(root: &Path, query: &str) -> String {
 #[test]
 fn a_sqlite_orgs_app_with_rows_gains_rbac_and_keeps_them() {
     let parent = tempfile::tempdir().unwrap();
-    add_feature_to_an_app_with_rows(parent.path(), "rbac");
+    add_feature_to_an_app_with_rows(parent.path(), "orgs", "rbac", "");
 }
 
 /// Billing's migration runs last, on a database that has applied every other: no
@@ -734,7 +751,7 @@ fn a_sqlite_orgs_app_with_rows_gains_rbac_and_keeps_them() {
 #[test]
 fn a_sqlite_orgs_app_with_rows_gains_billing_and_keeps_them_on_the_free_plan() {
     let parent = tempfile::tempdir().unwrap();
-    let root = add_feature_to_an_app_with_rows(parent.path(), "billing");
+    let root = add_feature_to_an_app_with_rows(parent.path(), "orgs", "billing", "");
     let last = sqlite(
         &root,
         "select description from _sqlx_migrations order by installed_on desc, version desc limit 1",
@@ -750,4 +767,43 @@ fn a_sqlite_orgs_app_with_rows_gains_billing_and_keeps_them_on_the_free_plan() {
         sqlite(&root, "select count(*) from billing_accounts").trim(),
         "0"
     );
+}
+
+/// Orgs come last, on a billing app whose database has accounts, rows and a billing
+/// account: the migration sqlx applies outside a transaction (it rebuilds SQLite
+/// tables with foreign keys off) gives each account its personal organization with
+/// the rows, and the billing account follows, its foreign keys whole.
+#[test]
+fn a_sqlite_billing_app_with_rows_gains_orgs_and_each_account_keeps_them_in_its_own() {
+    let parent = tempfile::tempdir().unwrap();
+    let root = add_feature_to_an_app_with_rows(
+        parent.path(),
+        "billing",
+        "orgs",
+        "insert into billing_accounts (owner_id, stripe_customer_id, plan, status) \
+         select id, 'cus_demo', 'pro', 'active' from users",
+    );
+    let demo = sqlite(&root, "select hex(id) from users").trim().to_owned();
+    assert_eq!(
+        sqlite(
+            &root,
+            "select hex(owner_id), stripe_customer_id, plan from billing_accounts"
+        )
+        .trim(),
+        format!("{demo}|cus_demo|pro")
+    );
+    assert_eq!(
+        sqlite(
+            &root,
+            "select hex(o.id), m.role from organizations o join memberships m on m.org_id = o.id"
+        )
+        .trim(),
+        format!("{demo}|owner")
+    );
+    let last = sqlite(
+        &root,
+        "select description from _sqlx_migrations order by version desc limit 1",
+    );
+    assert_eq!(last.trim(), "personal organizations");
+    assert_eq!(sqlite(&root, "pragma foreign_key_check"), "");
 }
