@@ -50,6 +50,8 @@ pub struct ResourceContext {
     pub model: ResourceModel,
     /// The response sets the module imports from the app's `openapi`.
     pub openapi_imports: Vec<ResponseSet>,
+    /// Those it imports from the app's `access` (with `orgs`), beside `Permission`.
+    pub access_response_sets: Vec<ResponseSet>,
     pub has_unique: bool,
     /// Whether the module must import `time::Date`.
     pub uses_date: bool,
@@ -57,8 +59,8 @@ pub struct ResourceContext {
     /// The body of a row `seed` makes for the demo account, varying with `n`; a column
     /// naming a row takes the variable of its name.
     pub seed_body: Vec<BodyValue>,
-    /// What `seed`'s loop binds: `n`, or `_` when no value varies with it.
-    pub seed_counter: &'static str,
+    /// Whether a value of `seed_body` varies with `n` (else `seed`'s loop binds none).
+    pub seed_varies: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,10 +80,12 @@ pub struct FieldContext {
     /// schemas state.
     pub description: Option<&'static str>,
     pub pattern: Option<&'static str>,
-    /// The type's own attributes of the model's field.
-    pub model_attributes: Vec<String>,
-    /// What the input's `#[schema]` states: its value type, and every constraint the
-    /// validator enforces.
+    /// Whether the model's field has a `#[schema]` of its value type and format, and
+    /// the module of its `#[serde(with)]`; see `TypeInfo`.
+    pub model_schema: bool,
+    pub serde_with: Option<&'static str>,
+    /// What the input's `#[schema]` states (and the model's, with `model_schema`): its
+    /// value type, and every constraint the validator enforces.
     pub schema_value_type: &'static str,
     pub max_length: Option<u32>,
     pub schema_format: Option<&'static str>,
@@ -249,7 +253,7 @@ impl ResourceContext {
             })
             .collect();
         let model = ResourceModel::new(features, tenancy, spec);
-        let (openapi_imports, _) = model.response_sets();
+        let (openapi_imports, access_response_sets) = model.response_sets();
 
         let tests = TestContext::new(fields, parents);
         Self {
@@ -257,6 +261,7 @@ impl ResourceContext {
             members,
             model,
             openapi_imports,
+            access_response_sets,
             select_columns: select_columns.join(", "),
             insert_columns: insert_columns.join(", "),
             insert_values: insert_values.join(", "),
@@ -267,11 +272,7 @@ impl ResourceContext {
             uses_date: fields.iter().any(|field| field.ty == FieldType::Date),
             tests,
             seed_body: fields.iter().map(sample).collect(),
-            seed_counter: if fields.iter().any(sample_varies) {
-                "n"
-            } else {
-                "_"
-            },
+            seed_varies: fields.iter().any(sample_varies),
             references,
             fields: contexts,
             route_base: tenancy.route_base(&name),
@@ -291,16 +292,10 @@ impl FieldContext {
     fn new(field: &Field) -> Self {
         let optional = field.optional;
         let info = field.ty.info();
-        let (validator, attributes) = if optional {
-            (info.validator.1, info.optional_model_attributes)
+        let validator = if optional {
+            info.validator.1
         } else {
-            (info.validator.0, info.model_attributes)
-        };
-        let value_type = info.schema_value_type.unwrap_or(info.rust);
-        let value_type = if optional {
-            format!("Option<{value_type}>")
-        } else {
-            value_type.to_owned()
+            info.validator.0
         };
         Self {
             column: field.column(),
@@ -311,10 +306,8 @@ impl FieldContext {
             validator,
             description: info.description,
             pattern: info.pattern,
-            model_attributes: attributes
-                .iter()
-                .map(|attribute| attribute.replace("{ty}", &value_type))
-                .collect(),
+            model_schema: info.model_schema,
+            serde_with: info.serde_with,
             schema_value_type: info.schema_value_type.unwrap_or(info.input),
             max_length: info.max_length,
             schema_format: info.schema_format,
@@ -519,8 +512,9 @@ mod tests {
     use super::*;
     use crate::spec::PlanLimit;
 
-    /// The `#[schema]` line module.rs.jinja writes above the input's field `spec`.
-    fn schema_of(spec: &str) -> String {
+    /// The module that module.rs.jinja writes for a resource with the one field `spec`
+    /// in a project with `features`.
+    fn module_of(features: &str, spec: &str) -> String {
         let field = Field::parse(spec).unwrap();
         let resource = ResourceSpec {
             name: ResourceName::parse("Project").unwrap(),
@@ -533,20 +527,116 @@ mod tests {
             limits: vec![],
             feature: None,
         };
-        let features = FeatureSet::default();
+        let features = FeatureSet::parse(features).unwrap();
         let context = ResourceContext::new(
             Database::Sqlite,
             &features,
             &Tenancy::of(&features),
             &resource,
         );
-        let module = crate::render::Renderer::new()
+        crate::render::Renderer::new()
             .render_resource("module.rs.jinja", &context)
+            .unwrap()
+    }
+
+    /// The attribute lines module.rs.jinja writes above the field declared by `start`,
+    /// in the module of a resource with the one field `spec`.
+    fn attributes_above(spec: &str, start: &str) -> Vec<String> {
+        let module = module_of("none", spec);
+        let lines: Vec<&str> = module.lines().map(str::trim).collect();
+        let at = lines
+            .iter()
+            .position(|line| line.starts_with(start))
             .unwrap();
-        let input = format!("pub {}: Option<Option<", field.column());
-        let lines: Vec<&str> = module.lines().collect();
-        let at = lines.iter().position(|line| line.contains(&input)).unwrap();
-        lines[at - 1].trim().to_owned()
+        let first = lines[..at]
+            .iter()
+            .rposition(|line| !line.starts_with("#["))
+            .map_or(0, |before| before + 1);
+        lines[first..at]
+            .iter()
+            .map(|line| (*line).to_owned())
+            .collect()
+    }
+
+    /// The `#[schema]` line module.rs.jinja writes above the input's field `spec`.
+    fn schema_of(spec: &str) -> String {
+        let column = Field::parse(spec).unwrap().column();
+        let attributes = attributes_above(spec, &format!("pub {column}: Option<Option<"));
+        assert_eq!(attributes.len(), 2, "{attributes:?}");
+        attributes[1].clone()
+    }
+
+    /// The attributes module.rs.jinja writes above the model's field `spec`.
+    fn model_attributes_of(spec: &str) -> Vec<String> {
+        let field = Field::parse(spec).unwrap();
+        let ty = field.ty.info().rust;
+        let ty = if field.optional {
+            format!("Option<{ty}>")
+        } else {
+            ty.to_owned()
+        };
+        attributes_above(spec, &format!("pub {}: {ty},", field.column()))
+    }
+
+    #[test]
+    fn model_fields_state_their_schema_and_serde_form_where_the_type_needs_them() {
+        for spec in [
+            "title:string",
+            "done:bool?",
+            "owner:references",
+            "code:uuid",
+        ] {
+            assert_eq!(model_attributes_of(spec), [] as [&str; 0], "{spec}");
+        }
+        assert_eq!(
+            model_attributes_of("due_on:date"),
+            ["#[schema(value_type = String, format = Date)]"]
+        );
+        assert_eq!(
+            model_attributes_of("due_on:date?"),
+            ["#[schema(value_type = Option<String>, format = Date)]"]
+        );
+        assert_eq!(
+            model_attributes_of("starts_at:datetime"),
+            [r#"#[serde(with = "time::serde::rfc3339")]"#]
+        );
+        assert_eq!(
+            model_attributes_of("starts_at:datetime?"),
+            [r#"#[serde(with = "time::serde::rfc3339::option")]"#]
+        );
+        assert_eq!(
+            model_attributes_of("meta:json"),
+            ["#[schema(value_type = Value)]"]
+        );
+        assert_eq!(
+            model_attributes_of("meta:json?"),
+            ["#[schema(value_type = Option<Value>)]"]
+        );
+        assert_eq!(
+            model_attributes_of("budget:decimal?"),
+            [r#"#[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]"#]
+        );
+    }
+
+    #[test]
+    fn the_module_imports_from_access_what_its_routes_name() {
+        for features in FeatureSet::valid_sets() {
+            let list = features.to_list();
+            let module = module_of(&list, "title:string");
+            let access: Vec<&str> = module
+                .lines()
+                .filter(|line| line.trim_start().starts_with("access::"))
+                .collect();
+            let expected: &[&str] = match (
+                features.contains(Feature::Orgs),
+                features.contains(Feature::Rbac),
+            ) {
+                (false, _) => &[],
+                (true, false) => &["    access::MemberErrors,"],
+                (true, true) => &["    access::{MemberErrors, Permission, PermissionErrors},"],
+            };
+            assert_eq!(access, expected, "{list}");
+        }
     }
 
     #[test]

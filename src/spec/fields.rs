@@ -68,10 +68,12 @@ pub struct TypeInfo {
     pub pattern: Option<&'static str>,
     /// What the model's doc comment, and so its schema's description, says.
     pub description: Option<&'static str>,
-    /// The model field's attributes, required and optional (`{ty}` is the schema's
-    /// value type, wrapped in `Option` for an optional field).
-    pub model_attributes: &'static [&'static str],
-    pub optional_model_attributes: &'static [&'static str],
+    /// Whether the model's field states its schema as the input's does, by its value
+    /// type and format: when utoipa must not take the model's Rust type either.
+    pub model_schema: bool,
+    /// The module that (de)serialises the model's value (`#[serde(with)]`), when serde's
+    /// own way does not fit; an optional value takes its `option` module.
+    pub serde_with: Option<&'static str>,
     /// A valid value as a Rust expression for `serde_json::json!`: `$name` is the
     /// field's name, `$n` a number that varies per row. `None` for a field that names a
     /// row (its value comes from the test's parents).
@@ -186,8 +188,7 @@ impl FieldType {
                 sql: ("date", "text"),
                 schema: Some(("string", Some("date"))),
                 schema_format: Some("Date"),
-                model_attributes: &["#[schema(value_type = {ty}, format = Date)]"],
-                optional_model_attributes: &["#[schema(value_type = {ty}, format = Date)]"],
+                model_schema: true,
                 sample: Some("format!(\"2027-01-{:02}\", $n % 28 + 1)"),
                 other: Some("\"2028-02-29\""),
                 refused: Some("json!(\"2027-13-45\")"),
@@ -200,8 +201,7 @@ impl FieldType {
                 sql: ("timestamptz", "text"),
                 schema: Some(("string", Some("date-time"))),
                 schema_format: Some("DateTime"),
-                model_attributes: &["#[serde(with = \"time::serde::rfc3339\")]"],
-                optional_model_attributes: &["#[serde(with = \"time::serde::rfc3339::option\")]"],
+                serde_with: Some("time::serde::rfc3339"),
                 sample: Some("format!(\"2027-01-31T09:{:02}:00Z\", $n % 60)"),
                 other: Some("\"2028-02-29T23:59:59Z\""),
                 refused: Some("json!(\"tomorrow\")"),
@@ -218,8 +218,7 @@ impl FieldType {
                 sql: ("jsonb", "text"),
                 schema: None,
                 schema_value_type: Some("Value"),
-                model_attributes: &["#[schema(value_type = {ty})]"],
-                optional_model_attributes: &["#[schema(value_type = {ty})]"],
+                model_schema: true,
                 sample: Some("json!({ \"n\": $n })"),
                 other: Some("json!([1, 2, 3])"),
                 wrong_type: None,
@@ -308,8 +307,8 @@ impl TypeInfo {
             max_length: None,
             pattern: None,
             description: None,
-            model_attributes: &[],
-            optional_model_attributes: &[],
+            model_schema: false,
+            serde_with: None,
             sample: None,
             other: None,
             wrong_type: Some("json!(12)"),
@@ -629,6 +628,21 @@ mod tests {
         assert!(help("title:strang").starts_with("the types are"));
         let fixed = Field::parse("item_type:string").unwrap();
         assert_eq!(fixed.to_string(), "item_type:string");
+    }
+
+    /// A model's `#[schema]` states the type's `schema_value_type`, which the module
+    /// template takes as the input's does: a type whose model states one must have one
+    /// (else the template would write the input's Rust type).
+    #[test]
+    fn a_type_whose_model_states_its_schema_names_its_value_type() {
+        for ty in FieldType::ALL {
+            let info = ty.info();
+            assert!(
+                !info.model_schema || info.schema_value_type.is_some(),
+                "{}",
+                info.name
+            );
+        }
     }
 
     #[test]
