@@ -99,10 +99,11 @@ pub enum AddCommand {
   saas add model Cactus name:string --plural cactuses"
     )]
     Resource(AddResourceArgs),
-    /// A feature left out at `saas new`: billing, or rbac in a project with orgs.
+    /// A feature left out at `saas new`: orgs, billing, or rbac in a project with orgs.
     ///
     /// Merged into your files as `saas upgrade` merges (it needs git and a clean work
-    /// tree). `orgs` is refused: it needs a data migration saas does not write yet.
+    /// tree). `orgs` also writes a migration that gives every account a personal
+    /// organization and moves its rows there.
     Feature(AddFeatureArgs),
 }
 

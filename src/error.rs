@@ -129,7 +129,7 @@ pub enum Error {
     )]
     InjectionsChanged { name: String, lines: Vec<String> },
     #[error(
-        "`saas upgrade` needs the project's git repository, and this project is not the top of one\nhelp: the upgrade merges what saas changed into your files with git; projects made with `saas new` (without --no-git) have it"
+        "`saas upgrade` needs to know what saas wrote, and this project keeps neither record of it: the baseline in its git repository (this project is not the top of one) nor .saas/generated.sha256\nhelp: projects made by `saas new` since saas 0.2.0 have one or the other"
     )]
     UpgradeNeedsGit,
     #[error(
@@ -143,7 +143,7 @@ pub enum Error {
     )]
     NoBaseline { reference: &'static str },
     #[error(
-        "feature `{feature}` requires `{requires}`, which this project does not have\nhelp: `saas add feature {requires}` would come first, and is not supported yet"
+        "feature `{feature}` requires `{requires}`, which this project does not have\nhelp: run `saas add feature {requires}` first, and commit it"
     )]
     AddFeatureRequires {
         feature: &'static str,

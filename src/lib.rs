@@ -8,6 +8,7 @@ pub mod billing_plans; // `config/plans.toml` of billing projects: limits and fe
 pub mod cli; // the command line, as clap parses it
 mod completions; // shell completion scripts, field specs included
 mod error; // the library's error type
+pub mod hashes; // without git, the hashes of what saas wrote, for `saas upgrade`
 pub mod inject; // idempotent edits at marker comments
 pub mod lockfile; // the Cargo.lock a new project ships, per dependency set
 pub mod manifest; // `saas.toml`, the memory of a generated project

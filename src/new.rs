@@ -9,6 +9,7 @@ use crate::{
     api_snapshot,
     baseline::Repo,
     cli::NewArgs,
+    hashes::{self, Hashes},
     lockfile,
     manifest::THIS_VERSION,
     plan::Plan,
@@ -21,7 +22,11 @@ use crate::{
 
 pub fn run(args: NewArgs) -> anyhow::Result<()> {
     let spec = ask(args)?;
-    let plan = plan_project(&spec)?;
+    let mut plan = plan_project(&spec)?;
+    if !spec.git {
+        // Without git, `saas upgrade` knows what saas wrote by these.
+        plan.create(hashes::FILE.into(), Hashes::of_plan(&plan).render());
+    }
 
     for leftover in sink::clear_leftovers(&spec.destination) {
         eprintln!("{}", leftover.note());

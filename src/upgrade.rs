@@ -14,6 +14,7 @@ use crate::{
     Error,
     baseline::{self, Repo},
     cli::UpgradeArgs,
+    hashes::{self, Hashes},
     manifest::{self, Manifest},
     migration, new,
     plan::{Op, Plan},
@@ -125,6 +126,9 @@ pub struct Upgrade {
     pub plan: Plan,
     /// Files left with conflict markers.
     pub conflicts: Vec<String>,
+    /// Without git: files the user changed, with saas's new version written beside
+    /// each (`<path>.saas-new`).
+    pub beside: Vec<String>,
     /// Changes of saas not made, because the user deleted or changed the file: each a
     /// sentence naming the file.
     pub kept: Vec<String>,
@@ -173,6 +177,7 @@ pub fn plan_upgrade(
     let mut upgrade = Upgrade {
         plan: Plan::default(),
         conflicts: Vec::new(),
+        beside: Vec::new(),
         kept: Vec::new(),
         commit,
         unchanged: false,
@@ -220,6 +225,116 @@ pub fn plan_upgrade(
             )),
             (_, None, _) => {}
         }
+    }
+    Ok(upgrade)
+}
+
+/// The upgrade of a project without git, from the hashes of what saas wrote (`hashes`):
+/// a file is replaced only while its hash is still saas's; saas's new version of a file
+/// the user changed is written beside it. The new hashes are part of the plan.
+pub fn plan_by_hashes(
+    project: &Project,
+    target: &Manifest,
+    extra: &[(PathBuf, Vec<u8>)],
+    recorded: &Hashes,
+) -> anyhow::Result<Upgrade> {
+    let scratch = tempfile::tempdir()?;
+    let rendered = scratch.path().join("project");
+    std::fs::create_dir(&rendered)?;
+    render_project(target, &rendered)?;
+    for (path, contents) in extra {
+        std::fs::write(rendered.join(path), contents)?;
+    }
+    let this = format!("saas {}", manifest::THIS_VERSION);
+    let mut upgrade = Upgrade {
+        plan: Plan::default(),
+        conflicts: Vec::new(),
+        beside: Vec::new(),
+        kept: Vec::new(),
+        commit: String::new(),
+        unchanged: false,
+    };
+    let mut next = Hashes::of_tree(&rendered)?;
+    let read = |path: &str| -> anyhow::Result<Option<Vec<u8>>> {
+        let full = project.root.join(path);
+        match std::fs::read(&full) {
+            Ok(contents) => Ok(Some(contents)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Read { path: full, source }.into()),
+        }
+    };
+    let new_paths: Vec<String> = next.paths().map(str::to_owned).collect();
+    for path in &new_paths {
+        let theirs = std::fs::read(rendered.join(path))?;
+        let ours = read(path)?;
+        let was = recorded.get(path);
+        let file = PathBuf::from(path);
+        // A migration the project has is never changed (see `plan_upgrade`).
+        if path.starts_with("migrations/")
+            && let Some(ours) = &ours
+        {
+            next.record(&file, ours);
+            if let Some(was) = was {
+                next.set(path, was);
+            }
+            continue;
+        }
+        let saas_changed = was != Some(hashes::sha256(&theirs).as_str());
+        match ours {
+            Some(ours) if ours == theirs => {}
+            // Yours, and saas writes it as before.
+            Some(_) if !saas_changed => {}
+            Some(ours) if was == Some(hashes::sha256(&ours).as_str()) => {
+                upgrade.plan.ops.push(edit(file, theirs));
+            }
+            Some(_) => {
+                let beside = hashes::beside(&file);
+                let op = if project.root.join(&beside).exists() {
+                    edit(beside, theirs)
+                } else {
+                    Op::Create {
+                        path: beside,
+                        contents: theirs,
+                    }
+                };
+                upgrade.plan.ops.push(op);
+                upgrade.beside.push(path.clone());
+            }
+            None if was.is_none() => upgrade.plan.ops.push(Op::Create {
+                path: file,
+                contents: theirs,
+            }),
+            None if saas_changed => upgrade.kept.push(format!(
+                "{path}: you deleted it, and {this} changes it; it stays deleted"
+            )),
+            None => {}
+        }
+    }
+    for path in recorded.paths() {
+        if new_paths.iter().any(|new| new == path) {
+            continue;
+        }
+        let file = PathBuf::from(path);
+        match read(path)? {
+            // Never deleted: databases may have applied it.
+            Some(_) if path.starts_with("migrations/") => {
+                next.set(path, recorded.get(path).expect("listed"));
+            }
+            Some(ours) if recorded.get(path) == Some(hashes::sha256(&ours).as_str()) => {
+                upgrade.plan.ops.push(Op::Delete { path: file });
+            }
+            Some(_) => upgrade.kept.push(format!(
+                "{path}: {this} no longer writes it, and you changed it; it is kept"
+            )),
+            None => {}
+        }
+    }
+    upgrade.unchanged = upgrade.plan.ops.is_empty() && next == *recorded;
+    if next != *recorded {
+        upgrade
+            .plan
+            .ops
+            .push(edit(PathBuf::from(hashes::FILE), next.render()));
     }
     Ok(upgrade)
 }
@@ -383,7 +498,20 @@ struct Merge {
 
 impl Merge {
     fn run(self, project: &Project) -> anyhow::Result<ExitCode> {
-        let repo = Repo::of(&project.root).ok_or(Error::UpgradeNeedsGit)?;
+        let repo = Repo::of(&project.root);
+        let has_ref = repo.as_ref().is_some_and(|repo| repo.baseline().is_some());
+        if !has_ref
+            && self.baseline.is_none()
+            && let Some(recorded) = Hashes::read(&project.root)?
+        {
+            let upgrade = plan_by_hashes(project, &self.target, &self.extra, &recorded)?;
+            if self.report(&upgrade)? {
+                return Ok(ExitCode::SUCCESS);
+            }
+            sink::ProjectDir::new(&project.root).apply(&upgrade.plan)?;
+            return Ok(self.finish(&upgrade)?);
+        }
+        let repo = repo.ok_or(Error::UpgradeNeedsGit)?;
         let changed = repo.changes(&project.root)?;
         if !changed.is_empty() {
             return Err(Error::DirtyTree(changed).into());
@@ -420,13 +548,29 @@ impl Merge {
             &old,
             &self.message,
         )?;
+        if self.report(&upgrade)? {
+            return Ok(ExitCode::SUCCESS);
+        }
+        sink::ProjectDir::new(&project.root).apply_then(&upgrade.plan, || {
+            repo.set_baseline(&upgrade.commit, current.as_deref())
+                .map_err(|error| Error::Write {
+                    path: PathBuf::from(baseline::REF),
+                    source: std::io::Error::other(error.to_string()),
+                })
+        })?;
+        Ok(self.finish(&upgrade)?)
+    }
+
+    /// Says what the upgrade does (or would do); `true` when there is nothing more to
+    /// do: nothing changes, or this is a dry run.
+    fn report(&self, upgrade: &Upgrade) -> std::io::Result<bool> {
         let to = manifest::THIS_VERSION;
 
         if upgrade.unchanged {
             outln!(
                 "Nothing to change: the project is as saas {to} generates it, with your changes."
             );
-            return Ok(ExitCode::SUCCESS);
+            return Ok(true);
         }
         if upgrade.plan.ops.is_empty() {
             outln!("Your files have every change already; only the baseline moves on.");
@@ -448,22 +592,37 @@ impl Merge {
                 outln!("  {path}");
             }
         }
+        if !upgrade.beside.is_empty() {
+            outln!(
+                "\nYou changed these files, and saas {to} changes them too: its version {would}written beside each, as <file>{}:",
+                hashes::NEW_SUFFIX
+            );
+            for path in &upgrade.beside {
+                outln!("  {path}");
+            }
+        }
         if self.dry_run {
             outln!("\nDry run: nothing was written.");
-            return Ok(ExitCode::SUCCESS);
+            return Ok(true);
         }
+        Ok(false)
+    }
 
-        sink::ProjectDir::new(&project.root).apply_then(&upgrade.plan, || {
-            repo.set_baseline(&upgrade.commit, current.as_deref())
-                .map_err(|error| Error::Write {
-                    path: PathBuf::from(baseline::REF),
-                    source: std::io::Error::other(error.to_string()),
-                })
-        })?;
-        outln!(
-            "\n{}; `git diff` shows every change, for you to review and commit.",
-            self.done
-        );
+    /// Says what was done and what is left to the user; the exit status.
+    fn finish(&self, upgrade: &Upgrade) -> std::io::Result<ExitCode> {
+        let to = manifest::THIS_VERSION;
+        if upgrade.commit.is_empty() {
+            outln!(
+                "\n{}; {} records what saas wrote now.",
+                self.done,
+                hashes::FILE
+            );
+        } else {
+            outln!(
+                "\n{}; `git diff` shows every change, for you to review and commit.",
+                self.done
+            );
+        }
         if upgrade
             .plan
             .ops
@@ -473,6 +632,15 @@ impl Merge {
             outln!(
                 "note: .env.example changed; .env is yours (git ignores it): copy into it what you need."
             );
+        }
+        if !upgrade.beside.is_empty() {
+            outln!(
+                "help: merge each {suffix} file into the file beside it by hand (`diff -u <file> <file>{suffix}` \
+                 shows saas's changes with yours), delete it, and run `cargo test`. The next `saas upgrade` \
+                 treats the file as yours unless it is then exactly saas {to}'s.",
+                suffix = hashes::NEW_SUFFIX
+            );
+            return Ok(ExitCode::from(CONFLICTS_EXIT));
         }
         if upgrade.conflicts.is_empty() {
             return Ok(ExitCode::SUCCESS);

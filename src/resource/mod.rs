@@ -7,8 +7,6 @@ mod remove;
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 pub use self::{
     add::{Addition, plan_add},
     remove::{LeftOver, Removal, plan_remove},
@@ -17,6 +15,7 @@ use crate::{
     Error,
     baseline::{self, Repo},
     cli::{AddResourceArgs, RemoveResourceArgs},
+    hashes::{self, Hashes, sha256},
     manifest::{self, Manifest},
     migration,
     plan::Plan,
@@ -77,7 +76,9 @@ pub fn add(args: AddResourceArgs, cwd: &Path) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    let hashes = hashes_after(&project.root, &addition.plan);
     ProjectDir::new(&project.root).apply(&addition.plan)?;
+    record_hashes(&project.root, hashes);
     follow_baseline(
         &project.root,
         &format!("saas add resource {}", spec.name.pascal),
@@ -114,7 +115,9 @@ pub fn remove(args: RemoveResourceArgs, cwd: &Path) -> anyhow::Result<()> {
         outln!("\nDry run: nothing was written.");
         return Ok(());
     }
+    let hashes = hashes_after(&project.root, &removal.plan);
     ProjectDir::new(&project.root).apply(&removal.plan)?;
+    record_hashes(&project.root, hashes);
     // What saas wrote has every recorded file and line as written: nothing to force.
     follow_baseline(
         &project.root,
@@ -156,6 +159,31 @@ fn follow_baseline(root: &Path, message: &str, plan: impl FnOnce(&Project) -> Re
     }
 }
 
+/// For a project without git that keeps the hashes of what saas wrote (`hashes`), read
+/// before `plan` is applied: the hashes to record after it.
+fn hashes_after(root: &Path, plan: &Plan) -> Option<Hashes> {
+    if Repo::of(root).is_some() {
+        return None;
+    }
+    match Hashes::read(root) {
+        Ok(hashes) => hashes.map(|hashes| hashes.after(plan, root)),
+        Err(error) => {
+            eprintln!("note: {} is not updated: {error}", hashes::FILE);
+            None
+        }
+    }
+}
+
+/// Writes `hashes` (from `hashes_after`) once the plan is applied. A failure is a note,
+/// as the user's change is made; the next upgrade then treats the files as the user's.
+fn record_hashes(root: &Path, hashes: Option<Hashes>) {
+    if let Some(hashes) = hashes
+        && let Err(error) = std::fs::write(root.join(hashes::FILE), hashes.render())
+    {
+        eprintln!("note: {} is not updated: {error}", hashes::FILE);
+    }
+}
+
 /// What `--feature` did to `config/plans.toml`, for people.
 fn feature_note(feature: &str, added_to: Option<&[String]>, dry_run: bool) -> String {
     let file = crate::billing_plans::FILE;
@@ -176,11 +204,4 @@ fn feature_note(feature: &str, added_to: Option<&[String]>, dry_run: bool) -> St
             )
         }
     }
-}
-
-fn sha256(contents: &[u8]) -> String {
-    Sha256::digest(contents)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }

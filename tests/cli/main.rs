@@ -26,4 +26,5 @@ mod resource_api;
 mod resources;
 mod snapshots;
 mod upgrade;
+mod upgrade_without_git;
 mod whitespace;

@@ -338,11 +338,12 @@ fn a_project_without_a_baseline_is_refused_until_one_is_named() {
 }
 
 #[test]
-fn a_project_without_git_is_refused() {
+fn a_project_without_git_or_hashes_is_refused() {
+    // Made with --no-git by saas 0.1.0, which kept no hashes.
     let (_parent, root) = released_example("acme-lite");
-    upgrade(&root, &[]).code(1).stderr(contains(
-        "`saas upgrade` needs the project's git repository",
-    ));
+    upgrade(&root, &[])
+        .code(1)
+        .stderr(contains("this project keeps neither record of it"));
 }
 
 #[test]
