@@ -1,7 +1,7 @@
 //! The scaffolder's integration tests, in one binary: the CLI as a user runs it, the
 //! generated files as snapshots, and generated apps built, tested and served.
 
-mod add_feature_orgs;
+mod add_feature;
 mod billing;
 mod client;
 mod common;

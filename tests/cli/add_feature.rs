@@ -1,4 +1,5 @@
-//! `saas add feature orgs` on a project whose database has rows. Its migrations are
+//! `saas add feature`: every feature onto every feature set that can take it; then
+//! orgs on a project whose database has rows. Its migrations are
 //! applied by the database's own client as sqlx applies them (each in a transaction,
 //! unless it starts `-- no-transaction`, foreign keys enforced on SQLite) to a real
 //! database: first the project's, then rows, then the two the command adds. Every
@@ -12,11 +13,76 @@ use std::{
 
 use predicates::str::contains;
 
+use saas::spec::features::{Feature, FeatureSet};
+
 use crate::{
-    common::{new_project_with, saas},
+    common::{new_project_in_git, new_project_with, saas},
     postgres,
     upgrade::{differences, fresh_render, git, work_tree},
 };
+
+/// Each feature `add feature` adds to each valid set that can take it: the project ends
+/// as saas renders the larger set with the same resources, but for the migrations it
+/// had, which keep their text, and with orgs the migration that moves the rows.
+#[test]
+fn every_feature_added_to_every_set_gives_what_saas_writes_for_the_larger_set() {
+    let valid = FeatureSet::valid_sets();
+    let mut transitions = 0;
+    for from in &valid {
+        for feature in Feature::ALL {
+            let mut features: Vec<Feature> = from.iter().collect();
+            features.push(feature);
+            if from.contains(feature)
+                || !FeatureSet::new(features).is_ok_and(|to| valid.contains(&to))
+                || feature
+                    .requires()
+                    .is_some_and(|required| !from.contains(required))
+            {
+                continue;
+            }
+            transitions += 1;
+            let (_parent, root) = new_project_in_git(&from.to_list());
+            add_resources(&root);
+            git(&root, &["add", "--all"]);
+            git(&root, &["commit", "--quiet", "-m", "Resources"]);
+            let old: Vec<String> = migrations(&root);
+
+            saas()
+                .args(["add", "feature", feature.as_str()])
+                .current_dir(&root)
+                .env("SAAS_NOW", "1830297600")
+                .assert()
+                .success();
+
+            let mut kept: Vec<String> = Vec::new();
+            if feature == Feature::Orgs {
+                kept.extend(
+                    old.iter()
+                        .filter(|name| {
+                            name.contains("_create_")
+                                || (name.starts_with("0005_") && from.contains(Feature::Billing))
+                        })
+                        .cloned(),
+                );
+                kept.push("20280101000001_personal_organizations.sql".to_owned());
+            }
+            let mut kept: Vec<String> = kept
+                .into_iter()
+                .map(|name| format!("migrations/{name}"))
+                .collect();
+            kept.sort();
+            assert_eq!(
+                differences(&work_tree(&root), &fresh_render(&root)),
+                kept,
+                "{feature} added to {}",
+                from.to_list()
+            );
+        }
+    }
+    // none and billing gain orgs, none and orgs billing, orgs and orgs,billing rbac,
+    // orgs,rbac billing.
+    assert_eq!(transitions, 7);
+}
 
 const ALICE: &str = "0190A0000000700080000000000000A1";
 const BOB: &str = "0190A0000000700080000000000000B0";
@@ -226,8 +292,8 @@ fn add_resources(root: &Path) {
     }
 }
 
-/// Two accounts with rows, Alice with a billing account too.
-fn insert_rows(db: &Database) {
+/// Two accounts with rows, and with `billing` Alice with a billing account.
+fn insert_rows(db: &Database, billing: bool) {
     let (alice, bob, now) = (db.id(ALICE), db.id(BOB), db.now());
     let project = |id: &str, owner: &str, title: &str| {
         format!(
@@ -263,34 +329,49 @@ fn insert_rows(db: &Database) {
                 &bob,
                 "0190A0000000700080000000000000C2",
             ),
-            format!(
-                "insert into billing_accounts (owner_id, stripe_customer_id, plan, status) \
-             values ({alice}, 'cus_alice', 'pro', 'active');"
-            ),
+            if billing {
+                format!(
+                    "insert into billing_accounts (owner_id, stripe_customer_id, plan, status) \
+                     values ({alice}, 'cus_alice', 'pro', 'active');"
+                )
+            } else {
+                String::new()
+            },
         ]
         .join("\n"),
     );
 }
 
-/// Each resource's rows and the billing accounts, by id, with their owner column.
-fn rows(db: &Database, owner: &str) -> String {
+/// Each resource's rows and with `billing` the billing accounts, by id, with their
+/// owner column.
+fn rows(db: &Database, owner: &str, billing: bool) -> String {
     let hex = |column: &str| db.hex(column);
+    let billing = if billing {
+        format!(
+            "union all select 'billing', {}, stripe_customer_id, plan from billing_accounts",
+            hex("owner_id")
+        )
+    } else {
+        String::new()
+    };
     db.query(&format!(
         "select 'project', {}, {}, title from projects
          union all select 'task', {}, {}, {} from tasks
-         union all select 'billing', {}, stripe_customer_id, plan from billing_accounts
+         {billing}
          order by 1, 2;",
         hex("id"),
         hex(owner),
         hex("id"),
         hex(owner),
         hex("project_id"),
-        hex("owner_id"),
     ))
 }
 
-fn check(db: &Database) {
-    let (_parent, root) = new_project_in_git_on(db.kind());
+/// Orgs added to a project with `features` (none, or billing) whose database `db` has
+/// rows.
+fn check(db: &Database, features: &str) {
+    let billing = features == "billing";
+    let (_parent, root) = new_project_in_git_on(db.kind(), features);
     add_resources(&root);
     git(&root, &["add", "--all"]);
     git(&root, &["commit", "--quiet", "-m", "Resources"]);
@@ -302,8 +383,8 @@ fn check(db: &Database) {
         })
         .collect();
     let applied = db.migrate_all(&root, &[]);
-    insert_rows(db);
-    let rows_before = rows(db, "user_id");
+    insert_rows(db, billing);
+    let rows_before = rows(db, "user_id", billing);
 
     saas()
         .args(["add", "feature", "orgs"])
@@ -332,7 +413,7 @@ fn check(db: &Database) {
         .map(|name| format!("migrations/{name}"))
         .collect();
     kept.sort();
-    assert_eq!(kept.len(), 4);
+    assert_eq!(kept.len(), if billing { 4 } else { 3 });
     assert_eq!(differences(&work_tree(&root), &fresh_render(&root)), kept);
     let added = db.migrate_all(&root, &applied);
     assert_eq!(
@@ -365,7 +446,7 @@ fn check(db: &Database) {
         format!("{ALICE}|{ALICE}|owner\n{BOB}|{BOB}|owner\n")
     );
     // Every row is where it was, its organization in place of its user.
-    assert_eq!(rows(db, "org_id"), rows_before);
+    assert_eq!(rows(db, "org_id", billing), rows_before);
 
     // The schema is a new orgs project's, with the same resources.
     let fresh_dir = tempfile::tempdir().unwrap();
@@ -376,7 +457,8 @@ fn check(db: &Database) {
             &format!("{name}_fresh"),
         ),
     };
-    let (_fresh_parent, fresh) = new_project_with(db.kind(), "orgs,billing");
+    let orgs = if billing { "orgs,billing" } else { "orgs" };
+    let (_fresh_parent, fresh) = new_project_with(db.kind(), orgs);
     add_resources(&fresh);
     fresh_db.migrate_all(&fresh, &[]);
     let (upgraded, new) = (db.schema(), fresh_db.schema());
@@ -394,7 +476,7 @@ fn check(db: &Database) {
     );
 
     // Foreign keys hold, and now lead to the organization: deleting Alice's takes her
-    // rows and her billing with it, and leaves Bob's.
+    // rows (and billing) with it, and leaves Bob's.
     if let Database::Sqlite(_) = db {
         assert_eq!(db.query("pragma foreign_key_check;"), "");
     }
@@ -402,16 +484,17 @@ fn check(db: &Database) {
         "delete from organizations where id = {};",
         db.id(ALICE)
     ));
-    let left = rows(db, "org_id");
+    let left = rows(db, "org_id", billing);
     assert!(!left.contains(ALICE), "{left}");
     assert_eq!(left.lines().count(), 2, "{left}");
 }
 
-/// A billing project on `database`, in git with its baseline, as `saas new` makes it.
-fn new_project_in_git_on(database: &str) -> (tempfile::TempDir, PathBuf) {
+/// A project with `features` on `database`, in git with its baseline, as `saas new`
+/// makes it.
+fn new_project_in_git_on(database: &str, features: &str) -> (tempfile::TempDir, PathBuf) {
     let parent = tempfile::tempdir().unwrap();
     saas()
-        .args(["new", "acme", "--db", database, "--features", "billing"])
+        .args(["new", "acme", "--db", database, "--features", features])
         .current_dir(parent.path())
         .assert()
         .success();
@@ -420,9 +503,24 @@ fn new_project_in_git_on(database: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 #[test]
+fn on_sqlite_every_account_gets_a_personal_organization_holding_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    check(&Database::sqlite(dir.path()), "none");
+}
+
+#[test]
 fn on_sqlite_every_account_gets_a_personal_organization_holding_its_rows_and_billing() {
     let dir = tempfile::tempdir().unwrap();
-    check(&Database::sqlite(dir.path()));
+    check(&Database::sqlite(dir.path()), "billing");
+}
+
+#[test]
+fn on_postgres_every_account_gets_a_personal_organization_holding_its_rows() {
+    let test = "on_postgres_every_account_gets_a_personal_organization_holding_its_rows";
+    let Some(server) = postgres::server_or_skip(test) else {
+        return;
+    };
+    check(&Database::postgres(&server, "saas_cli_add_orgs"), "none");
 }
 
 #[test]
@@ -432,5 +530,8 @@ fn on_postgres_every_account_gets_a_personal_organization_holding_its_rows_and_b
     let Some(server) = postgres::server_or_skip(test) else {
         return;
     };
-    check(&Database::postgres(&server, "saas_cli_add_orgs"));
+    check(
+        &Database::postgres(&server, "saas_cli_add_orgs_billing"),
+        "billing",
+    );
 }
