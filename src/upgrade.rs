@@ -3,6 +3,7 @@
 //! new one into the user's tree, file by file, with git's own merge.
 
 use std::{
+    collections::BTreeMap,
     path::{Path, PathBuf},
     process::ExitCode,
 };
@@ -118,6 +119,40 @@ fn new_migrations(manifest: &Manifest, features: &FeatureSet) -> anyhow::Result<
         .filter_map(|op| op.path().strip_prefix("migrations").ok())
         .map(|name| name.to_string_lossy().into_owned())
         .collect())
+}
+
+/// The names in this project of the migrations `saas new` writes for `features`:
+/// `saas.toml`'s `migration_names`, and for each one the project lacks (a feature's
+/// being added, or one a newer saas writes) that would sort before a migration the
+/// project has, a version after the newest. A database that applied every migration of
+/// the project then applies it next, and a new one (the tests') applies them in the
+/// same order, so a migration never runs before one it builds on. Also the next
+/// version free after those.
+fn place_new_migrations(
+    project: &Project,
+    features: &FeatureSet,
+) -> anyhow::Result<(BTreeMap<String, String>, u64)> {
+    let manifest = &project.manifest;
+    let version_of = |name: &str| -> Option<u64> { name.split('_').next()?.parse().ok() };
+    let dir = project.root.join("migrations");
+    let newest = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| version_of(&entry.ok()?.file_name().into_string().ok()?))
+        .max()
+        .unwrap_or(0);
+    let mut names = manifest.migration_names.clone();
+    let mut next: u64 = migration::next_version(&project.root).parse()?;
+    for name in new_migrations(manifest, features)? {
+        let current = names.get(&name).unwrap_or(&name);
+        if dir.join(current).exists() || version_of(&name).is_none_or(|version| version > newest) {
+            continue;
+        }
+        let description = name.split_once('_').map_or(name.as_str(), |(_, rest)| rest);
+        names.insert(name.clone(), format!("{next}_{description}"));
+        next += 1;
+    }
+    Ok((names, next))
 }
 
 /// What an upgrade does to the user's tree.
@@ -352,8 +387,12 @@ pub fn run(args: UpgradeArgs, cwd: &Path) -> anyhow::Result<ExitCode> {
     let project = Project::find(cwd)?;
     let from = project.manifest.saas_version.clone();
     let to = manifest::THIS_VERSION;
+    let (migration_names, _) = place_new_migrations(&project, &project.manifest.features)?;
     let merge = Merge {
-        target: project.manifest.clone(),
+        target: Manifest {
+            migration_names,
+            ..project.manifest.clone()
+        },
         extra: Vec::new(),
         message: format!("saas upgrade: what saas {to} generates"),
         done: format!("Upgraded from saas {from} to saas {to}"),
@@ -389,19 +428,7 @@ pub fn add_feature(feature: Feature, dry_run: bool, cwd: &Path) -> anyhow::Resul
         }
         .into());
     }
-    // The feature's migrations get versions after every migration the project has,
-    // so that they sort after those a database has applied.
-    let before = new_migrations(manifest, &manifest.features)?;
-    let mut migration_names = manifest.migration_names.clone();
-    let mut version: u64 = migration::next_version(&project.root).parse()?;
-    for name in new_migrations(manifest, &features)? {
-        if before.contains(&name) {
-            continue;
-        }
-        let description = name.split_once('_').map_or(name.as_str(), |(_, rest)| rest);
-        migration_names.insert(name.clone(), format!("{version}_{description}"));
-        version += 1;
-    }
+    let (migration_names, version) = place_new_migrations(&project, &features)?;
     let target = Manifest {
         features,
         migration_names,

@@ -151,6 +151,44 @@ fn an_upgrade_without_edits_makes_the_tree_what_this_saas_renders() {
     }
 }
 
+/// 0.2.0 brings a migration, `0007_job_trace_context.sql`, that would sort before the
+/// resources' migrations of a 0.1.0 project: the upgrade versions it after them, as
+/// `add feature` does a feature's, so a new database applies it in the order an old one
+/// does, after every migration it may build on.
+#[test]
+fn a_migration_a_release_brings_is_versioned_after_the_projects_own() {
+    let (_parent, root) = released_project("acme-pg");
+    let newest_before = migration_names(&root).into_iter().max().unwrap();
+    assert_eq!(newest_before, "20270101000002_create_comments.sql");
+
+    upgrade(&root, &[]).success().stdout(contains(
+        "create  migrations/20270101000003_job_trace_context.sql",
+    ));
+
+    assert!(!root.join("migrations/0007_job_trace_context.sql").exists());
+    assert!(
+        read(&root, "saas.toml")
+            .contains("\"0007_job_trace_context.sql\" = \"20270101000003_job_trace_context.sql\"")
+    );
+    // A resource added afterwards comes after it.
+    saas()
+        .args(["add", "resource", "Label", "name:string"])
+        .current_dir(&root)
+        .env("SAAS_NOW", "1798761600")
+        .assert()
+        .success()
+        .stdout(contains(
+            "create  migrations/20270101000004_create_labels.sql",
+        ));
+}
+
+fn migration_names(root: &Path) -> Vec<String> {
+    std::fs::read_dir(root.join("migrations"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect()
+}
+
 #[test]
 fn the_previous_release_really_differs_in_a_file_the_upgrade_brings() {
     // Otherwise the tests below would prove nothing about merging.
