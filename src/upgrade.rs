@@ -98,6 +98,22 @@ pub fn render_project(manifest: &Manifest, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The project `target` describes, with the files `extra`, rendered into a scratch
+/// directory (removed when the first value is dropped); the second is its root.
+fn render_target(
+    target: &Manifest,
+    extra: &[(PathBuf, Vec<u8>)],
+) -> anyhow::Result<(tempfile::TempDir, PathBuf)> {
+    let scratch = tempfile::tempdir()?;
+    let rendered = scratch.path().join("project");
+    std::fs::create_dir(&rendered)?;
+    render_project(target, &rendered)?;
+    for (path, contents) in extra {
+        std::fs::write(rendered.join(path), contents)?;
+    }
+    Ok((scratch, rendered))
+}
+
 fn from_name(path: &Path) -> &str {
     path.file_name()
         .and_then(|name| name.to_str())
@@ -187,13 +203,7 @@ pub fn plan_upgrade(
     old: &str,
     message: &str,
 ) -> anyhow::Result<Upgrade> {
-    let scratch = tempfile::tempdir()?;
-    let rendered = scratch.path().join("project");
-    std::fs::create_dir(&rendered)?;
-    render_project(target, &rendered)?;
-    for (path, contents) in extra {
-        std::fs::write(rendered.join(path), contents)?;
-    }
+    let (_scratch, rendered) = render_target(target, extra)?;
     // A migration the project has is never changed or deleted: a database may have
     // applied it, and sqlx refuses a migration whose text changed since. So those of
     // removed resources (saas.toml no longer names them) stay, and those this saas would
@@ -209,14 +219,7 @@ pub fn plan_upgrade(
 
     let written_by = format!("saas {}", project.manifest.saas_version);
     let this = format!("saas {}", manifest::THIS_VERSION);
-    let mut upgrade = Upgrade {
-        plan: Plan::default(),
-        conflicts: Vec::new(),
-        beside: Vec::new(),
-        kept: Vec::new(),
-        commit,
-        unchanged: false,
-    };
+    let mut upgrade = Upgrade::nothing_yet(commit);
     let changed = repo.changed_paths(old, &upgrade.commit)?;
     upgrade.unchanged = changed.is_empty();
     for path in changed {
@@ -273,22 +276,9 @@ pub fn plan_by_hashes(
     extra: &[(PathBuf, Vec<u8>)],
     recorded: &Hashes,
 ) -> anyhow::Result<Upgrade> {
-    let scratch = tempfile::tempdir()?;
-    let rendered = scratch.path().join("project");
-    std::fs::create_dir(&rendered)?;
-    render_project(target, &rendered)?;
-    for (path, contents) in extra {
-        std::fs::write(rendered.join(path), contents)?;
-    }
+    let (_scratch, rendered) = render_target(target, extra)?;
     let this = format!("saas {}", manifest::THIS_VERSION);
-    let mut upgrade = Upgrade {
-        plan: Plan::default(),
-        conflicts: Vec::new(),
-        beside: Vec::new(),
-        kept: Vec::new(),
-        commit: String::new(),
-        unchanged: false,
-    };
+    let mut upgrade = Upgrade::nothing_yet(String::new());
     let mut next = Hashes::of_tree(&rendered)?;
     let read = |path: &str| -> anyhow::Result<Option<Vec<u8>>> {
         let full = project.root.join(path);
@@ -372,6 +362,20 @@ pub fn plan_by_hashes(
             .push(edit(PathBuf::from(hashes::FILE), next.render()));
     }
     Ok(upgrade)
+}
+
+impl Upgrade {
+    /// An upgrade to the baseline `commit` (empty without git) that changes nothing yet.
+    fn nothing_yet(commit: String) -> Self {
+        Self {
+            plan: Plan::default(),
+            conflicts: Vec::new(),
+            beside: Vec::new(),
+            kept: Vec::new(),
+            commit,
+            unchanged: false,
+        }
+    }
 }
 
 fn edit(path: PathBuf, contents: Vec<u8>) -> Op {
