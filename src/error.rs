@@ -129,7 +129,7 @@ pub enum Error {
     )]
     InjectionsChanged { name: String, lines: Vec<String> },
     #[error(
-        "`saas upgrade` needs to know what saas wrote, and this project keeps neither record of it: the baseline in its git repository (this project is not the top of one) nor .saas/generated.sha256\nhelp: projects made by `saas new` since saas 0.2.0 have one or the other"
+        "`saas upgrade` needs to know what saas wrote, and this project keeps neither record of it: the baseline in its git repository (this project is not the top of one) nor .saas/generated.sha256\nhelp: projects made by `saas new` since saas 0.2.0 have one or the other; for an older one, commit it to a new repository (`git init`, `git add --all`, `git commit -m Baseline`) and run `saas upgrade --baseline HEAD`: files you had changed then count as saas's, so review their diff"
     )]
     UpgradeNeedsGit,
     #[error(
