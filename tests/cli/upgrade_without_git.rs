@@ -232,3 +232,27 @@ fn add_feature_orgs_without_git_writes_its_migrations_and_moves_the_routes() {
         );
     }
 }
+
+#[test]
+fn an_upgrade_without_git_that_fails_part_way_leaves_every_file_and_hash_as_it_was() {
+    let (_parent, root) = new_project("sqlite");
+    std::fs::write(root.join("README.md"), "# Old README\n").unwrap();
+    pretend_saas_wrote(&root, "README.md", "# Old README\n");
+    pretend_saas_wrote(&root, "src/main.rs", "// an older main.rs\n");
+    std::fs::write(root.join("src/main.rs"), "// ours\n").unwrap();
+    let before = fingerprint(&root);
+    // README.md, src/main.rs.saas-new and the hashes.
+    let writes = 3;
+    for k in 0..writes {
+        saas()
+            .arg("upgrade")
+            .current_dir(&root)
+            .env("SAAS_FAIL_AFTER_WRITES", k.to_string())
+            .assert()
+            .code(2)
+            .stderr(contains("fault injected"));
+        assert_eq!(fingerprint(&root), before, "after {k} writes");
+    }
+    saas().arg("upgrade").current_dir(&root).assert().code(3);
+    assert_ne!(fingerprint(&root), before);
+}
