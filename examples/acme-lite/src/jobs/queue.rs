@@ -82,9 +82,12 @@ impl Claimed {
 /// A job is due when its `run_at` has come and nobody holds a lease on it that has
 /// not run out. Safe with any number of workers: each job goes to one of them.
 pub async fn claim(db: &DbPool, lease: Duration) -> Result<Option<Claimed>, sqlx::Error> {
-    let now = OffsetDateTime::now_utc();
     // One writer at a time: no other worker can claim between the select and the update.
     let mut tx = db::begin_write(db).await?;
+    // The time once the transaction has begun, not before: begun while another
+    // transaction enqueued jobs (SQLite waits for its commit), a time taken before
+    // would leave out the jobs enqueued after it, such as account mail behind a batch.
+    let now = OffsetDateTime::now_utc();
     let claimed = sqlx::query_as(
         "update jobs set locked_until = $2, attempts = attempts + 1
          where id = (

@@ -20,7 +20,7 @@ use tracing_subscriber::{EnvFilter, layer::SubscriberExt};
 
 use app::{config::Config, db::DbPool, otel};
 
-use crate::common::{PASSWORD, TestApp, spawn_app};
+use crate::common::{PASSWORD, TestApp, log_on_this_thread, spawn_app};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
@@ -117,11 +117,7 @@ async fn traced_app(db: DbPool, endpoint: &str) -> (TestApp, SdkTracerProvider, 
     let subscriber = tracing_subscriber::registry()
         .with(EnvFilter::new("info"))
         .with(otel::layer(&provider));
-    let guard = tracing::subscriber::set_default(subscriber);
-    // Whether a call site logs is cached across threads, and a call site another
-    // test's thread was registering meanwhile may have cached "nobody listens": ask
-    // every call site again now that this subscriber listens.
-    tracing::callsite::rebuild_interest_cache();
+    let guard = log_on_this_thread(subscriber);
     (spawn_app(db).await, provider, guard)
 }
 

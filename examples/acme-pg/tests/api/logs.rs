@@ -21,7 +21,7 @@ use app::{
     middleware, telemetry,
 };
 
-use crate::common::{new_client, spawn_app};
+use crate::common::{log_on_this_thread, new_client, spawn_app};
 
 /// What the app logged while the guard of [`Log::capture`] lived, on this thread: the
 /// tests' runtime has one thread, so the app's tasks too.
@@ -48,12 +48,7 @@ impl Log {
             telemetry::subscriber(environment, EnvFilter::new("info"), false, move || {
                 writer.clone()
             });
-        let guard = tracing::subscriber::set_default(subscriber);
-        // Whether a call site logs is cached across threads, and a call site another
-        // test's thread was registering meanwhile may have cached "nobody listens":
-        // ask every call site again now that this subscriber listens.
-        tracing::callsite::rebuild_interest_cache();
-        (log, guard)
+        (log, log_on_this_thread(subscriber))
     }
 
     fn text(&self) -> String {
@@ -153,10 +148,13 @@ async fn a_panic_in_a_handler_is_an_error_line_of_the_log() {
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let request_id = response.headers()["x-request-id"].to_str().unwrap();
     let lines = log.json_lines();
-    let panic = lines
-        .iter()
-        .find(|line| line["span"]["request_id"] == request_id && line["message"] == "panicked")
-        .unwrap_or_else(|| panic!("no panic line: {}", log.text()));
+    let of_request = |message: &str| {
+        lines
+            .iter()
+            .find(|line| line["span"]["request_id"] == request_id && line["message"] == message)
+            .unwrap_or_else(|| panic!("no {message:?} line: {}", log.text()))
+    };
+    let panic = of_request("panicked");
     assert_eq!(panic["level"], "ERROR");
     assert_eq!(panic["panic"], "the handler broke");
     assert!(
@@ -164,6 +162,7 @@ async fn a_panic_in_a_handler_is_an_error_line_of_the_log() {
         "{panic}"
     );
     assert_eq!(panic["span"]["route"], "/boom");
+    assert_eq!(of_request("request")["status"], 500);
 }
 
 /// Connects to the tests' server as the app would with `vars`, and returns its log.

@@ -10,6 +10,7 @@ pub mod webhooks;
 
 use std::{
     future::Future,
+    sync::Once,
     time::{Duration, Instant},
 };
 
@@ -18,6 +19,10 @@ use outbox::Outbox;
 use reqwest::{Response, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, task::JoinHandle};
+use tracing::{
+    Subscriber,
+    subscriber::{DefaultGuard, NoSubscriber},
+};
 
 use app::{AppState, config::Config, db::DbPool};
 
@@ -98,6 +103,25 @@ pub async fn reopen(db: &DbPool) -> DbPool {
         .connect_with((*db.connect_options()).clone())
         .await
         .expect("reopen the test database")
+}
+
+/// Sends what this thread logs to `subscriber` while the guard lives.
+///
+/// Whether a call site logs is asked once, when it first runs, and kept for every
+/// thread. While one test's subscriber is the only one registered, tracing asks only
+/// the thread where a call site first runs: a call site that another test's thread
+/// (which has no subscriber) reaches first would stay silent for this test too. A
+/// global subscriber that takes nothing keeps two registered, so tracing asks them all.
+pub fn log_on_this_thread<S>(subscriber: S) -> DefaultGuard
+where
+    S: Subscriber + Send + Sync + 'static,
+{
+    static GLOBAL: Once = Once::new();
+    GLOBAL.call_once(|| {
+        // It fails only where a global subscriber is set already, which does as well.
+        let _ = tracing::subscriber::set_global_default(NoSubscriber::default());
+    });
+    tracing::subscriber::set_default(subscriber)
 }
 
 pub fn new_client() -> reqwest::Client {
