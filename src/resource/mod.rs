@@ -159,10 +159,11 @@ fn follow_baseline(root: &Path, message: &str, plan: impl FnOnce(&Project) -> Re
     }
 }
 
-/// For a project without git that keeps the hashes of what saas wrote (`hashes`), read
-/// before `plan` is applied: the hashes to record after it.
+/// For a project that keeps the hashes of what saas wrote (`hashes`: made without git,
+/// and with no baseline in a repository since), read before `plan` is applied: the
+/// hashes to record after it.
 fn hashes_after(root: &Path, plan: &Plan) -> Option<Hashes> {
-    if Repo::of(root).is_some() {
+    if Repo::of(root).is_some_and(|repo| repo.baseline().is_some()) {
         return None;
     }
     match Hashes::read(root) {

@@ -256,3 +256,19 @@ fn an_upgrade_without_git_that_fails_part_way_leaves_every_file_and_hash_as_it_w
     saas().arg("upgrade").current_dir(&root).assert().code(3);
     assert_ne!(fingerprint(&root), before);
 }
+
+/// A project made without git and put in a repository later has no baseline there:
+/// its hashes stay the record, and `add` keeps them current.
+#[test]
+fn a_project_committed_to_git_later_keeps_its_hashes_current() {
+    let (_parent, root) = new_project("sqlite");
+    crate::upgrade::git(&root, &["init", "--quiet"]);
+    crate::upgrade::git(&root, &["add", "--all"]);
+    crate::upgrade::git(&root, &["commit", "--quiet", "-m", "Ours now"]);
+    add_project_resource(&root);
+    let module = read(&root, "src/resources/projects.rs");
+    assert_eq!(
+        recorded(&root, "src/resources/projects.rs"),
+        Some(sha256(module.as_bytes()))
+    );
+}
