@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     Error,
+    baseline::Repo,
     plan::{Op, Plan},
 };
 
@@ -75,7 +76,7 @@ impl Hashes {
 
     /// The project's recorded hashes; `None` when it has none (it has git, or was made
     /// before saas 0.2.0).
-    pub fn read(root: &Path) -> Result<Option<Self>, Error> {
+    fn read(root: &Path) -> Result<Option<Self>, Error> {
         let path = root.join(FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -93,6 +94,16 @@ impl Hashes {
             hashes.0.insert(file.to_owned(), hash.to_owned());
         }
         Ok(Some(hashes))
+    }
+
+    /// The record of what saas wrote in the project at `root`, when these hashes are it:
+    /// the project has them and no baseline in a git repository (which is preferred:
+    /// it can merge). `None` otherwise.
+    pub fn of_project(root: &Path) -> Result<Option<Self>, Error> {
+        if Repo::of(root).is_some_and(|repo| repo.baseline().is_some()) {
+            return Ok(None);
+        }
+        Self::read(root)
     }
 
     /// The file's text.

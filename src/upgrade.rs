@@ -298,9 +298,9 @@ pub fn plan_by_hashes(
         if path.starts_with("migrations/")
             && let Some(ours) = &ours
         {
-            next.record(&file, ours);
-            if let Some(was) = was {
-                next.set(path, was);
+            match was {
+                Some(was) => next.set(path, was),
+                None => next.record(&file, ours),
             }
             continue;
         }
@@ -529,11 +529,8 @@ struct Merge {
 
 impl Merge {
     fn run(self, project: &Project) -> anyhow::Result<ExitCode> {
-        let repo = Repo::of(&project.root);
-        let has_ref = repo.as_ref().is_some_and(|repo| repo.baseline().is_some());
-        if !has_ref
-            && self.baseline.is_none()
-            && let Some(recorded) = Hashes::read(&project.root)?
+        if self.baseline.is_none()
+            && let Some(recorded) = Hashes::of_project(&project.root)?
         {
             let upgrade = plan_by_hashes(project, &self.target, &self.extra, &recorded)?;
             if self.report(&upgrade)? {
@@ -542,7 +539,7 @@ impl Merge {
             sink::ProjectDir::new(&project.root).apply(&upgrade.plan)?;
             return Ok(self.finish(&upgrade)?);
         }
-        let repo = repo.ok_or(Error::UpgradeNeedsGit)?;
+        let repo = Repo::of(&project.root).ok_or(Error::UpgradeNeedsGit)?;
         let changed = repo.changes(&project.root)?;
         if !changed.is_empty() {
             return Err(Error::DirtyTree(changed).into());

@@ -163,10 +163,7 @@ fn follow_baseline(root: &Path, message: &str, plan: impl FnOnce(&Project) -> Re
 /// and with no baseline in a repository since), read before `plan` is applied: the
 /// hashes to record after it.
 fn hashes_after(root: &Path, plan: &Plan) -> Option<Hashes> {
-    if Repo::of(root).is_some_and(|repo| repo.baseline().is_some()) {
-        return None;
-    }
-    match Hashes::read(root) {
+    match Hashes::of_project(root) {
         Ok(hashes) => hashes.map(|hashes| hashes.after(plan, root)),
         Err(error) => {
             eprintln!("note: {} is not updated: {error}", hashes::FILE);

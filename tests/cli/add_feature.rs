@@ -16,7 +16,7 @@ use predicates::str::contains;
 use saas::spec::features::{Feature, FeatureSet};
 
 use crate::{
-    common::{new_project_in_git, new_project_with, saas},
+    common::{new_project_in_git, new_project_in_git_on, new_project_with, saas},
     postgres,
     upgrade::{differences, fresh_render, git, work_tree},
 };
@@ -47,12 +47,7 @@ fn every_feature_added_to_every_set_gives_what_saas_writes_for_the_larger_set() 
             git(&root, &["commit", "--quiet", "-m", "Resources"]);
             let old: Vec<String> = migrations(&root);
 
-            saas()
-                .args(["add", "feature", feature.as_str()])
-                .current_dir(&root)
-                .env("SAAS_NOW", "1830297600")
-                .assert()
-                .success();
+            add_feature(&root, feature.as_str()).success();
 
             let mut kept: Vec<String> = Vec::new();
             if feature == Feature::Orgs {
@@ -82,6 +77,16 @@ fn every_feature_added_to_every_set_gives_what_saas_writes_for_the_larger_set() 
     // none and billing gain orgs, none and orgs billing, orgs and orgs,billing rbac,
     // orgs,rbac billing.
     assert_eq!(transitions, 7);
+}
+
+/// `saas add feature <feature>` in `root`, at a fixed time: its migrations are
+/// `20280101000000_…` and on.
+pub fn add_feature(root: &Path, feature: &str) -> assert_cmd::assert::Assert {
+    saas()
+        .args(["add", "feature", feature])
+        .current_dir(root)
+        .env("SAAS_NOW", "1830297600")
+        .assert()
 }
 
 const ALICE: &str = "0190A0000000700080000000000000A1";
@@ -386,11 +391,7 @@ fn check(db: &Database, features: &str) {
     insert_rows(db, billing);
     let rows_before = rows(db, "user_id", billing);
 
-    saas()
-        .args(["add", "feature", "orgs"])
-        .current_dir(&root)
-        .env("SAAS_NOW", "1830297600")
-        .assert()
+    add_feature(&root, "orgs")
         .success()
         .stdout(contains("create  migrations/20280101000000_orgs.sql"))
         .stdout(contains(
@@ -487,19 +488,6 @@ fn check(db: &Database, features: &str) {
     let left = rows(db, "org_id", billing);
     assert!(!left.contains(ALICE), "{left}");
     assert_eq!(left.lines().count(), 2, "{left}");
-}
-
-/// A project with `features` on `database`, in git with its baseline, as `saas new`
-/// makes it.
-fn new_project_in_git_on(database: &str, features: &str) -> (tempfile::TempDir, PathBuf) {
-    let parent = tempfile::tempdir().unwrap();
-    saas()
-        .args(["new", "acme", "--db", database, "--features", features])
-        .current_dir(parent.path())
-        .assert()
-        .success();
-    let root = parent.path().join("acme");
-    (parent, root)
 }
 
 #[test]

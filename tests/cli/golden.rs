@@ -73,11 +73,11 @@ fn rendering_an_examples_saas_toml_gives_the_example() {
         let generated = tree(rendered.path());
         // Made without git, the example keeps the hashes of what saas wrote: of the
         // same files, as the render wrote them (all but the user's `.env`).
-        let hashes = committed.remove(".saas/generated.sha256").unwrap();
+        let hashes = committed.remove(saas::hashes::FILE).unwrap();
         let expected: String = generated
             .iter()
             .filter(|(path, _)| *path != ".env")
-            .map(|(path, contents)| format!("{}  {path}\n", sha256_hex(contents)))
+            .map(|(path, contents)| format!("{}  {path}\n", saas::hashes::sha256(contents)))
             .collect();
         assert_eq!(String::from_utf8(hashes).unwrap(), expected, "{example}");
         assert!(committed.len() > 50, "{}", committed.len());
@@ -91,12 +91,4 @@ fn rendering_an_examples_saas_toml_gives_the_example() {
             "{example}: rendering saas.toml differs in {differences:?}"
         );
     }
-}
-
-fn sha256_hex(contents: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(contents)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }

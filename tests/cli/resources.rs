@@ -483,11 +483,7 @@ fn each_resource_seeds_after_those_it_references_and_remove_takes_out_its_seedin
 /// Leaves out of the hashes of what saas wrote (a project without git) those of the
 /// migrations `add` and `remove` wrote, which stay.
 fn without_hashes_of_migrations(tree: &mut std::collections::BTreeMap<String, Option<Vec<u8>>>) {
-    let hashes = tree
-        .get_mut(".saas/generated.sha256")
-        .unwrap()
-        .as_mut()
-        .unwrap();
+    let hashes = tree.get_mut(saas::hashes::FILE).unwrap().as_mut().unwrap();
     let text = String::from_utf8(hashes.clone()).unwrap();
     *hashes = text
         .lines()

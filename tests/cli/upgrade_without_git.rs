@@ -6,21 +6,13 @@
 use std::path::Path;
 
 use predicates::str::contains;
-use sha2::Digest;
+use saas::hashes::{FILE as HASHES, sha256};
 
 use crate::{
+    add_feature::add_feature,
     common::{fingerprint, new_project, new_project_with, saas},
     upgrade::{differences, fresh_render},
 };
-
-const HASHES: &str = ".saas/generated.sha256";
-
-fn sha256(contents: &[u8]) -> String {
-    sha2::Sha256::digest(contents)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
 
 /// The recorded hashes, by path.
 fn hashes(root: &Path) -> Vec<(String, String)> {
@@ -212,11 +204,7 @@ fn an_upgrade_without_git_replaces_files_as_saas_wrote_them_and_puts_its_version
 fn add_feature_orgs_without_git_writes_its_migrations_and_moves_the_routes() {
     let (_parent, root) = new_project_with("sqlite", "billing");
     add_project_resource(&root);
-    saas()
-        .args(["add", "feature", "orgs"])
-        .current_dir(&root)
-        .env("SAAS_NOW", "1830297600")
-        .assert()
+    add_feature(&root, "orgs")
         .success()
         .stdout(contains(
             "create  migrations/20280101000001_personal_organizations.sql",

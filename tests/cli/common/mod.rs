@@ -122,9 +122,14 @@ pub fn new_project(db: &str) -> (tempfile::TempDir, PathBuf) {
 /// A new SQLite project with `features`, with git as `saas new` makes it by default
 /// (so with a baseline, which `saas upgrade` needs), in a temporary directory.
 pub fn new_project_in_git(features: &str) -> (tempfile::TempDir, PathBuf) {
+    new_project_in_git_on("sqlite", features)
+}
+
+/// [`new_project_in_git`] on `db`.
+pub fn new_project_in_git_on(db: &str, features: &str) -> (tempfile::TempDir, PathBuf) {
     let parent = tempfile::tempdir().unwrap();
     saas()
-        .args(["new", "acme", "--db", "sqlite", "--features", features])
+        .args(["new", "acme", "--db", db, "--features", features])
         .current_dir(parent.path())
         .assert()
         .success();
