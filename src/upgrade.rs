@@ -19,7 +19,7 @@ use crate::{
     manifest::{self, Manifest},
     migration, new,
     plan::{Op, Plan},
-    render::{FeaturesContext, Renderer},
+    render::{FeaturesContext, Renderer, Tenancy},
     resource::{Project, plan_add},
     sink,
     spec::features::{Feature, FeatureSet},
@@ -469,12 +469,27 @@ fn personal_organizations(target: &Manifest) -> anyhow::Result<String> {
     #[derive(Serialize)]
     struct MovedTable {
         table: String,
+        /// The owner column and the list's index, before and after.
+        from: Owner,
+        to: Owner,
         /// Its `create table` and indexes, as `saas add resource` writes them for orgs.
         schema: String,
     }
 
+    #[derive(Serialize)]
+    struct Owner {
+        column: &'static str,
+        index: String,
+    }
+
     let scratch = tempfile::tempdir()?;
     render_project(target, scratch.path())?;
+    let by_user = Tenancy::of(&FeatureSet::default());
+    let by_org = Tenancy::of(&target.features);
+    let owner = |tenancy: &Tenancy, table: &str| Owner {
+        column: tenancy.column,
+        index: tenancy.list_index(table),
+    };
     let mut resources = Vec::new();
     for entry in &target.resources {
         let migration = entry
@@ -486,6 +501,8 @@ fn personal_organizations(target: &Manifest) -> anyhow::Result<String> {
         // Past the first line, which says who wrote the file.
         let schema = text.split_once('\n').map_or("", |(_, rest)| rest);
         resources.push(MovedTable {
+            from: owner(&by_user, &entry.table),
+            to: owner(&by_org, &entry.table),
             table: entry.table.clone(),
             schema: schema.to_owned(),
         });

@@ -377,8 +377,10 @@ fn migration_indexes(tenancy: &Tenancy, name: &ResourceName, fields: &[Field]) -
     let table = &name.plural;
     let owner = tenancy.column;
     let mut indexes = vec![format!(
-        "-- Serves the list: one {}'s {}, newest first.\ncreate index {table}_{owner}_id on {table} ({owner}, id);",
-        tenancy.owner_words, name.plural_words
+        "-- Serves the list: one {}'s {}, newest first.\ncreate index {} on {table} ({owner}, id);",
+        tenancy.owner_words,
+        name.plural_words,
+        tenancy.list_index(table)
     )];
     for field in fields {
         let column = field.column();

@@ -104,6 +104,12 @@ impl Tenancy {
         .collect()
     }
 
+    /// The name of the index that serves the list of `table`: one owner's rows, newest
+    /// first.
+    pub fn list_index(&self, table: &str) -> String {
+        format!("{table}_{}_id", self.column)
+    }
+
     /// The route of a resource's collection: `/{path}` behind the prefix.
     pub fn route_base(&self, name: &ResourceName) -> String {
         format!("{}/{}", self.route_prefix, name.path)
